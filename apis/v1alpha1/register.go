@@ -1,0 +1,37 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+const (
+	// GroupName is the API group of every berth type.
+	GroupName = "berth.dev"
+	// Version is the only served version.
+	Version = "v1alpha1"
+	// Resource is the plural resource name of Environment.
+	Resource = "environments"
+	// ShortName is what `kubectl get env` resolves.
+	ShortName = "env"
+)
+
+// SchemeGroupVersion is group version used to register these objects.
+var SchemeGroupVersion = schema.GroupVersion{Group: GroupName, Version: Version}
+
+// GroupResource is the group-qualified resource of Environment.
+var GroupResource = SchemeGroupVersion.WithResource(Resource).GroupResource()
+
+var (
+	// SchemeBuilder collects the functions that add berth's types to a scheme.
+	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
+	// AddToScheme adds berth's types to a scheme.
+	AddToScheme = SchemeBuilder.AddToScheme
+)
+
+func addKnownTypes(scheme *runtime.Scheme) error {
+	scheme.AddKnownTypes(SchemeGroupVersion, &Environment{}, &EnvironmentList{})
+	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
+	return nil
+}

@@ -1,0 +1,380 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// Environment is a set of containers, volumes and the network that joins them,
+// which berth converges a Docker Engine to and keeps there.
+//
+// +genclient
+// +genclient:nonNamespaced
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster,shortName=env,path=environments,singular=environment
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.ready`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Environment struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   EnvironmentSpec   `json:"spec,omitempty"`
+	Status EnvironmentStatus `json:"status,omitempty"`
+}
+
+// EnvironmentList is a list of Environments.
+//
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+// +kubebuilder:object:root=true
+type EnvironmentList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	Items []Environment `json:"items"`
+}
+
+// EnvironmentSpec is what the user asks for.
+type EnvironmentSpec struct {
+	// Services are the containers of the Environment, one container each.
+	// +listType=map
+	// +listMapKey=name
+	Services []Service `json:"services"`
+
+	// Volumes are named Docker volumes that services mount.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Volumes []Volume `json:"volumes,omitempty"`
+
+	// Teardown says what deleting the Environment leaves behind.
+	// +optional
+	Teardown Teardown `json:"teardown,omitempty"`
+
+	// TTLSecondsAfterReady, when set, deletes the Environment that many
+	// seconds after it first became Ready: a lease for disposable test stacks.
+	// +optional
+	TTLSecondsAfterReady *int64 `json:"ttlSecondsAfterReady,omitempty"`
+}
+
+// PullPolicy says when an image is pulled.
+// +enum
+type PullPolicy string
+
+const (
+	PullAlways       PullPolicy = "Always"
+	PullIfNotPresent PullPolicy = "IfNotPresent"
+	PullNever        PullPolicy = "Never"
+)
+
+// RestartPolicy says when an exited container is started again.
+// +enum
+type RestartPolicy string
+
+const (
+	RestartAlways    RestartPolicy = "Always"
+	RestartOnFailure RestartPolicy = "OnFailure"
+	RestartNever     RestartPolicy = "Never"
+)
+
+// DependencyCondition is what must hold of a dependency before a service starts.
+// +enum
+type DependencyCondition string
+
+const (
+	// DependencyStarted holds once the dependency's container is running.
+	DependencyStarted DependencyCondition = "Started"
+	// DependencyReady holds once the dependency's readiness probe passes.
+	DependencyReady DependencyCondition = "Ready"
+	// DependencyCompleted holds once the dependency's container exited 0.
+	DependencyCompleted DependencyCondition = "Completed"
+)
+
+// Protocol of a published port.
+// +enum
+type Protocol string
+
+const (
+	ProtocolTCP Protocol = "TCP"
+	ProtocolUDP Protocol = "UDP"
+)
+
+// Service is one container of an Environment.
+type Service struct {
+	// Name is the service's DNS name on the Environment's network.
+	Name string `json:"name"`
+	// Image is the image reference, as `docker run` takes it.
+	Image string `json:"image"`
+	// ImagePullPolicy: Always, IfNotPresent (default) or Never.
+	// +optional
+	ImagePullPolicy PullPolicy `json:"imagePullPolicy,omitempty"`
+	// Command replaces the image's entrypoint.
+	// +optional
+	// +listType=atomic
+	Command []string `json:"command,omitempty"`
+	// Args replaces the image's cmd.
+	// +optional
+	// +listType=atomic
+	Args []string `json:"args,omitempty"`
+	// Env sets environment variables in the container.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Env []EnvVar `json:"env,omitempty"`
+	// Ports the container listens on; those with a hostPort other than
+	// unset are published on the host (0 picks a free port).
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Ports []ServicePort `json:"ports,omitempty"`
+	// Resources caps the container; without a memory limit the manager's
+	// default applies, so no container is ever unbounded.
+	// +optional
+	Resources ResourceRequirements `json:"resources,omitempty"`
+	// VolumeMounts mount the Environment's volumes into the container.
+	// +optional
+	// +listType=map
+	// +listMapKey=mountPath
+	VolumeMounts []VolumeMount `json:"volumeMounts,omitempty"`
+	// ReadinessProbe decides when the service is Ready.
+	// +optional
+	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
+	// DependsOn lists services that must reach a condition before this one starts.
+	// +optional
+	// +listType=map
+	// +listMapKey=service
+	DependsOn []Dependency `json:"dependsOn,omitempty"`
+	// RestartPolicy: Always (default), OnFailure or Never (one-shot jobs).
+	// +optional
+	RestartPolicy RestartPolicy `json:"restartPolicy,omitempty"`
+	// TerminationGracePeriodSeconds is how long a stop waits after the stop
+	// signal before Docker kills the container. Default 10.
+	// +optional
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+}
+
+// EnvVar is one environment variable.
+type EnvVar struct {
+	Name string `json:"name"`
+	// +optional
+	Value string `json:"value,omitempty"`
+}
+
+// ServicePort is a port the container listens on.
+type ServicePort struct {
+	// Name identifies the port (DNS-1123 label); it also names it in status.
+	Name string `json:"name"`
+	// ContainerPort is the port inside the container.
+	ContainerPort int32 `json:"containerPort"`
+	// HostPort publishes the port on the host: 0 picks a free port, unset
+	// does not publish.
+	// +optional
+	HostPort *int32 `json:"hostPort,omitempty"`
+	// HostIP is the host address to publish on. Default 127.0.0.1.
+	// +optional
+	HostIP string `json:"hostIP,omitempty"`
+	// Protocol: TCP (default) or UDP.
+	// +optional
+	Protocol Protocol `json:"protocol,omitempty"`
+}
+
+// ResourceName is memory or cpu.
+type ResourceName string
+
+const (
+	ResourceMemory ResourceName = "memory"
+	ResourceCPU    ResourceName = "cpu"
+)
+
+// ResourceList maps a resource to a quantity in Kubernetes notation
+// (512Mi, "1", 500m). Values are kept as written and parsed by validation,
+// so a bad quantity is reported with its field path.
+type ResourceList map[ResourceName]intstr.IntOrString
+
+// ResourceRequirements are the container's limits and reservations.
+type ResourceRequirements struct {
+	// Limits cap memory (hard limit) and cpu (CPU quota).
+	// +optional
+	Limits ResourceList `json:"limits,omitempty"`
+	// Requests reserve memory (Docker's soft limit).
+	// +optional
+	Requests ResourceList `json:"requests,omitempty"`
+}
+
+// VolumeMount mounts a declared volume at a path.
+type VolumeMount struct {
+	// Name of a volume in spec.volumes.
+	Name string `json:"name"`
+	// MountPath is the absolute path inside the container.
+	MountPath string `json:"mountPath"`
+	// +optional
+	ReadOnly bool `json:"readOnly,omitempty"`
+}
+
+// Probe checks a service's readiness. Exactly one handler is set.
+type Probe struct {
+	// +optional
+	Exec *ExecAction `json:"exec,omitempty"`
+	// +optional
+	HTTPGet *HTTPGetAction `json:"httpGet,omitempty"`
+	// +optional
+	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty"`
+	// InitialDelaySeconds after the container starts before the first probe.
+	// +optional
+	InitialDelaySeconds int32 `json:"initialDelaySeconds,omitempty"`
+	// PeriodSeconds between probes. Default 2.
+	// +optional
+	PeriodSeconds int32 `json:"periodSeconds,omitempty"`
+	// TimeoutSeconds of one probe. Default 1.
+	// +optional
+	TimeoutSeconds int32 `json:"timeoutSeconds,omitempty"`
+	// SuccessThreshold: consecutive successes to become ready. Default 1.
+	// +optional
+	SuccessThreshold int32 `json:"successThreshold,omitempty"`
+	// FailureThreshold: consecutive failures to become unready. Default 3.
+	// +optional
+	FailureThreshold int32 `json:"failureThreshold,omitempty"`
+}
+
+// ExecAction runs a command inside the container; exit 0 is success.
+type ExecAction struct {
+	// +listType=atomic
+	Command []string `json:"command"`
+}
+
+// HTTPGetAction is an HTTP GET whose 2xx/3xx answer is success.
+type HTTPGetAction struct {
+	// Path of the request. Default /.
+	// +optional
+	Path string `json:"path,omitempty"`
+	// Port: a container port number or the name of one of the service's ports.
+	Port intstr.IntOrString `json:"port"`
+}
+
+// TCPSocketAction succeeds when a TCP connection opens.
+type TCPSocketAction struct {
+	// Port: a container port number or the name of one of the service's ports.
+	Port intstr.IntOrString `json:"port"`
+}
+
+// Dependency is a service that must reach Condition before this one starts.
+type Dependency struct {
+	// Service is the name of another service of the Environment.
+	Service string `json:"service"`
+	// Condition: Started (default), Ready or Completed.
+	// +optional
+	Condition DependencyCondition `json:"condition,omitempty"`
+}
+
+// Volume is a named Docker volume owned by the Environment.
+type Volume struct {
+	Name string `json:"name"`
+}
+
+// Teardown says what deletion leaves behind.
+type Teardown struct {
+	// RetainVolumes keeps the Environment's volumes after it is deleted.
+	// +optional
+	RetainVolumes bool `json:"retainVolumes,omitempty"`
+}
+
+// EnvironmentPhase summarises an Environment's state.
+// +enum
+type EnvironmentPhase string
+
+const (
+	PhasePending     EnvironmentPhase = "Pending"
+	PhaseProgressing EnvironmentPhase = "Progressing"
+	PhaseReady       EnvironmentPhase = "Ready"
+	PhaseDegraded    EnvironmentPhase = "Degraded"
+	PhaseFailed      EnvironmentPhase = "Failed"
+	PhaseTerminating EnvironmentPhase = "Terminating"
+)
+
+// Condition types of an Environment.
+const (
+	ConditionReady       = "Ready"
+	ConditionProgressing = "Progressing"
+	ConditionDegraded    = "Degraded"
+)
+
+// EnvironmentStatus is what berth observed, never what it intended.
+type EnvironmentStatus struct {
+	// +optional
+	Phase EnvironmentPhase `json:"phase,omitempty"`
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Ready counts ready services as "ready/total", for `get`.
+	// +optional
+	Ready string `json:"ready,omitempty"`
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Services is the observed state of each service.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Services []ServiceStatus `json:"services,omitempty"`
+	// FirstReadyTime is when the Environment first became Ready; the TTL
+	// counts from it.
+	// +optional
+	FirstReadyTime *metav1.Time `json:"firstReadyTime,omitempty"`
+	// Events is berth's record of what it did and why, newest last,
+	// capped at the last 50.
+	// +optional
+	// +listType=atomic
+	Events []EnvironmentEvent `json:"events,omitempty"`
+}
+
+// ServiceStatus is the observed state of one service's container.
+type ServiceStatus struct {
+	Name string `json:"name"`
+	// +optional
+	ContainerID string `json:"containerID,omitempty"`
+	// State is Docker's container state (created, running, exited, …) or
+	// Pending / Waiting when there is no container yet.
+	// +optional
+	State string `json:"state,omitempty"`
+	// +optional
+	Ready bool `json:"ready"`
+	// +optional
+	RestartCount int32 `json:"restartCount"`
+	// +optional
+	// +listType=atomic
+	Ports []PortStatus `json:"ports,omitempty"`
+	// +optional
+	LastExitCode *int32 `json:"lastExitCode,omitempty"`
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// PortStatus is where a container port is published on the host.
+type PortStatus struct {
+	// +optional
+	Name          string `json:"name,omitempty"`
+	ContainerPort int32  `json:"containerPort"`
+	// +optional
+	Protocol Protocol `json:"protocol,omitempty"`
+	// +optional
+	HostIP string `json:"hostIP,omitempty"`
+	// +optional
+	HostPort int32 `json:"hostPort,omitempty"`
+}
+
+// EnvironmentEvent is one entry of berth's record of what it did and why.
+type EnvironmentEvent struct {
+	Time metav1.Time `json:"time"`
+	// Type is Normal or Warning.
+	Type string `json:"type"`
+	// Reason is a CamelCase word (Created, Recreated, Restarted, ...).
+	Reason string `json:"reason"`
+	// +optional
+	Service string `json:"service,omitempty"`
+	Message string `json:"message"`
+}

@@ -1,0 +1,18 @@
+package v1alpha1
+
+// Finalizer is added to every Environment on create, so a delete only sets
+// deletionTimestamp and the object stays until the controller has torn the
+// Docker objects down and removes it.
+const Finalizer = "berth.dev/teardown"
+
+// Labels on every Docker object berth creates. Ownership is decided by
+// LabelManagedBy alone: berth never stops or removes an object without its
+// own manager identity there.
+const (
+	LabelManagedBy      = "berth.dev/managed-by"
+	LabelEnvironment    = "berth.dev/environment"
+	LabelEnvironmentUID = "berth.dev/environment-uid"
+	LabelService        = "berth.dev/service"
+	LabelVolume         = "berth.dev/volume"
+	LabelSpecHash       = "berth.dev/spec-hash"
+)

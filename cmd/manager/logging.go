@@ -1,0 +1,27 @@
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"os"
+
+	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
+)
+
+// newLogger returns the manager's root logger: text key/value lines on
+// stderr through slog. klog (used by the Kubernetes libraries) is routed
+// into it so there is one log stream with one format.
+func newLogger(verbosity int) logr.Logger {
+	level := slog.Level(-verbosity)
+	handler := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	log := logr.FromSlogHandler(handler)
+
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	// The apiserver libraries are chatty at info level about things a
+	// single-user embedded server does not care about; keep their warnings.
+	_ = fs.Set("v", "0")
+	klog.SetLogger(log.WithName("k8s").V(1))
+	return log
+}

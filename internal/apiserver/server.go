@@ -1,0 +1,236 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
+	"k8s.io/apiserver/pkg/registry/generic"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
+	restclient "k8s.io/client-go/rest"
+	"k8s.io/component-base/compatibility"
+
+	"berth.dev/berth/apis/v1alpha1"
+)
+
+// Options configure the embedded API server.
+type Options struct {
+	// DataDir holds etcd's data, the certificate, the token and the kubeconfig.
+	DataDir string
+	// ListenAddress is host:port of the HTTPS endpoint; port 0 picks one.
+	ListenAddress string
+	// EtcdServers, when set, replaces the embedded etcd with an external
+	// cluster (URLs such as http://127.0.0.1:2379).
+	EtcdServers []string
+	Log         logr.Logger
+}
+
+// Server is a configured, not yet running API server.
+type Server struct {
+	opts     Options
+	creds    *credentials
+	listener net.Listener
+	etcd     *embeddedEtcd
+	generic  *genericapiserver.GenericAPIServer
+	host     string
+}
+
+// storagePrefix is the etcd key prefix; a shared external etcd keeps berth's
+// keys apart from anything else stored there.
+const storagePrefix = "/berth"
+
+// New starts storage (the embedded etcd unless external servers are given)
+// and builds the API server. Call Run to serve; on error nothing is left
+// running.
+func New(ctx context.Context, opts Options) (_ *Server, err error) {
+	if opts.DataDir == "" {
+		return nil, fmt.Errorf("data dir is required")
+	}
+	creds, err := loadOrCreateCredentials(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", opts.ListenAddress)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", opts.ListenAddress, err)
+	}
+	s := &Server{opts: opts, creds: creds, listener: ln}
+	defer func() {
+		if err != nil {
+			s.closeStorage()
+			ln.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	host, _, err := net.SplitHostPort(opts.ListenAddress)
+	if err != nil {
+		return nil, fmt.Errorf("parse listen address %q: %w", opts.ListenAddress, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	s.host = "https://" + net.JoinHostPort(host, strconv.Itoa(port))
+
+	servers := opts.EtcdServers
+	if len(servers) == 0 {
+		started := time.Now()
+		s.etcd, err = startEmbeddedEtcd(ctx, filepath.Join(opts.DataDir, "etcd"))
+		if err != nil {
+			return nil, err
+		}
+		opts.Log.V(1).Info("embedded etcd ready", "took", time.Since(started).String())
+		servers = []string{s.etcd.clientURL}
+	}
+
+	config, err := s.config(servers)
+	if err != nil {
+		return nil, err
+	}
+	s.generic, err = config.Complete(nil).New("berth-apiserver", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, fmt.Errorf("build API server: %w", err)
+	}
+	if err := s.installAPI(config.RESTOptionsGetter); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) config(etcdServers []string) (*genericapiserver.Config, error) {
+	config := genericapiserver.NewConfig(Codecs)
+	config.EffectiveVersion = compatibility.NewEffectiveVersionFromString("1.37", "", "")
+
+	serving := genericoptions.NewSecureServingOptions().WithLoopback()
+	serving.Listener = s.listener
+	serving.ServerCert.CertKey.CertFile = s.creds.certPath
+	serving.ServerCert.CertKey.KeyFile = s.creds.keyPath
+	if err := serving.ApplyTo(&config.SecureServing, &config.LoopbackClientConfig); err != nil {
+		return nil, fmt.Errorf("secure serving: %w", err)
+	}
+	// Only the token gets in: no anonymous access, no client certificates.
+	// Complete() adds the in-process loopback token next to it.
+	config.Authentication.Authenticator = bearertoken.New(authenticator.TokenFunc(s.creds.authenticateToken))
+	config.Authorization.Authorizer = authorizerfactory.NewAlwaysAllowAuthorizer()
+
+	namer := openapinamer.NewDefinitionNamer(Scheme)
+	config.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(v1alpha1.GetOpenAPIDefinitions, namer)
+	config.OpenAPIConfig.Info.Title = "berth"
+	config.OpenAPIConfig.Info.Version = v1alpha1.Version
+	config.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(v1alpha1.GetOpenAPIDefinitions, namer)
+	config.OpenAPIV3Config.Info.Title = "berth"
+	config.OpenAPIV3Config.Info.Version = v1alpha1.Version
+
+	storageConfig := storagebackend.NewDefaultConfig(storagePrefix,
+		Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion))
+	storageConfig.Transport.ServerList = etcdServers
+	storageConfig.EncodeVersioner = v1alpha1.SchemeGroupVersion
+	config.RESTOptionsGetter = generic.RESTOptions{
+		StorageConfig:           storageConfig.ForResource(v1alpha1.GroupResource),
+		Decorator:               genericregistry.StorageWithCacher(),
+		DeleteCollectionWorkers: 1,
+		ResourcePrefix:          v1alpha1.GroupResource.Group + "/" + v1alpha1.GroupResource.Resource,
+	}
+	// Nothing runs behind berth's server: no need for the slow-start
+	// shutdown dance a load-balanced kube-apiserver does.
+	config.ShutdownDelayDuration = 0
+	return config, nil
+}
+
+func (s *Server) installAPI(optsGetter generic.RESTOptionsGetter) error {
+	envREST, statusREST, err := newEnvironmentStorage(optsGetter)
+	if err != nil {
+		return err
+	}
+	group := genericapiserver.NewDefaultAPIGroupInfo(v1alpha1.GroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
+	group.VersionedResourcesStorageMap[v1alpha1.Version] = map[string]rest.Storage{
+		v1alpha1.Resource:             envREST,
+		v1alpha1.Resource + "/status": statusREST,
+	}
+	if err := s.generic.InstallAPIGroup(&group); err != nil {
+		return fmt.Errorf("install %s: %w", schema.GroupVersion{Group: v1alpha1.GroupName, Version: v1alpha1.Version}, err)
+	}
+	return nil
+}
+
+// Host is the server's https URL.
+func (s *Server) Host() string { return s.host }
+
+// RESTConfig is a client config for the server (the same credentials as
+// the kubeconfig).
+func (s *Server) RESTConfig() *restclient.Config { return s.creds.restConfig(s.host) }
+
+// KubeconfigPath is where the kubeconfig is written once the server is ready.
+func (s *Server) KubeconfigPath() string { return filepath.Join(s.opts.DataDir, kubeconfigFile) }
+
+// Run serves until ctx is done, then shuts down: the HTTP server drains,
+// then etcd closes its files. ready is called once /readyz answers, after
+// the kubeconfig has been written.
+func (s *Server) Run(ctx context.Context, ready func()) error {
+	defer s.closeStorage()
+	prepared := s.generic.PrepareRun()
+	errc := make(chan error, 1)
+	go func() { errc <- prepared.RunWithContext(ctx) }()
+
+	if err := s.waitReady(ctx, errc); err != nil {
+		return err
+	}
+	kc, err := s.creds.kubeconfigBytes(s.host)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(s.KubeconfigPath(), kc); err != nil {
+		return fmt.Errorf("write kubeconfig: %w", err)
+	}
+	if ready != nil {
+		ready()
+	}
+	return <-errc
+}
+
+// waitReady polls /readyz with the token until it answers 200.
+func (s *Server) waitReady(ctx context.Context, errc <-chan error) error {
+	client, err := restclient.HTTPClientFor(s.RESTConfig())
+	if err != nil {
+		return fmt.Errorf("client for readiness: %w", err)
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.host+"/readyz", nil)
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case err := <-errc:
+			return fmt.Errorf("API server stopped before it was ready: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) closeStorage() {
+	if s.etcd != nil {
+		s.etcd.Close()
+		s.etcd = nil
+	}
+}

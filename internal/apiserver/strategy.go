@@ -1,0 +1,136 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/apiserver/pkg/storage/names"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	"berth.dev/berth/apis/v1alpha1"
+)
+
+// environmentStrategy is the create/update/delete policy of the main
+// resource: users own the spec, the controller owns the status.
+type environmentStrategy struct {
+	runtime.ObjectTyper
+	names.NameGenerator
+}
+
+var strategy = environmentStrategy{Scheme, names.SimpleNameGenerator}
+
+func (environmentStrategy) NamespaceScoped() bool { return false }
+
+// GetResetFields tells server-side apply that writes to the main resource
+// never own status fields.
+func (environmentStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	return map[fieldpath.APIVersion]*fieldpath.Set{
+		fieldpath.APIVersion(v1alpha1.SchemeGroupVersion.String()): fieldpath.NewSet(
+			fieldpath.MakePathOrDie("status"),
+		),
+	}
+}
+
+// PrepareForCreate clears status (it is observation, not input), starts the
+// generation at 1 and adds berth's finalizer so a delete waits for teardown.
+func (environmentStrategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
+	env := obj.(*v1alpha1.Environment)
+	env.Status = v1alpha1.EnvironmentStatus{}
+	env.Generation = 1
+	addFinalizer(env)
+}
+
+// PrepareForUpdate keeps the stored status and bumps the generation only
+// when the (defaulted) spec really changed, so re-applying a file is a no-op.
+func (environmentStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
+	newEnv := obj.(*v1alpha1.Environment)
+	oldEnv := old.(*v1alpha1.Environment)
+	newEnv.Status = oldEnv.Status
+	if !apiequality.Semantic.DeepEqual(newEnv.Spec, oldEnv.Spec) {
+		newEnv.Generation = oldEnv.Generation + 1
+	}
+}
+
+func (environmentStrategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
+	return v1alpha1.ValidateEnvironment(obj.(*v1alpha1.Environment))
+}
+
+func (environmentStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
+	return v1alpha1.ValidateEnvironmentUpdate(obj.(*v1alpha1.Environment), old.(*v1alpha1.Environment))
+}
+
+func (environmentStrategy) WarningsOnCreate(context.Context, runtime.Object) []string { return nil }
+
+func (environmentStrategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
+	return nil
+}
+
+func (environmentStrategy) AllowCreateOnUpdate(context.Context) bool      { return false }
+func (environmentStrategy) AllowUnconditionalUpdate(context.Context) bool { return true }
+func (environmentStrategy) Canonicalize(runtime.Object)                   {}
+
+func addFinalizer(env *v1alpha1.Environment) {
+	for _, f := range env.Finalizers {
+		if f == v1alpha1.Finalizer {
+			return
+		}
+	}
+	env.Finalizers = append(env.Finalizers, v1alpha1.Finalizer)
+}
+
+// environmentStatusStrategy is the policy of the status subresource: only
+// status changes; spec and metadata other than what apimachinery manages
+// stay as stored.
+type environmentStatusStrategy struct {
+	environmentStrategy
+}
+
+var statusStrategy = environmentStatusStrategy{strategy}
+
+// GetResetFields tells server-side apply that status writes never own spec
+// or metadata fields.
+func (environmentStatusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	return map[fieldpath.APIVersion]*fieldpath.Set{
+		fieldpath.APIVersion(v1alpha1.SchemeGroupVersion.String()): fieldpath.NewSet(
+			fieldpath.MakePathOrDie("spec"),
+			fieldpath.MakePathOrDie("metadata", "labels"),
+			fieldpath.MakePathOrDie("metadata", "annotations"),
+			fieldpath.MakePathOrDie("metadata", "finalizers"),
+		),
+	}
+}
+
+func (environmentStatusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
+	newEnv := obj.(*v1alpha1.Environment)
+	oldEnv := old.(*v1alpha1.Environment)
+	newEnv.Spec = oldEnv.Spec
+	newEnv.Generation = oldEnv.Generation
+	newEnv.Labels = oldEnv.Labels
+	newEnv.Annotations = oldEnv.Annotations
+	newEnv.Finalizers = oldEnv.Finalizers
+}
+
+func (environmentStatusStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
+	return v1alpha1.ValidateEnvironmentStatusUpdate(obj.(*v1alpha1.Environment), old.(*v1alpha1.Environment))
+}
+
+// getAttrs lets list and watch filter on labels and metadata.name.
+func getAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
+	env, ok := obj.(*v1alpha1.Environment)
+	if !ok {
+		return nil, nil, fmt.Errorf("not an Environment: %T", obj)
+	}
+	return env.Labels, generic.ObjectMetaFieldsSet(&env.ObjectMeta, false), nil
+}
+
+// matchEnvironment is the selection predicate for list and watch.
+func matchEnvironment(label labels.Selector, field fields.Selector) storage.SelectionPredicate {
+	return storage.SelectionPredicate{Label: label, Field: field, GetAttrs: getAttrs}
+}

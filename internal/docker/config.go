@@ -1,0 +1,104 @@
+package docker
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/pflag"
+)
+
+// DefaultHost is where the Docker Engine listens when DOCKER_HOST is unset.
+const DefaultHost = "unix:///var/run/docker.sock"
+
+// DefaultRetryBackoff is the wait before each retry of a transient failure
+// (the seed's 1 s, 2 s, 4 s); after the last one the error goes back to the
+// caller, whose workqueue backoff takes over.
+var DefaultRetryBackoff = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
+
+// Config says how to reach the Docker Engine and how hard to drive it. The
+// first four fields are the manager's flags (BindFlags); the rest are
+// filled in by the program.
+type Config struct {
+	// Host is the daemon address, e.g. unix:///var/run/docker.sock.
+	Host string
+	// Profile selects the governor limits: desktop, ci or adaptive.
+	Profile Profile
+	// MaxInFlight overrides the profile's concurrency limit (the hard cap
+	// under adaptive); 0 keeps the profile's.
+	MaxInFlight int
+	// QPS overrides the profile's call-start rate; 0 keeps the profile's,
+	// a negative value disables the token bucket.
+	QPS float64
+
+	// ManagerID is this manager's identity (LoadOrCreateIdentity), the
+	// value of the berth.dev/managed-by label on everything it creates and
+	// the only objects it will stop or remove.
+	ManagerID string
+	// Logger receives the layer's logs; the zero value discards them.
+	Logger logr.Logger
+	// Registerer, when set, gets the berth_docker_* collectors.
+	Registerer prometheus.Registerer
+	// RetryBackoff overrides DefaultRetryBackoff (tests use shorter waits).
+	RetryBackoff []time.Duration
+	// CallTimeout bounds one attempt of a non-stream call; a timed-out
+	// attempt counts as transient. 0 means 2 minutes.
+	CallTimeout time.Duration
+}
+
+// DefaultConfig returns the flag defaults: DOCKER_HOST or the local socket,
+// and the adaptive profile.
+func DefaultConfig() Config {
+	host := os.Getenv("DOCKER_HOST")
+	if host == "" {
+		host = DefaultHost
+	}
+	return Config{Host: host, Profile: ProfileAdaptive}
+}
+
+// BindFlags registers --docker-host, --docker-profile, --docker-max-inflight
+// and --docker-qps on fs, with c's current values as defaults.
+func (c *Config) BindFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Host, "docker-host", c.Host, "Docker Engine address (unix:// or tcp://); defaults to $DOCKER_HOST or "+DefaultHost)
+	fs.Var((*profileValue)(&c.Profile), "docker-profile", "Docker call governor profile: desktop (3 in flight, >=0.5s between calls), ci (fixed, faster) or adaptive (AIMD up to --docker-max-inflight)")
+	fs.IntVar(&c.MaxInFlight, "docker-max-inflight", c.MaxInFlight, fmt.Sprintf("cap on concurrent Docker calls (0 = the profile's; adaptive's hard cap defaults to %d)", DefaultMaxInFlight))
+	fs.Float64Var(&c.QPS, "docker-qps", c.QPS, "Docker call starts per second (0 = the profile's, negative = unlimited)")
+}
+
+// Validate checks the fields a user can get wrong.
+func (c Config) Validate() error {
+	if c.Host == "" {
+		return fmt.Errorf("docker host: must not be empty")
+	}
+	if !strings.Contains(c.Host, "://") {
+		return fmt.Errorf("docker host %q: want a URL such as %s", c.Host, DefaultHost)
+	}
+	if _, err := resolveLimits(c.Profile, c.MaxInFlight, c.QPS); err != nil {
+		return err
+	}
+	if err := validateIdentity(c.ManagerID); err != nil {
+		return fmt.Errorf("manager id: %w", err)
+	}
+	if c.CallTimeout < 0 {
+		return fmt.Errorf("docker call timeout %s: must not be negative", c.CallTimeout)
+	}
+	return nil
+}
+
+// profileValue lets pflag reject an unknown profile at parse time.
+type profileValue Profile
+
+func (p *profileValue) String() string { return string(*p) }
+func (p *profileValue) Type() string   { return "profile" }
+func (p *profileValue) Set(s string) error {
+	for _, known := range Profiles {
+		if Profile(s) == known {
+			*p = profileValue(s)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown profile %q: want one of %v", s, Profiles)
+}

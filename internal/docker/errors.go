@@ -1,0 +1,183 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errhttp"
+	"github.com/moby/moby/client"
+)
+
+// Sentinel errors callers test with errors.Is or the Is* helpers. The
+// governor maps every Docker answer onto one of these so that no caller
+// needs to know the Docker client's own error types.
+var (
+	// ErrNotFound: the object does not exist (HTTP 404).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the request conflicts with the object's state, or a
+	// name is taken by an object berth may not adopt (HTTP 409).
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: Docker rejected the request as malformed (HTTP 400).
+	ErrInvalid = errors.New("invalid request")
+	// ErrForbidden: Docker refused the operation (HTTP 403), e.g. removing
+	// a network that still has endpoints.
+	ErrForbidden = errors.New("forbidden")
+	// ErrNotOwned: the object lacks this manager's identity label, so berth
+	// will not stop, remove or adopt it whatever the caller asked.
+	ErrNotOwned = errors.New("not owned by this berth manager")
+	// ErrUnavailable: a transient failure (connection error, timeout, 5xx)
+	// that persisted through every retry; the caller's backoff takes over.
+	ErrUnavailable = errors.New("docker unavailable")
+	// ErrImageNotPresent: the image is not on the host and the pull policy
+	// forbids pulling it.
+	ErrImageNotPresent = errors.New("image not present")
+	// ErrRegistryUnreachable: pulling failed because the registry could not
+	// be reached or did not have the image.
+	ErrRegistryUnreachable = errors.New("registry unreachable")
+)
+
+// IsNotFound reports whether err means the Docker object does not exist.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// IsConflict reports whether err is a Docker 409 or an unadoptable name clash.
+func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
+
+// IsInvalid reports whether Docker rejected the request as malformed.
+func IsInvalid(err error) bool { return errors.Is(err, ErrInvalid) }
+
+// IsForbidden reports whether Docker refused the operation (403).
+func IsForbidden(err error) bool { return errors.Is(err, ErrForbidden) }
+
+// IsNotOwned reports whether berth refused to touch an object it does not own.
+func IsNotOwned(err error) bool { return errors.Is(err, ErrNotOwned) }
+
+// IsUnavailable reports whether err is a transient failure that outlived
+// the governor's retries.
+func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
+
+// IsImageNotPresent reports whether an image is missing under pull policy Never.
+func IsImageNotPresent(err error) bool { return errors.Is(err, ErrImageNotPresent) }
+
+// IsRegistryUnreachable reports whether a pull failed at the registry.
+func IsRegistryUnreachable(err error) bool { return errors.Is(err, ErrRegistryUnreachable) }
+
+// Error is what the governor returns for a failed Docker call: the
+// operation, the object it was about, berth's classification (one of the
+// sentinels above, or nil when unclassified) and Docker's own error.
+type Error struct {
+	Op     string
+	Object string
+	Kind   error
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Object == "" {
+		return fmt.Sprintf("docker %s: %v", e.Op, e.Err)
+	}
+	return fmt.Sprintf("docker %s %s: %v", e.Op, e.Object, e.Err)
+}
+
+// Unwrap exposes both the classification and the cause to errors.Is/As.
+func (e *Error) Unwrap() []error {
+	if e.Kind == nil {
+		return []error{e.Err}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// result labels of the calls metric; they are also what AIMD and the retry
+// loop decide on.
+const (
+	resultOK        = "ok"
+	resultNotFound  = "not_found"
+	resultConflict  = "conflict"
+	resultInvalid   = "invalid"
+	resultForbidden = "forbidden"
+	resultClient    = "client_error" // other 4xx
+	resultTransient = "transient"    // connection error, timeout, 5xx
+	resultCanceled  = "canceled"     // the caller's context ended
+	resultOther     = "error"
+)
+
+// classify maps an error from the Docker client onto a metric result and a
+// berth sentinel. callerCtx decides whether a deadline is the caller's
+// (final) or a per-attempt timeout of the governor (transient).
+func classify(callerCtx context.Context, err error) (result string, kind error) {
+	switch {
+	case err == nil:
+		return resultOK, nil
+	case callerCtx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		return resultCanceled, nil
+	case errors.Is(err, ErrNotOwned):
+		return resultForbidden, ErrNotOwned
+	case cerrdefs.IsNotFound(err):
+		return resultNotFound, ErrNotFound
+	case cerrdefs.IsConflict(err):
+		return resultConflict, ErrConflict
+	case cerrdefs.IsInvalidArgument(err):
+		return resultInvalid, ErrInvalid
+	case cerrdefs.IsPermissionDenied(err):
+		return resultForbidden, ErrForbidden
+	case cerrdefs.IsUnauthorized(err), cerrdefs.IsFailedPrecondition(err), cerrdefs.IsNotImplemented(err):
+		return resultClient, nil
+	case isTransient(err):
+		return resultTransient, ErrUnavailable
+	}
+	return resultOther, nil
+}
+
+// isTransient says whether resending the same request later may succeed:
+// the daemon was unreachable, the connection broke, the attempt timed out,
+// or the daemon answered 5xx or 429. 4xx answers are final.
+func isTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if cerrdefs.IsInternal(err) || cerrdefs.IsUnavailable(err) || cerrdefs.IsResourceExhausted(err) {
+		return true
+	}
+	if cerrdefs.IsUnknown(err) {
+		// The client maps status codes it has no name for onto Unknown;
+		// only the 5xx ones (and 408) are worth another try.
+		return !isUnnamedClientStatus(err)
+	}
+	if client.IsErrConnectionFailed(err) {
+		return true
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		// Only reached when the caller's context is still live: the
+		// governor's per-attempt timeout fired.
+		return true
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return false
+}
+
+// isUnnamedClientStatus reports whether err carries a 4xx status the Docker
+// client could not name (405, 422, ...). Those arrive as "unknown" errors
+// whose only handle is equality with errhttp's value for the same code.
+func isUnnamedClientStatus(err error) bool {
+	for code := 400; code < 500; code++ {
+		if code == 408 {
+			continue
+		}
+		if errors.Is(err, errhttp.ToNative(code)) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,36 @@
+package docker
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// retryJitter spreads retries ±20% so callers that failed together do not
+// come back together.
+const retryJitter = 0.2
+
+// backoffDelay is the wait before retry number attempt (0-based) with
+// jitter; ok is false when the schedule is used up.
+func backoffDelay(schedule []time.Duration, attempt int, r float64) (d time.Duration, ok bool) {
+	if attempt < 0 || attempt >= len(schedule) {
+		return 0, false
+	}
+	base := schedule[attempt]
+	f := 1 + retryJitter*(2*r-1)
+	return time.Duration(float64(base) * f), true
+}
+
+func jitterRand() float64 { return rand.Float64() }
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -27,3 +27,19 @@ tool openapi-gen --go-header-file "$header" \
   k8s.io/apimachinery/pkg/version
 
 tool controller-gen crd:crdVersions=v1 paths=./apis/... output:crd:artifacts:config=config/crd
+
+# Typed clientset, listers and informers for the controller and the tests
+# (client-go style, like sample-controller's).
+rm -rf client
+tool client-gen --go-header-file "$header" \
+  --input-base berth.dev/berth --input apis/v1alpha1 \
+  --clientset-name versioned \
+  --output-dir client/clientset --output-pkg berth.dev/berth/client/clientset
+tool lister-gen --go-header-file "$header" \
+  --output-dir client/listers --output-pkg berth.dev/berth/client/listers \
+  ./apis/v1alpha1
+tool informer-gen --go-header-file "$header" \
+  --versioned-clientset-package berth.dev/berth/client/clientset/versioned \
+  --listers-package berth.dev/berth/client/listers \
+  --output-dir client/informers --output-pkg berth.dev/berth/client/informers \
+  ./apis/v1alpha1

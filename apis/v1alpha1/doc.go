@@ -6,5 +6,6 @@
 // +k8s:openapi-gen=true
 // +k8s:openapi-model-package=dev.berth.v1alpha1
 // +groupName=berth.dev
+// +groupGoName=Berth
 // +kubebuilder:object:generate=true
 package v1alpha1

@@ -11,8 +11,8 @@ const (
 	GroupName = "berth.dev"
 	// Version is the only served version.
 	Version = "v1alpha1"
-	// Resource is the plural resource name of Environment.
-	Resource = "environments"
+	// EnvironmentsResource is the plural resource name of Environment.
+	EnvironmentsResource = "environments"
 	// ShortName is what `kubectl get env` resolves.
 	ShortName = "env"
 )
@@ -21,7 +21,12 @@ const (
 var SchemeGroupVersion = schema.GroupVersion{Group: GroupName, Version: Version}
 
 // GroupResource is the group-qualified resource of Environment.
-var GroupResource = SchemeGroupVersion.WithResource(Resource).GroupResource()
+var GroupResource = Resource(EnvironmentsResource)
+
+// Resource qualifies a resource name with berth's group.
+func Resource(resource string) schema.GroupResource {
+	return SchemeGroupVersion.WithResource(resource).GroupResource()
+}
 
 var (
 	// SchemeBuilder collects the functions that add berth's types to a scheme.

@@ -1126,6 +1126,94 @@ func schema_berthdev_berth_apis_v1alpha1_VolumeMount(ref common.ReferenceCallbac
 	}
 }
 
+func schema_berthdev_berth_apis_v1alpha1_hostBinding(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "hostBinding is one fixed host port the Environment publishes.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"path": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"port": {
+						SchemaProps: spec.SchemaProps{
+							Default: 0,
+							Type:    []string{"integer"},
+							Format:  "int32",
+						},
+					},
+					"protocol": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Possible enum values:\n - `\"TCP\"`\n - `\"UDP\"`",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"TCP", "UDP"},
+						},
+					},
+					"ip": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref("net/netip.Addr"),
+						},
+					},
+				},
+				Required: []string{"path", "port", "protocol", "ip"},
+			},
+		},
+		Dependencies: []string{
+			"net/netip.Addr"},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_specContext(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "specContext is what the checks of one service need to know about the rest of the Environment.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"services": {
+						SchemaProps: spec.SchemaProps{
+							Description: "services maps each name to its first declaration; duplicates are reported once and otherwise ignored.",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(Service{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"volumes": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref("k8s.io/apimachinery/pkg/util/sets.Empty"),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"services", "volumes"},
+			},
+		},
+		Dependencies: []string{
+			Service{}.OpenAPIModelName(), "k8s.io/apimachinery/pkg/util/sets.Empty"},
+	}
+}
+
 func schema_pkg_apis_meta_v1_APIGroup(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{

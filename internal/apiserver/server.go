@@ -158,8 +158,8 @@ func (s *Server) installAPI(optsGetter generic.RESTOptionsGetter) error {
 	}
 	group := genericapiserver.NewDefaultAPIGroupInfo(v1alpha1.GroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
 	group.VersionedResourcesStorageMap[v1alpha1.Version] = map[string]rest.Storage{
-		v1alpha1.Resource:             envREST,
-		v1alpha1.Resource + "/status": statusREST,
+		v1alpha1.EnvironmentsResource:             envREST,
+		v1alpha1.EnvironmentsResource + "/status": statusREST,
 	}
 	if err := s.generic.InstallAPIGroup(&group); err != nil {
 		return fmt.Errorf("install %s: %w", schema.GroupVersion{Group: v1alpha1.GroupName, Version: v1alpha1.Version}, err)

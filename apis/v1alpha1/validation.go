@@ -103,6 +103,9 @@ func validateName(path *field.Path, name string) field.ErrorList {
 
 // specContext is what the checks of one service need to know about the
 // rest of the Environment.
+//
+// +k8s:openapi-gen=false
+// +k8s:deepcopy-gen=false
 type specContext struct {
 	// services maps each name to its first declaration; duplicates are
 	// reported once and otherwise ignored.

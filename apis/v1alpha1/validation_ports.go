@@ -79,6 +79,9 @@ func parseHostIP(s string) (netip.Addr, error) {
 }
 
 // hostBinding is one fixed host port the Environment publishes.
+//
+// +k8s:openapi-gen=false
+// +k8s:deepcopy-gen=false
 type hostBinding struct {
 	path     string
 	port     int32

@@ -1,0 +1,22 @@
+// Command berth is the CLI of berth: kubectl's apply, get, describe, delete
+// and wait against the berth manager's API server, plus `berth version`.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"berth.dev/berth/internal/cli"
+)
+
+func main() {
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	if err := cli.NewRootCommand(streams).Execute(); err != nil {
+		// kubectl's commands print their own errors and exit; what reaches
+		// here is a flag error or one of berth's own commands failing.
+		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		os.Exit(1)
+	}
+}

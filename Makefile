@@ -3,8 +3,8 @@
 
 GO       ?= go
 BIN      := bin
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -X berth.dev/berth/internal/version.Version=$(VERSION)
+VERSION  ?= v0.1.0-dev+$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X berth.dev/berth/internal/version.Version=$(VERSION) -X k8s.io/component-base/version.gitVersion=$(VERSION)
 E2E_FLAGS ?=
 
 .PHONY: all build generate manifests verify-generate fmt vet lint test test-unit test-e2e images demo bench docker clean

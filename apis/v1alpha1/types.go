@@ -41,13 +41,17 @@ type EnvironmentSpec struct {
 	// Services are the containers of the Environment, one container each.
 	// +listType=map
 	// +listMapKey=name
-	Services []Service `json:"services"`
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Services []Service `json:"services" patchStrategy:"merge" patchMergeKey:"name"`
 
 	// Volumes are named Docker volumes that services mount.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
-	Volumes []Volume `json:"volumes,omitempty"`
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Volumes []Volume `json:"volumes,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
 
 	// Teardown says what deleting the Environment leaves behind.
 	// +optional
@@ -122,13 +126,17 @@ type Service struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=name
-	Env []EnvVar `json:"env,omitempty"`
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Env []EnvVar `json:"env,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
 	// Ports the container listens on; those with a hostPort other than
 	// unset are published on the host (0 picks a free port).
 	// +optional
 	// +listType=map
 	// +listMapKey=name
-	Ports []ServicePort `json:"ports,omitempty"`
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Ports []ServicePort `json:"ports,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
 	// Resources caps the container; without a memory limit the manager's
 	// default applies, so no container is ever unbounded.
 	// +optional
@@ -137,7 +145,9 @@ type Service struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=mountPath
-	VolumeMounts []VolumeMount `json:"volumeMounts,omitempty"`
+	// +patchMergeKey=mountPath
+	// +patchStrategy=merge
+	VolumeMounts []VolumeMount `json:"volumeMounts,omitempty" patchStrategy:"merge" patchMergeKey:"mountPath"`
 	// ReadinessProbe decides when the service is Ready.
 	// +optional
 	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
@@ -145,7 +155,9 @@ type Service struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=service
-	DependsOn []Dependency `json:"dependsOn,omitempty"`
+	// +patchMergeKey=service
+	// +patchStrategy=merge
+	DependsOn []Dependency `json:"dependsOn,omitempty" patchStrategy:"merge" patchMergeKey:"service"`
 	// RestartPolicy: Always (default), OnFailure or Never (one-shot jobs).
 	// +optional
 	RestartPolicy RestartPolicy `json:"restartPolicy,omitempty"`
@@ -313,7 +325,9 @@ type EnvironmentStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=type
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// +patchMergeKey=type
+	// +patchStrategy=merge
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 	// Services is the observed state of each service.
 	// +optional
 	// +listType=map

@@ -127,7 +127,11 @@ func (g *gate) acquire(ctx context.Context, l lane) (release func(), adm admissi
 	}
 	adm.waited = time.Since(start)
 	g.mu.Lock()
-	adm.saturated = g.inflight[laneWrite]+g.inflight[laneRead] >= g.limit
+	// Demand exceeds capacity when others still queue for a slot or the
+	// lane's own cap is full; only then is a higher limit worth trying.
+	shared := g.inflight[laneWrite] + g.inflight[laneRead]
+	adm.saturated = g.queues[laneWrite].Len()+g.queues[laneRead].Len() > 0 ||
+		shared >= g.limit || (l == laneRead && g.inflight[laneRead] >= readCap(g.limit))
 	g.mu.Unlock()
 	var once sync.Once
 	release = func() {

@@ -1,0 +1,151 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/moby/moby/client"
+)
+
+// Client is berth's Docker client: every method goes through the governor,
+// and stop/remove methods refuse objects without this manager's identity.
+type Client struct {
+	api *client.Client
+	gov *Governor
+	id  string
+	log logr.Logger
+
+	// nameLocks serialise creates of the same network name in this
+	// process: Docker (before API 1.44) happily creates two networks with
+	// one name.
+	nameLocks keyedMutex
+}
+
+// New builds a Client from a config. It does not contact the daemon; the
+// first call negotiates the API version (Ping does it explicitly).
+func New(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("docker config: %w", err)
+	}
+	api, err := client.New(client.WithHost(cfg.Host))
+	if err != nil {
+		return nil, fmt.Errorf("docker client for %s: %w", cfg.Host, err)
+	}
+	gov, err := newGovernor(cfg)
+	if err != nil {
+		api.Close()
+		return nil, err
+	}
+	return &Client{api: api, gov: gov, id: cfg.ManagerID, log: cfg.Logger.WithName("docker")}, nil
+}
+
+// Close releases idle connections and stops the governor's timers.
+func (c *Client) Close() error {
+	c.gov.close()
+	return c.api.Close()
+}
+
+// ManagerID is the identity this client labels objects with and acts on.
+func (c *Client) ManagerID() string { return c.id }
+
+// Stats is a snapshot of the governor for the dashboard and tests.
+func (c *Client) Stats() Stats { return c.gov.Stats() }
+
+// Governor exposes the governor, for benchmarks and metrics wiring.
+func (c *Client) Governor() *Governor { return c.gov }
+
+// Ping checks the daemon answers and negotiates the API version.
+func (c *Client) Ping(ctx context.Context) (apiVersion string, err error) {
+	err = c.gov.do(ctx, call{op: "ping", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+		r, err := c.api.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true})
+		apiVersion = r.APIVersion
+		return err
+	})
+	return apiVersion, err
+}
+
+// DaemonInfo is what the dashboard shows about the engine.
+type DaemonInfo struct {
+	ID            string
+	Name          string
+	ServerVersion string
+	APIVersion    string // the daemon's API version
+	ClientAPI     string // the version this client negotiated
+	OS            string
+	Arch          string
+	Kernel        string
+	CPUs          int
+	MemTotal      int64
+	Containers    int
+	Running       int
+	Images        int
+	SystemTime    time.Time
+}
+
+// Info reads the daemon's info and version (two reads).
+func (c *Client) Info(ctx context.Context) (DaemonInfo, error) {
+	var d DaemonInfo
+	err := c.gov.do(ctx, call{op: "info", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+		r, err := c.api.Info(ctx, client.InfoOptions{})
+		if err != nil {
+			return err
+		}
+		i := r.Info
+		d.ID, d.Name, d.ServerVersion, d.OS, d.Kernel = i.ID, i.Name, i.ServerVersion, i.OperatingSystem, i.KernelVersion
+		d.Arch, d.CPUs, d.MemTotal = i.Architecture, i.NCPU, i.MemTotal
+		d.Containers, d.Running, d.Images = i.Containers, i.ContainersRunning, i.Images
+		if t, err := time.Parse(time.RFC3339Nano, i.SystemTime); err == nil {
+			d.SystemTime = t
+		}
+		return nil
+	})
+	if err != nil {
+		return d, err
+	}
+	err = c.gov.do(ctx, call{op: "version", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+		v, err := c.api.ServerVersion(ctx, client.ServerVersionOptions{})
+		d.APIVersion = v.APIVersion
+		return err
+	})
+	d.ClientAPI = c.api.ClientVersion()
+	return d, err
+}
+
+// keyedMutex is a set of mutexes by name, created on demand and dropped
+// when unused.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyedEntry{}
+	}
+	e := k.locks[key]
+	if e == nil {
+		e = &keyedEntry{}
+		k.locks[key] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		e.refs--
+		if e.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}

@@ -1,0 +1,307 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	v1 "berth.dev/berth/apis/v1alpha1"
+)
+
+// Container is berth's view of a container: what the controller needs to
+// observe a service, from an inspect, a list or events.
+type Container struct {
+	ID     string
+	Name   string
+	Image  string
+	Labels map[string]string
+	// From berth's labels.
+	Environment    string
+	EnvironmentUID string
+	Service        string
+	SpecHash       string
+
+	// State is Docker's: created, running, paused, restarting, removing,
+	// exited or dead.
+	State      string
+	ExitCode   int
+	OOMKilled  bool
+	Health     string // "", starting, healthy, unhealthy
+	CreatedAt  time.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
+	// RestartCount counts restarts by Docker's restart policy (berth sets
+	// none, so it stays 0 unless someone else changed the container).
+	RestartCount int
+	Ports        []PublishedPort
+	// IPAddress is the address on the environment's network, if attached.
+	IPAddress string
+	Networks  map[string]string // network name -> IP
+
+	// ObservedAt is when this view was taken; events older than it are
+	// already reflected.
+	ObservedAt time.Time
+
+	// status is a list entry's status text, for its exit code.
+	status string
+}
+
+// Running reports whether the container's process is up.
+func (c Container) Running() bool {
+	return c.State == string(container.StateRunning) || c.State == string(container.StateRestarting)
+}
+
+// PublishedPort is a container port and where it is published on the host.
+type PublishedPort struct {
+	ContainerPort int
+	Protocol      string
+	HostIP        string
+	HostPort      int
+}
+
+func (c *Container) fillLabels() {
+	c.Environment = c.Labels[v1.LabelEnvironment]
+	c.EnvironmentUID = c.Labels[v1.LabelEnvironmentUID]
+	c.Service = c.Labels[v1.LabelService]
+	c.SpecHash = c.Labels[v1.LabelSpecHash]
+}
+
+func parseDockerTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Year() <= 1 {
+		return time.Time{}
+	}
+	return t
+}
+
+// fromInspect converts an inspect answer.
+func fromInspect(r container.InspectResponse, observed time.Time) Container {
+	c := Container{ID: r.ID, Name: trimName(r.Name), RestartCount: r.RestartCount, ObservedAt: observed}
+	c.CreatedAt = parseDockerTime(r.Created)
+	if r.Config != nil {
+		c.Image = r.Config.Image
+		c.Labels = r.Config.Labels
+	}
+	c.fillLabels()
+	if s := r.State; s != nil {
+		c.State = string(s.Status)
+		c.ExitCode = s.ExitCode
+		c.OOMKilled = s.OOMKilled
+		c.StartedAt = parseDockerTime(s.StartedAt)
+		c.FinishedAt = parseDockerTime(s.FinishedAt)
+		if s.Health != nil {
+			c.Health = string(s.Health.Status)
+		}
+	}
+	if ns := r.NetworkSettings; ns != nil {
+		for port, bindings := range ns.Ports {
+			for _, b := range bindings {
+				hp, _ := strconv.Atoi(b.HostPort)
+				c.Ports = append(c.Ports, PublishedPort{
+					ContainerPort: int(port.Num()), Protocol: string(port.Proto()),
+					HostIP: addrString(b.HostIP), HostPort: hp,
+				})
+			}
+		}
+		c.Networks = map[string]string{}
+		for name, ep := range ns.Networks {
+			if ep != nil {
+				c.Networks[name] = addrString(ep.IPAddress)
+			}
+		}
+	}
+	c.IPAddress = c.Networks[NetworkName(c.Environment)]
+	sortPorts(c.Ports)
+	return c
+}
+
+// fromSummary converts a list entry. Lists lack start/finish times and exit
+// codes; the informer inspects what it needs.
+func fromSummary(s container.Summary, observed time.Time) Container {
+	c := Container{ID: s.ID, Image: s.Image, Labels: s.Labels, State: string(s.State), ObservedAt: observed, status: s.Status}
+	if len(s.Names) > 0 {
+		c.Name = trimName(s.Names[0])
+	}
+	c.CreatedAt = time.Unix(s.Created, 0)
+	c.fillLabels()
+	for _, p := range s.Ports {
+		if p.PublicPort == 0 {
+			continue
+		}
+		c.Ports = append(c.Ports, PublishedPort{ContainerPort: int(p.PrivatePort), Protocol: p.Type, HostIP: addrString(p.IP), HostPort: int(p.PublicPort)})
+	}
+	if s.Health != nil {
+		c.Health = string(s.Health.Status)
+	}
+	if s.NetworkSettings != nil {
+		c.Networks = map[string]string{}
+		for name, ep := range s.NetworkSettings.Networks {
+			if ep != nil {
+				c.Networks[name] = addrString(ep.IPAddress)
+			}
+		}
+	}
+	c.IPAddress = c.Networks[NetworkName(c.Environment)]
+	sortPorts(c.Ports)
+	return c
+}
+
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+func sortPorts(p []PublishedPort) {
+	sort.Slice(p, func(i, j int) bool {
+		if p[i].ContainerPort != p[j].ContainerPort {
+			return p[i].ContainerPort < p[j].ContainerPort
+		}
+		if p[i].Protocol != p[j].Protocol {
+			return p[i].Protocol < p[j].Protocol
+		}
+		return p[i].HostIP < p[j].HostIP
+	})
+}
+
+// InspectContainer reads one container by ID or name (a read).
+func (c *Client) InspectContainer(ctx context.Context, idOrName string) (Container, error) {
+	var out Container
+	err := c.gov.do(ctx, call{op: "container_inspect", lane: laneRead, object: idOrName, idempotent: true}, func(ctx context.Context, _ int) error {
+		observed := time.Now()
+		r, err := c.api.ContainerInspect(ctx, idOrName, client.ContainerInspectOptions{})
+		if err != nil {
+			return err
+		}
+		out = fromInspect(r.Container, observed)
+		return nil
+	})
+	return out, err
+}
+
+// ListContainers lists every container carrying this manager's identity,
+// running or not (one read).
+func (c *Client) ListContainers(ctx context.Context) ([]Container, error) {
+	var out []Container
+	err := c.gov.do(ctx, call{op: "container_list", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+		observed := time.Now()
+		r, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: c.ownedFilter()})
+		if err != nil {
+			return err
+		}
+		out = out[:0]
+		for _, s := range r.Items {
+			out = append(out, fromSummary(s, observed))
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (c *Client) ownedFilter() client.Filters {
+	return make(client.Filters).Add("label", v1.LabelManagedBy+"="+c.id)
+}
+
+// Created is the result of CreateContainer.
+type Created struct {
+	ID string
+	// Adopted: the container already existed with this manager's labels
+	// and the same spec hash (a retry, or a rerun reconcile), and was
+	// taken over instead of created.
+	Adopted bool
+}
+
+// CreateContainer creates the container described by spec. Create is not
+// idempotent, so a failed attempt that may have reached the daemon is
+// followed by a lookup by the deterministic name before any retry, and a
+// name clash with an owned container of the same spec hash adopts it. A
+// clash with anything else is a Conflict (or NotOwned) error.
+func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) (Created, error) {
+	cfg, host, netCfg, err := c.build(spec)
+	if err != nil {
+		return Created{}, &Error{Op: "container_create", Object: spec.name(), Kind: ErrInvalid, Err: err}
+	}
+	name := spec.name()
+	var out Created
+	adopt := func(ctx context.Context) (bool, error) {
+		existing, err := c.InspectContainer(ctx, name)
+		if IsNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if err := c.adoptable(existing, spec.SpecHash); err != nil {
+			return false, err
+		}
+		out = Created{ID: existing.ID, Adopted: true}
+		return true, nil
+	}
+	cl := call{op: "container_create", lane: laneWrite, object: name, recover: adopt}
+	err = c.gov.do(ctx, cl, func(ctx context.Context, _ int) error {
+		r, err := c.api.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: &cfg, HostConfig: &host, NetworkingConfig: &netCfg})
+		if err != nil {
+			return err
+		}
+		out = Created{ID: r.ID}
+		return nil
+	})
+	if IsConflict(err) {
+		// The name is taken: ours from an earlier run, or someone else's.
+		done, aerr := adopt(ctx)
+		if done {
+			c.log.V(1).Info("adopted existing container", "name", name, "id", out.ID)
+			return out, nil
+		}
+		if aerr != nil {
+			return Created{}, aerr
+		}
+	}
+	if IsNotFound(err) {
+		return Created{}, fmt.Errorf("create container %s: image %s or network %s missing: %w", name, spec.Image, spec.network(), err)
+	}
+	if err != nil {
+		return Created{}, fmt.Errorf("create container %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// adoptable says whether an existing container may stand in for a create.
+func (c *Client) adoptable(existing Container, specHash string) error {
+	if !Owned(existing.Labels, c.id) {
+		return &Error{Op: "container_create", Object: existing.Name, Kind: ErrNotOwned,
+			Err: fmt.Errorf("name taken by container %s, which this manager does not own", shortID(existing.ID))}
+	}
+	if specHash != "" && existing.SpecHash != specHash {
+		return &Error{Op: "container_create", Object: existing.Name, Kind: ErrConflict,
+			Err: fmt.Errorf("name taken by owned container %s with spec-hash %q, want %q", shortID(existing.ID), existing.SpecHash, specHash)}
+	}
+	return nil
+}
+
+// StartContainer starts a created or stopped container. Starting a running
+// container is a no-op (Docker answers 304), which makes retries safe.
+func (c *Client) StartContainer(ctx context.Context, id string) error {
+	err := c.gov.do(ctx, call{op: "container_start", lane: laneWrite, object: id, idempotent: true}, func(ctx context.Context, _ int) error {
+		_, err := c.api.ContainerStart(ctx, id, client.ContainerStartOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("start container %s: %w", shortID(id), err)
+	}
+	return nil
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,51 @@
+package docker
+
+import (
+	"strings"
+
+	v1 "berth.dev/berth/apis/v1alpha1"
+)
+
+// NamePrefix starts the name of every Docker object berth creates.
+const NamePrefix = "berth-"
+
+// NetworkName is the deterministic name of an environment's network.
+func NetworkName(env string) string { return NamePrefix + env }
+
+// ContainerName is the deterministic name of a service's container.
+func ContainerName(env, service string) string { return NamePrefix + env + "-" + service }
+
+// VolumeName is the deterministic name of an environment's volume.
+func VolumeName(env, volume string) string { return NamePrefix + env + "-" + volume }
+
+// Owned reports whether labels carry this manager's identity. It is the only
+// test of ownership: names prove nothing, anyone can name a container
+// berth-something.
+func Owned(labels map[string]string, managerID string) bool {
+	return managerID != "" && labels[v1.LabelManagedBy] == managerID
+}
+
+// berthLabels are the labels the layer puts on an object it creates; the
+// identity always comes from the client, never from the caller.
+func (c *Client) berthLabels(extra map[string]string, env, envUID string) map[string]string {
+	l := make(map[string]string, len(extra)+3)
+	for k, v := range extra {
+		l[k] = v
+	}
+	l[v1.LabelManagedBy] = c.id
+	if env != "" {
+		l[v1.LabelEnvironment] = env
+	}
+	if envUID != "" {
+		l[v1.LabelEnvironmentUID] = envUID
+	}
+	return l
+}
+
+// trimName drops the leading slash Docker puts on container names.
+func trimName(n string) string { return strings.TrimPrefix(n, "/") }
+
+const (
+	labelEnvironment = v1.LabelEnvironment
+	labelVolume      = v1.LabelVolume
+)

@@ -1,0 +1,305 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+)
+
+// Network is berth's view of a Docker network.
+type Network struct {
+	ID          string
+	Name        string
+	Labels      map[string]string
+	Environment string
+	CreatedAt   time.Time
+	// Containers maps attached container IDs to their endpoint name; only
+	// filled by inspect and the informer.
+	Containers map[string]string
+	ObservedAt time.Time
+}
+
+// NetworkSpec asks for an environment's network.
+type NetworkSpec struct {
+	Environment    string
+	EnvironmentUID string
+	// Name overrides NetworkName(Environment).
+	Name   string
+	Labels map[string]string
+}
+
+func (s NetworkSpec) name() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return NetworkName(s.Environment)
+}
+
+func fromNetwork(n network.Network, observed time.Time) Network {
+	out := Network{ID: n.ID, Name: n.Name, Labels: n.Labels, CreatedAt: n.Created, ObservedAt: observed}
+	out.Environment = n.Labels[labelEnvironment]
+	return out
+}
+
+// networksNamed lists networks whose name is exactly name: Docker's name
+// filter matches substrings.
+func (c *Client) networksNamed(ctx context.Context, name string) ([]Network, error) {
+	var out []Network
+	err := c.gov.do(ctx, call{op: "network_list", lane: laneRead, object: name, idempotent: true}, func(ctx context.Context, _ int) error {
+		observed := time.Now()
+		r, err := c.api.NetworkList(ctx, client.NetworkListOptions{Filters: make(client.Filters).Add("name", name)})
+		if err != nil {
+			return err
+		}
+		out = out[:0]
+		for _, n := range r.Items {
+			if n.Name == name {
+				out = append(out, fromNetwork(n.Network, observed))
+			}
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, err
+}
+
+// ListNetworks lists every network carrying this manager's identity.
+func (c *Client) ListNetworks(ctx context.Context) ([]Network, error) {
+	var out []Network
+	err := c.gov.do(ctx, call{op: "network_list", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+		observed := time.Now()
+		r, err := c.api.NetworkList(ctx, client.NetworkListOptions{Filters: c.ownedFilter()})
+		if err != nil {
+			return err
+		}
+		out = out[:0]
+		for _, n := range r.Items {
+			out = append(out, fromNetwork(n.Network, observed))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// InspectNetwork reads one network with its attached containers.
+func (c *Client) InspectNetwork(ctx context.Context, idOrName string) (Network, error) {
+	var out Network
+	err := c.gov.do(ctx, call{op: "network_inspect", lane: laneRead, object: idOrName, idempotent: true}, func(ctx context.Context, _ int) error {
+		observed := time.Now()
+		r, err := c.api.NetworkInspect(ctx, idOrName, client.NetworkInspectOptions{})
+		if err != nil {
+			return err
+		}
+		out = fromNetwork(r.Network.Network, observed)
+		out.Containers = map[string]string{}
+		for id, ep := range r.Network.Containers {
+			out.Containers[id] = ep.Name
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EnsureNetwork returns the environment's network, creating it if needed.
+// Docker (before API 1.44) allows two networks with one name, so creates of
+// a name are serialised in this process, a create that may have happened
+// is looked up before it is retried, and if duplicates of ours exist anyway
+// the oldest wins and the empty extras are removed.
+func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, error) {
+	name := spec.name()
+	unlock := c.nameLocks.lock("network/" + name)
+	defer unlock()
+
+	found := func(ctx context.Context) (Network, bool, error) {
+		nets, err := c.networksNamed(ctx, name)
+		if err != nil {
+			return Network{}, false, err
+		}
+		var owned []Network
+		for _, n := range nets {
+			if Owned(n.Labels, c.id) {
+				owned = append(owned, n)
+			}
+		}
+		if len(owned) == 0 {
+			if len(nets) > 0 {
+				return Network{}, false, &Error{Op: "network_create", Object: name, Kind: ErrNotOwned,
+					Err: fmt.Errorf("name taken by network %s, which this manager does not own", shortID(nets[0].ID))}
+			}
+			return Network{}, false, nil
+		}
+		for _, extra := range owned[1:] {
+			c.removeDuplicateNetwork(ctx, extra)
+		}
+		return owned[0], true, nil
+	}
+
+	if n, ok, err := found(ctx); err != nil || ok {
+		if err != nil {
+			return Network{}, fmt.Errorf("ensure network %s: %w", name, err)
+		}
+		return n, nil
+	}
+	var out Network
+	var warned bool
+	lookup := func(ctx context.Context) (bool, error) {
+		n, ok, err := found(ctx)
+		if ok {
+			out = n
+		}
+		return ok, err
+	}
+	labels := c.berthLabels(spec.Labels, spec.Environment, spec.EnvironmentUID)
+	err := c.gov.do(ctx, call{op: "network_create", lane: laneWrite, object: name, recover: lookup}, func(ctx context.Context, _ int) error {
+		r, err := c.api.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Labels: labels})
+		if err != nil {
+			return err
+		}
+		for _, w := range r.Warning {
+			if strings.Contains(w, "already exists") {
+				warned = true
+			}
+		}
+		out = Network{ID: r.ID, Name: name, Labels: labels, Environment: spec.Environment, ObservedAt: time.Now()}
+		return nil
+	})
+	if err != nil {
+		return Network{}, fmt.Errorf("ensure network %s: %w", name, err)
+	}
+	if warned {
+		// Another manager process (or a lost response) beat us to it:
+		// settle on the oldest of ours.
+		if n, ok, err := found(ctx); err == nil && ok {
+			out = n
+		}
+	}
+	return out, nil
+}
+
+// removeDuplicateNetwork removes an extra owned network of the same name if
+// nothing is attached; failures are left for the next ensure.
+func (c *Client) removeDuplicateNetwork(ctx context.Context, n Network) {
+	full, err := c.InspectNetwork(ctx, n.ID)
+	if err != nil || len(full.Containers) > 0 || !Owned(full.Labels, c.id) {
+		return
+	}
+	err = c.gov.do(ctx, call{op: "network_remove", lane: laneWrite, object: n.ID, idempotent: true}, func(ctx context.Context, attempt int) error {
+		_, err := c.api.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
+		if attempt > 0 && err != nil && isNotFoundErr(err) {
+			return nil
+		}
+		return err
+	})
+	c.log.Info("removed duplicate network", "name", n.Name, "id", shortID(n.ID), "error", errString(err))
+}
+
+// RemoveNetwork removes an owned network by ID or exact name, without force.
+// Endpoints of stopped or vanished containers are disconnected first (not
+// forced); a network still used by a running container, or by a container
+// berth does not own, is a Conflict: teardown removes containers first, and
+// berth never disconnects what it does not own. A missing network is success.
+func (c *Client) RemoveNetwork(ctx context.Context, idOrName string) error {
+	targets, err := c.networkTargets(ctx, idOrName)
+	if err != nil {
+		return fmt.Errorf("remove network %s: %w", idOrName, err)
+	}
+	for _, t := range targets {
+		if err := c.removeNetwork(ctx, t); err != nil {
+			return fmt.Errorf("remove network %s: %w", idOrName, err)
+		}
+	}
+	return nil
+}
+
+// networkTargets resolves idOrName to the networks to remove: by name all
+// exact matches (duplicates included), refusing any not owned.
+func (c *Client) networkTargets(ctx context.Context, idOrName string) ([]Network, error) {
+	byName, err := c.networksNamed(ctx, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	if len(byName) == 0 {
+		n, err := c.InspectNetwork(ctx, idOrName)
+		if IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		byName = []Network{n}
+	}
+	for _, n := range byName {
+		if err := c.checkOwned("network_remove", n.Name, n.Labels); err != nil {
+			return nil, err
+		}
+	}
+	return byName, nil
+}
+
+func (c *Client) removeNetwork(ctx context.Context, n Network) error {
+	full, err := c.InspectNetwork(ctx, n.ID)
+	if IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.checkOwned("network_remove", full.Name, full.Labels); err != nil {
+		return err
+	}
+	for cid, endpoint := range full.Containers {
+		if err := c.disconnectStale(ctx, full, cid, endpoint); err != nil {
+			return err
+		}
+	}
+	return c.gov.do(ctx, call{op: "network_remove", lane: laneWrite, object: full.Name, idempotent: true}, func(ctx context.Context, attempt int) error {
+		_, err := c.api.NetworkRemove(ctx, full.ID, client.NetworkRemoveOptions{})
+		if attempt > 0 && err != nil && isNotFoundErr(err) {
+			return nil
+		}
+		return err
+	})
+}
+
+// disconnectStale disconnects one endpoint if its container is berth's and
+// not running (or gone), gracefully.
+func (c *Client) disconnectStale(ctx context.Context, n Network, cid, endpoint string) error {
+	ctr, err := c.InspectContainer(ctx, cid)
+	switch {
+	case IsNotFound(err):
+		// A vanished container's endpoint: ask without force; if Docker
+		// will not, the error goes back and the network stays.
+	case err != nil:
+		return err
+	case !Owned(ctr.Labels, c.id):
+		return &Error{Op: "network_remove", Object: n.Name, Kind: ErrConflict,
+			Err: fmt.Errorf("container %s (%s), not owned by this manager, is attached", ctr.Name, shortID(cid))}
+	case ctr.Running():
+		return &Error{Op: "network_remove", Object: n.Name, Kind: ErrConflict,
+			Err: fmt.Errorf("container %s is still running on it", ctr.Name)}
+	}
+	return c.gov.do(ctx, call{op: "network_disconnect", lane: laneWrite, object: n.Name, idempotent: true}, func(ctx context.Context, attempt int) error {
+		_, err := c.api.NetworkDisconnect(ctx, n.ID, client.NetworkDisconnectOptions{Container: cid})
+		if attempt > 0 && err != nil && isNotFoundErr(err) {
+			return nil
+		}
+		return err
+	})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,0 +1,169 @@
+package docker
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
+
+	v1 "berth.dev/berth/apis/v1alpha1"
+)
+
+// ContainerSpec is what the controller asks for; the layer turns it into
+// Docker's create request and adds berth's labels.
+type ContainerSpec struct {
+	// Environment names the owning Environment; with Service it decides
+	// the container name (berth-<env>-<service>) and network.
+	Environment    string
+	EnvironmentUID string
+	Service        string
+	// Name overrides ContainerName(Environment, Service).
+	Name  string
+	Image string
+	// Command replaces the image's entrypoint, Args its cmd (Kubernetes
+	// naming, as in the Environment API).
+	Command []string
+	Args    []string
+	Env     []EnvVar
+	// Labels are extra labels; berth's own (managed-by, environment,
+	// environment-uid, service, spec-hash) are set by the layer.
+	Labels map[string]string
+	// SpecHash is the hash of the effective container config. An existing
+	// container is adopted on a create retry only if its hash matches.
+	SpecHash string
+	Ports    []PortSpec
+	// MemoryLimit and MemoryReservation are bytes; NanoCPUs is CPUs x 1e9.
+	MemoryLimit       int64
+	MemoryReservation int64
+	NanoCPUs          int64
+	Mounts            []MountSpec
+	// Network defaults to NetworkName(Environment); Aliases to [Service],
+	// so services reach each other by service name.
+	Network string
+	Aliases []string
+	// StopSignal defaults to the image's (SIGTERM); StopTimeout is the
+	// grace period Docker uses when the container is stopped without one.
+	StopSignal  string
+	StopTimeout time.Duration
+}
+
+// EnvVar is one environment variable, in order.
+type EnvVar struct{ Name, Value string }
+
+// PortSpec publishes a container port.
+type PortSpec struct {
+	ContainerPort int
+	// Protocol is tcp (default) or udp.
+	Protocol string
+	// HostPort 0 lets Docker pick a free port, reported by inspect.
+	HostPort int
+	// HostIP defaults to 127.0.0.1: berth never publishes on all
+	// interfaces unless told to.
+	HostIP string
+}
+
+// MountSpec mounts a named volume.
+type MountSpec struct {
+	Volume   string // Docker volume name, e.g. VolumeName(env, "pgdata")
+	Target   string
+	ReadOnly bool
+}
+
+// DefaultHostIP is where ports are published when a PortSpec has no HostIP.
+const DefaultHostIP = "127.0.0.1"
+
+func (s ContainerSpec) name() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return ContainerName(s.Environment, s.Service)
+}
+
+func (s ContainerSpec) network() string {
+	if s.Network != "" {
+		return s.Network
+	}
+	return NetworkName(s.Environment)
+}
+
+// build turns the spec into Docker's create options with berth's labels.
+func (c *Client) build(s ContainerSpec) (container.Config, container.HostConfig, network.NetworkingConfig, error) {
+	if s.Image == "" {
+		return container.Config{}, container.HostConfig{}, network.NetworkingConfig{}, fmt.Errorf("container %s: image is required", s.name())
+	}
+	if s.Name == "" && (s.Environment == "" || s.Service == "") {
+		return container.Config{}, container.HostConfig{}, network.NetworkingConfig{}, fmt.Errorf("container spec: environment and service (or a name) are required")
+	}
+	labels := c.berthLabels(s.Labels, s.Environment, s.EnvironmentUID)
+	if s.Service != "" {
+		labels[v1.LabelService] = s.Service
+	}
+	if s.SpecHash != "" {
+		labels[v1.LabelSpecHash] = s.SpecHash
+	}
+	cfg := container.Config{
+		Image:        s.Image,
+		Labels:       labels,
+		Cmd:          s.Args,
+		Entrypoint:   s.Command,
+		StopSignal:   s.StopSignal,
+		ExposedPorts: network.PortSet{},
+	}
+	for _, e := range s.Env {
+		cfg.Env = append(cfg.Env, e.Name+"="+e.Value)
+	}
+	if s.StopTimeout > 0 {
+		secs := int((s.StopTimeout + time.Second - 1) / time.Second)
+		cfg.StopTimeout = &secs
+	}
+	host := container.HostConfig{
+		PortBindings: network.PortMap{},
+		NetworkMode:  container.NetworkMode(s.network()),
+		// berth decides about restarts itself, from events.
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		Resources: container.Resources{
+			Memory:            s.MemoryLimit,
+			MemoryReservation: s.MemoryReservation,
+			NanoCPUs:          s.NanoCPUs,
+		},
+	}
+	for _, p := range s.Ports {
+		proto := p.Protocol
+		if proto == "" {
+			proto = "tcp"
+		}
+		port, err := network.ParsePort(strconv.Itoa(p.ContainerPort) + "/" + proto)
+		if err != nil {
+			return cfg, host, network.NetworkingConfig{}, fmt.Errorf("container %s port %d: %w", s.name(), p.ContainerPort, err)
+		}
+		ipStr := p.HostIP
+		if ipStr == "" {
+			ipStr = DefaultHostIP
+		}
+		ip, err := netip.ParseAddr(ipStr)
+		if err != nil {
+			return cfg, host, network.NetworkingConfig{}, fmt.Errorf("container %s port %d host IP: %w", s.name(), p.ContainerPort, err)
+		}
+		hostPort := ""
+		if p.HostPort != 0 {
+			hostPort = strconv.Itoa(p.HostPort)
+		}
+		cfg.ExposedPorts[port] = struct{}{}
+		host.PortBindings[port] = append(host.PortBindings[port], network.PortBinding{HostIP: ip, HostPort: hostPort})
+	}
+	for _, m := range s.Mounts {
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeVolume, Source: m.Volume, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
+	aliases := s.Aliases
+	if aliases == nil && s.Service != "" {
+		aliases = []string{s.Service}
+	}
+	netCfg := network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+		s.network(): {Aliases: aliases},
+	}}
+	return cfg, host, netCfg, nil
+}

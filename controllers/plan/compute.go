@@ -1,0 +1,159 @@
+package plan
+
+import (
+	"fmt"
+	"time"
+
+	"berth.dev/berth/apis/v1alpha1"
+)
+
+// Compute is the next plan for env given what was observed at now. It is
+// pure and deterministic: the same arguments give the same plan, and
+// running Compute again after executing any prefix of the plan gives the
+// rest of it. A converged Environment gets an empty plan.
+//
+// Order: removals of containers that have no place in the spec; the
+// network; the volumes; image pulls; then each service in dependency order
+// (recreate, create, start, restart). An Environment being deleted gets its
+// Teardown plan instead.
+func Compute(env *v1alpha1.Environment, obs Observed, opts Options, now time.Time) Plan {
+	if env == nil {
+		return Plan{}
+	}
+	opts = opts.withDefaults()
+	if env.DeletionTimestamp != nil {
+		return Teardown(env, obs, opts)
+	}
+	b := newBuilder(env, obs, opts, now)
+	b.removeExtras()
+	b.ensureNetwork()
+	b.ensureVolumes()
+	b.decideServices()
+	b.pullImages()
+	b.emitServices()
+	b.checkTTL()
+	return b.plan
+}
+
+// builder carries one Compute's working state.
+type builder struct {
+	env    *v1alpha1.Environment
+	obs    Observed
+	opts   Options
+	now    time.Time
+	plan   Plan
+	memory map[string]ServiceMemory
+	cl     classification
+	order  []string
+	states map[string]*serviceState
+
+	networkOp       int            // -1 when the network needs no op
+	networkConflict string         // set when berth-<env> is not ours
+	volumeOps       map[string]int // Docker volume name → EnsureVolume op
+	volumeConflicts map[string]string
+	pullOps         map[string]int // image → PullImage op
+	serviceRemovals map[string][]int
+	otherRemovals   []int
+}
+
+func newBuilder(env *v1alpha1.Environment, obs Observed, opts Options, now time.Time) *builder {
+	b := &builder{
+		env:             env,
+		obs:             obs,
+		opts:            opts,
+		now:             now,
+		memory:          memoryFor(obs, env.Status),
+		states:          map[string]*serviceState{},
+		networkOp:       -1,
+		volumeOps:       map[string]int{},
+		volumeConflicts: map[string]string{},
+		pullOps:         map[string]int{},
+		serviceRemovals: map[string][]int{},
+	}
+	// A cycle is rejected by validation; Order still lists every service.
+	b.order, _ = Order(env.Spec.Services)
+
+	hashes := map[string]string{}
+	for i := range env.Spec.Services {
+		svc := &env.Spec.Services[i]
+		st := &serviceState{svc: svc, startOp: -1}
+		st.cfg, st.cfgErr = BuildContainerConfig(env, svc, opts)
+		if st.cfgErr == nil {
+			hashes[svc.Name] = st.cfg.Labels[v1alpha1.LabelSpecHash]
+		}
+		b.states[svc.Name] = st
+	}
+	b.cl = classify(env, obs.Containers, hashes, opts)
+	for name, st := range b.states {
+		st.primary = b.cl.primary[name]
+	}
+	return b
+}
+
+// removeExtras removes what has no place in the spec first, which frees
+// names, host ports and memory for what comes next.
+func (b *builder) removeExtras() {
+	for _, r := range b.cl.removals {
+		var svc *v1alpha1.Service
+		if st, ok := b.states[r.service]; ok {
+			svc = st.svc
+		}
+		op := removeOp(b.env.Name, r.c, svc, r.reason, "")
+		op.Reason = r.message
+		i := b.plan.add(op)
+		if svc != nil {
+			b.serviceRemovals[r.service] = append(b.serviceRemovals[r.service], i)
+		} else {
+			b.otherRemovals = append(b.otherRemovals, i)
+		}
+	}
+}
+
+func (b *builder) ensureNetwork() {
+	name := NetworkName(b.env.Name)
+	n := b.obs.Network
+	switch {
+	case n == nil:
+		b.networkOp = b.plan.add(Op{
+			Kind: OpEnsureNetwork, Reason: "create network " + name, Environment: b.env.Name,
+			Network: name, Labels: EnvironmentLabels(b.env, b.opts),
+		})
+	case !ownedBy(n.Labels, b.env.Name, b.opts):
+		b.networkConflict = fmt.Sprintf("network %s exists and is not managed by this berth for Environment %s; berth never touches it", name, b.env.Name)
+	}
+	// An owned network of an earlier incarnation is adopted: a bridge holds
+	// no state, and its old containers are removed on their own.
+}
+
+func (b *builder) ensureVolumes() {
+	for _, v := range b.env.Spec.Volumes {
+		name := VolumeName(b.env.Name, v.Name)
+		obsVol, exists := b.obs.Volumes[name]
+		switch {
+		case !exists:
+			labels := EnvironmentLabels(b.env, b.opts)
+			labels[v1alpha1.LabelVolume] = v.Name
+			b.volumeOps[name] = b.plan.add(Op{
+				Kind: OpEnsureVolume, Reason: "create volume " + name, Environment: b.env.Name,
+				Volume: name, Labels: labels,
+			})
+		case !ownedBy(obsVol.Labels, b.env.Name, b.opts):
+			b.volumeConflicts[name] = fmt.Sprintf("volume %s exists and is not managed by this berth for Environment %s; berth never touches it", name, b.env.Name)
+		}
+		// An owned volume is adopted whatever its incarnation: keeping data
+		// across a delete and re-create is what retainVolumes is for.
+	}
+}
+
+func (b *builder) checkTTL() {
+	ttl, first := b.env.Spec.TTLSecondsAfterReady, b.env.Status.FirstReadyTime
+	if ttl == nil || first == nil || *ttl < 0 {
+		return
+	}
+	due := first.Add(time.Duration(*ttl) * time.Second)
+	if !b.now.Before(due) {
+		b.plan.TTLExpired = true
+		return
+	}
+	b.plan.requeueAt(b.now, due)
+}

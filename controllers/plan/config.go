@@ -1,0 +1,202 @@
+package plan
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"berth.dev/berth/apis/v1alpha1"
+)
+
+// ContainerConfig is everything berth asks of one container, in berth's own
+// terms: the Docker layer translates it to the engine's API, and SpecHash
+// summarises it in the spec-hash label.
+type ContainerConfig struct {
+	// Name is the deterministic container name, berth-<env>-<service>.
+	Name  string
+	Image string
+	// Entrypoint comes from the spec's command; empty keeps the image's.
+	Entrypoint []string
+	// Cmd comes from the spec's args; empty keeps the image's.
+	Cmd []string
+	// Env is KEY=VALUE, sorted by key.
+	Env    []string
+	Labels map[string]string
+	// Ports are sorted by container port and protocol.
+	Ports     []PortBinding
+	Resources Resources
+	// Mounts are sorted by target path.
+	Mounts []Mount
+	// Network is the Environment's network, berth-<env>; the container joins
+	// it under NetworkAlias (the service name), which is how services reach
+	// each other.
+	Network      string
+	NetworkAlias string
+	Hostname     string
+	StopSignal   string
+	// StopTimeout is the service's grace period, so a `docker stop` from
+	// outside or a daemon shutdown is as gentle as berth's own stops.
+	StopTimeout time.Duration
+}
+
+// PortBinding is one container port and where it is published.
+type PortBinding struct {
+	// Name is the spec's port name; it names the port in status only.
+	Name          string
+	ContainerPort int32
+	Protocol      v1alpha1.Protocol
+	HostIP        string
+	// HostPort is PortUnpublished, PortRandom, or a fixed host port.
+	HostPort int32
+}
+
+// HostPort values with a special meaning.
+const (
+	PortUnpublished int32 = -1
+	PortRandom      int32 = 0
+)
+
+// Published reports whether Docker should bind the port on the host.
+func (p PortBinding) Published() bool { return p.HostPort != PortUnpublished }
+
+// Resources are the container's limits, always with a memory limit.
+type Resources struct {
+	MemoryLimit       int64 // bytes, hard limit
+	MemoryReservation int64 // bytes, soft limit, never above MemoryLimit
+	NanoCPUs          int64 // CPU quota from limits.cpu; 0 = unlimited
+	CPUShares         int64 // relative weight from requests.cpu; 0 = Docker's default
+}
+
+// Mount mounts a named Docker volume.
+type Mount struct {
+	Volume   string // Docker volume name, berth-<env>-<volume>
+	Target   string
+	ReadOnly bool
+}
+
+// StopSignal is what every container gets first on stop; Docker kills it
+// after the grace period.
+const StopSignal = "SIGTERM"
+
+// NetworkName is the Environment's network.
+func NetworkName(env string) string { return "berth-" + env }
+
+// ContainerName is a service's container.
+func ContainerName(env, service string) string { return "berth-" + env + "-" + service }
+
+// VolumeName is the Docker volume of one of the Environment's volumes.
+func VolumeName(env, volume string) string { return "berth-" + env + "-" + volume }
+
+// EnvironmentLabels are the labels of everything berth creates for env.
+func EnvironmentLabels(env *v1alpha1.Environment, opts Options) map[string]string {
+	return map[string]string{
+		v1alpha1.LabelManagedBy:      opts.ManagerID,
+		v1alpha1.LabelEnvironment:    env.Name,
+		v1alpha1.LabelEnvironmentUID: string(env.UID),
+	}
+}
+
+// BuildContainerConfig is the container svc of env should have. Specs are
+// expected to be defaulted and valid; anything missing still gets berth's
+// defaults, and a bad quantity is an error naming its field.
+func BuildContainerConfig(env *v1alpha1.Environment, svc *v1alpha1.Service, opts Options) (ContainerConfig, error) {
+	if env == nil || svc == nil {
+		return ContainerConfig{}, errors.New("build container config: environment and service are required")
+	}
+	opts = opts.withDefaults()
+	res, err := buildResources(svc.Resources, opts)
+	if err != nil {
+		return ContainerConfig{}, fmt.Errorf("service %q: %w", svc.Name, err)
+	}
+	cfg := ContainerConfig{
+		Name:         ContainerName(env.Name, svc.Name),
+		Image:        svc.Image,
+		Entrypoint:   cloneOrNil(svc.Command),
+		Cmd:          cloneOrNil(svc.Args),
+		Env:          buildEnv(svc.Env),
+		Ports:        buildPorts(svc.Ports),
+		Resources:    res,
+		Mounts:       buildMounts(env.Name, svc.VolumeMounts),
+		Network:      NetworkName(env.Name),
+		NetworkAlias: svc.Name,
+		Hostname:     svc.Name,
+		StopSignal:   StopSignal,
+		StopTimeout:  GracePeriod(svc),
+	}
+	cfg.Labels = EnvironmentLabels(env, opts)
+	cfg.Labels[v1alpha1.LabelService] = svc.Name
+	cfg.Labels[v1alpha1.LabelSpecHash] = SpecHash(cfg)
+	return cfg, nil
+}
+
+// GracePeriod is the service's terminationGracePeriodSeconds.
+func GracePeriod(svc *v1alpha1.Service) time.Duration {
+	if svc == nil || svc.TerminationGracePeriodSeconds == nil || *svc.TerminationGracePeriodSeconds < 0 {
+		return DefaultGracePeriod
+	}
+	return time.Duration(*svc.TerminationGracePeriodSeconds) * time.Second
+}
+
+func buildEnv(vars []v1alpha1.EnvVar) []string {
+	sorted := slices.Clone(vars)
+	// Docker does not expand one variable into another, so order carries no
+	// meaning; sorting keeps a reordered spec from recreating the container.
+	slices.SortStableFunc(sorted, func(a, b v1alpha1.EnvVar) int { return cmp.Compare(a.Name, b.Name) })
+	var out []string
+	for _, v := range sorted {
+		out = append(out, v.Name+"="+v.Value)
+	}
+	return out
+}
+
+func buildPorts(ports []v1alpha1.ServicePort) []PortBinding {
+	var out []PortBinding
+	for _, p := range ports {
+		b := PortBinding{
+			Name:          p.Name,
+			ContainerPort: p.ContainerPort,
+			Protocol:      p.Protocol,
+			HostPort:      PortUnpublished,
+		}
+		if b.Protocol == "" {
+			b.Protocol = v1alpha1.ProtocolTCP
+		}
+		if p.HostPort != nil {
+			b.HostPort = *p.HostPort
+			b.HostIP = p.HostIP
+			if b.HostIP == "" {
+				b.HostIP = "127.0.0.1"
+			}
+		}
+		out = append(out, b)
+	}
+	slices.SortStableFunc(out, comparePorts)
+	return out
+}
+
+func comparePorts(a, b PortBinding) int {
+	return cmp.Or(
+		cmp.Compare(a.ContainerPort, b.ContainerPort),
+		cmp.Compare(a.Protocol, b.Protocol),
+		cmp.Compare(a.HostIP, b.HostIP),
+		cmp.Compare(a.HostPort, b.HostPort),
+	)
+}
+
+func buildMounts(env string, mounts []v1alpha1.VolumeMount) []Mount {
+	var out []Mount
+	for _, m := range mounts {
+		out = append(out, Mount{Volume: VolumeName(env, m.Name), Target: m.MountPath, ReadOnly: m.ReadOnly})
+	}
+	slices.SortStableFunc(out, func(a, b Mount) int { return cmp.Compare(a.Target, b.Target) })
+	return out
+}
+
+func cloneOrNil(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
+}

@@ -1,0 +1,107 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+)
+
+// hashVersion is mixed into every hash: bumping it after a change of what is
+// hashed recreates every container once, on purpose.
+const hashVersion = 1
+
+// hashLen is the number of hex digits kept: 64 bits is plenty to tell two
+// configs of one service apart, and short enough to read in events.
+const hashLen = 16
+
+// SpecHash is a stable hash of what the container is: image, command, env,
+// ports, resources, mounts, network, names. A container whose spec-hash
+// label differs from the desired config's is recreated; everything else is
+// kept with its ID.
+//
+// Left out on purpose:
+//   - Labels: they are berth's bookkeeping (identity, owner, the hash
+//     itself). A new Environment UID is handled by removing containers of
+//     the old incarnation outright, not through the hash.
+//   - Port names: a rename changes status, not the container.
+//   - StopTimeout: berth passes the current grace period on every stop, so
+//     changing it must not restart a database.
+//   - The readiness probe, dependsOn, restartPolicy and imagePullPolicy are
+//     not part of ContainerConfig at all: berth acts on them, the container
+//     does not see them.
+//
+// Env, ports and mounts are sorted, so the order they are written in does
+// not matter; command and args keep their order, which does.
+func SpecHash(cfg ContainerConfig) string {
+	type port struct {
+		ContainerPort int32
+		Protocol      string
+		HostIP        string
+		HostPort      int32
+	}
+	view := struct {
+		Version      int
+		Name         string
+		Image        string
+		Entrypoint   []string
+		Cmd          []string
+		Env          []string
+		Ports        []port
+		Resources    Resources
+		Mounts       []Mount
+		Network      string
+		NetworkAlias string
+		Hostname     string
+		StopSignal   string
+	}{
+		Version:      hashVersion,
+		Name:         cfg.Name,
+		Image:        cfg.Image,
+		Entrypoint:   cloneOrNil(cfg.Entrypoint),
+		Cmd:          cloneOrNil(cfg.Cmd),
+		Env:          sortedEnv(cfg.Env),
+		Resources:    cfg.Resources,
+		Mounts:       slices.Clone(cfg.Mounts),
+		Network:      cfg.Network,
+		NetworkAlias: cfg.NetworkAlias,
+		Hostname:     cfg.Hostname,
+		StopSignal:   cfg.StopSignal,
+	}
+	ports := slices.Clone(cfg.Ports)
+	slices.SortStableFunc(ports, comparePorts)
+	for _, p := range ports {
+		view.Ports = append(view.Ports, port{p.ContainerPort, strings.ToLower(string(p.Protocol)), p.HostIP, p.HostPort})
+	}
+	slices.SortStableFunc(view.Mounts, func(a, b Mount) int { return strings.Compare(a.Target, b.Target) })
+	if len(view.Mounts) == 0 {
+		view.Mounts = nil
+	}
+
+	// Struct fields marshal in declaration order and nothing here is a map,
+	// so the bytes are the same on every run.
+	data, err := json.Marshal(view)
+	if err != nil {
+		// Only plain strings and integers are marshalled; this cannot fail,
+		// and an empty hash would still force a (harmless) recreate.
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])[:hashLen]
+}
+
+// sortedEnv sorts KEY=VALUE entries by key, keeping one entry per key order
+// stable, in case a caller built the config by hand.
+func sortedEnv(env []string) []string {
+	if len(env) == 0 {
+		return nil
+	}
+	out := slices.Clone(env)
+	slices.SortStableFunc(out, func(a, b string) int {
+		ka, _, _ := strings.Cut(a, "=")
+		kb, _, _ := strings.Cut(b, "=")
+		return strings.Compare(ka, kb)
+	})
+	return out
+}

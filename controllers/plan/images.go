@@ -1,0 +1,64 @@
+package plan
+
+import (
+	"fmt"
+
+	"berth.dev/berth/apis/v1alpha1"
+)
+
+// pullImages pulls, once per image, what the containers about to be
+// created need. Pulls are planned even for services still waiting on a
+// dependency, so the download overlaps the wait.
+func (b *builder) pullImages() {
+	for _, name := range b.order {
+		st := b.states[name]
+		if st.intent != intentCreate && st.intent != intentRecreate {
+			continue
+		}
+		b.pullFor(st)
+	}
+}
+
+func (b *builder) pullFor(st *serviceState) {
+	ref, policy := st.cfg.Image, pullPolicy(st.svc)
+	if _, planned := b.pullOps[ref]; planned {
+		return
+	}
+	img := b.obs.Images[ref]
+	var why string
+	switch policy {
+	case v1alpha1.PullNever:
+		if !img.Present {
+			st.intent = intentHold
+			b.plan.wait(st.svc.Name, Waiting{Reason: WaitErrImageNeverPull,
+				Message: fmt.Sprintf("image %s is not present and imagePullPolicy is Never", ref)})
+		}
+		return
+	case v1alpha1.PullAlways:
+		if img.Present && img.PulledGeneration >= b.env.Generation {
+			return
+		}
+		why = fmt.Sprintf("imagePullPolicy Always, generation %d", b.env.Generation)
+	default:
+		if img.Present {
+			return
+		}
+		why = "not present"
+	}
+
+	if img.PullFailures > 0 {
+		due := img.LastPullFailure.Add(b.opts.Backoff.Delay(img.PullFailures))
+		if b.now.Before(due) {
+			st.intent = intentHold
+			b.plan.wait(st.svc.Name, Waiting{Reason: WaitImagePullFailed, Until: due,
+				Message: fmt.Sprintf("pulling %s failed %d time(s), retrying after back-off: %s", ref, img.PullFailures, img.PullError)})
+			b.plan.requeueAt(b.now, due)
+			return
+		}
+		why = fmt.Sprintf("%s; retry %d", why, img.PullFailures)
+	}
+	b.pullOps[ref] = b.plan.add(Op{
+		Kind: OpPullImage, Environment: b.env.Name, Image: ref, PullPolicy: policy,
+		Reason: fmt.Sprintf("pull %s (%s)", ref, why),
+	})
+}

@@ -38,7 +38,7 @@ var (
 	ErrImageNotPresent = errors.New("image not present")
 	// ErrRegistryUnreachable: pulling failed because the registry could not
 	// be reached or did not have the image.
-	ErrRegistryUnreachable = errors.New("registry unreachable")
+	ErrRegistryUnreachable = errors.New("pull failed at the registry")
 )
 
 // IsNotFound reports whether err means the Docker object does not exist.

@@ -99,7 +99,12 @@ func (c *Client) pull(ctx context.Context, ref string, progress func(PullProgres
 		return fmt.Errorf("pull %s: %w", ref, err)
 	}
 	var pe *pullError
-	if IsUnavailable(err) || IsNotFound(err) || errors.As(err, &pe) || IsForbidden(err) {
+	switch {
+	case IsNotFound(err):
+		return fmt.Errorf("pull %s: the registry has no such image: %w: %w", ref, ErrRegistryUnreachable, err)
+	case IsUnavailable(err):
+		return fmt.Errorf("pull %s: registry unreachable: %w: %w", ref, ErrRegistryUnreachable, err)
+	case errors.As(err, &pe) || IsForbidden(err):
 		return fmt.Errorf("pull %s: %w: %w", ref, ErrRegistryUnreachable, err)
 	}
 	return fmt.Errorf("pull %s: %w", ref, err)

@@ -145,6 +145,13 @@ func (p *Proxy) Reset() {
 	p.mu.Unlock()
 }
 
+// OpenStreams is how many streaming requests are open now.
+func (p *Proxy) OpenStreams() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.streams)
+}
+
 // CutStreams breaks every open streaming request (the event stream, log
 // follows, waits) as a daemon restart or network fault would, and returns
 // how many it cut.

@@ -154,6 +154,9 @@ func setConditions(st *v1alpha1.EnvironmentStatus, env *v1alpha1.Environment, fa
 		set(v1alpha1.ConditionProgressing, true, ReasonConverging, opsSummary(p))
 	case ready:
 		set(v1alpha1.ConditionProgressing, false, ReasonConverged, "nothing left to do")
+	case failed:
+		// Whatever waits on a failed service waits for the user.
+		set(v1alpha1.ConditionProgressing, false, problems[0].reason, describeProblems(problems))
 	case len(problems) > 0 && !stalled:
 		first := problems[0]
 		for _, pr := range problems {

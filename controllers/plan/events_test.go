@@ -10,14 +10,14 @@ import (
 
 func TestAppendEventKeepsTheNewest(t *testing.T) {
 	var st v1alpha1.EnvironmentStatus
-	for i := range 60 {
+	for i := range 61 {
 		AppendEvent(&st, v1alpha1.EnvironmentEvent{Type: EventNormal, Reason: "Created", Message: fmt.Sprint(i)}, 0)
 	}
-	if len(st.Events) != MaxEvents || st.Events[0].Message != "10" || st.Events[49].Message != "59" {
-		t.Errorf("%d events from %q to %q, want the last 50 (10…59)", len(st.Events), st.Events[0].Message, st.Events[len(st.Events)-1].Message)
+	if len(st.Events) != MaxEvents || st.Events[0].Message != "11" || st.Events[49].Message != "60" {
+		t.Errorf("%d events from %q to %q, want the last 50 (11…60)", len(st.Events), st.Events[0].Message, st.Events[len(st.Events)-1].Message)
 	}
 	AppendEvent(&st, v1alpha1.EnvironmentEvent{Message: "x"}, 3)
-	if len(st.Events) != 3 || st.Events[2].Message != "x" || st.Events[0].Message != "58" {
+	if len(st.Events) != 3 || st.Events[2].Message != "x" || st.Events[0].Message != "59" {
 		t.Errorf("limit 3: %+v", st.Events)
 	}
 	AppendEvent(nil, v1alpha1.EnvironmentEvent{}, 0) // must not panic

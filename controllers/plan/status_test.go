@@ -141,24 +141,39 @@ func TestStatusConditionsAndPhases(t *testing.T) {
 			svc: "api", svcState: "exited",
 		},
 		{
+			name: "crash loop, running between crashes",
+			obs: func(t *testing.T, env *v1alpha1.Environment) Observed {
+				api := container(t, env, "api", "c-api", StateRunning)
+				api.StartedAt, api.FinishedAt = t0.Add(-5*time.Second), t0.Add(-25*time.Second)
+				obs := withContainer(converged(t, env), api)
+				delete(obs.Probes, "c-api")
+				obs.Memory = map[string]ServiceMemory{"api": {ContainerID: "c-api", StartedAt: t0.Add(-30 * time.Second), RestartCount: 2, CrashLoopRestarts: 2}}
+				return obs
+			},
+			phase: v1alpha1.PhaseDegraded, ready: string(WaitCrashLoopBackOff), progressing: metav1.ConditionTrue, degraded: string(WaitCrashLoopBackOff),
+			svc: "api", svcState: "running",
+		},
+		{
 			name: "one-shot failed",
 			obs: func(t *testing.T, env *v1alpha1.Environment) Observed {
 				m := container(t, env, "migrate", "c-migrate", StateExited)
 				m.ExitCode = 1
 				return withContainer(withoutService(converged(t, env), "api"), m)
 			},
-			phase: v1alpha1.PhaseFailed, ready: ReasonContainerFailed, progressing: metav1.ConditionTrue, degraded: ReasonContainerFailed,
+			phase: v1alpha1.PhaseFailed, ready: ReasonContainerFailed, progressing: metav1.ConditionFalse, degraded: ReasonContainerFailed,
 			svc: "migrate", svcState: "exited",
 		},
 		{
 			name: "image absent under Never",
-			obs:  func(t *testing.T, env *v1alpha1.Environment) Observed { return Observed{Network: ownedNetwork(env)} },
+			obs: func(t *testing.T, env *v1alpha1.Environment) Observed {
+				return Observed{Network: ownedNetwork(env), Volumes: ownedVolumes(env)}
+			},
 			edit: func(env *v1alpha1.Environment) {
 				for i := range env.Spec.Services {
 					env.Spec.Services[i].ImagePullPolicy = v1alpha1.PullNever
 				}
 			},
-			phase: v1alpha1.PhaseFailed, ready: string(WaitErrImageNeverPull), progressing: metav1.ConditionTrue, degraded: string(WaitErrImageNeverPull),
+			phase: v1alpha1.PhaseFailed, ready: string(WaitErrImageNeverPull), progressing: metav1.ConditionFalse, degraded: string(WaitErrImageNeverPull),
 			svc: "db", svcState: "Waiting",
 		},
 		{
@@ -176,6 +191,17 @@ func TestStatusConditionsAndPhases(t *testing.T) {
 			edit:  func(env *v1alpha1.Environment) { service(env, "db").Args = []string{"--other"} },
 			phase: v1alpha1.PhaseProgressing, ready: ReasonProgressing, progressing: metav1.ConditionTrue,
 			svc: "db", svcState: "running",
+		},
+		{
+			name: "every service ready, a removed service still going",
+			obs: func(t *testing.T, env *v1alpha1.Environment) Observed {
+				obs := converged(t, env)
+				gone := container(t, env, "db", "c-gone", StateRunning)
+				gone.Name, gone.Labels = "berth-demo-cache", copyLabels(gone.Labels, v1alpha1.LabelService, "cache")
+				obs.Containers = append(obs.Containers, gone)
+				return obs
+			},
+			phase: v1alpha1.PhaseProgressing, ready: ReasonProgressing, progressing: metav1.ConditionTrue,
 		},
 		{
 			name: "name conflict",

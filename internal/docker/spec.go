@@ -40,6 +40,10 @@ type ContainerSpec struct {
 	MemoryLimit       int64
 	MemoryReservation int64
 	NanoCPUs          int64
+	// CPUShares is the relative CPU weight (requests.cpu); 0 = Docker's default.
+	CPUShares int64
+	// Hostname defaults to Docker's (the short container ID).
+	Hostname string
 	Mounts            []MountSpec
 	// Network defaults to NetworkName(Environment); Aliases to [Service],
 	// so services reach each other by service name.
@@ -111,6 +115,7 @@ func (c *Client) build(s ContainerSpec) (container.Config, container.HostConfig,
 		Cmd:          s.Args,
 		Entrypoint:   s.Command,
 		StopSignal:   s.StopSignal,
+		Hostname:     s.Hostname,
 		ExposedPorts: network.PortSet{},
 	}
 	for _, e := range s.Env {
@@ -129,6 +134,7 @@ func (c *Client) build(s ContainerSpec) (container.Config, container.HostConfig,
 			Memory:            s.MemoryLimit,
 			MemoryReservation: s.MemoryReservation,
 			NanoCPUs:          s.NanoCPUs,
+			CPUShares:         s.CPUShares,
 		},
 	}
 	for _, p := range s.Ports {

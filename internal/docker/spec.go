@@ -44,7 +44,7 @@ type ContainerSpec struct {
 	CPUShares int64
 	// Hostname defaults to Docker's (the short container ID).
 	Hostname string
-	Mounts            []MountSpec
+	Mounts   []MountSpec
 	// Network defaults to NetworkName(Environment); Aliases to [Service],
 	// so services reach each other by service name.
 	Network string

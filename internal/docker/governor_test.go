@@ -1,0 +1,189 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+func testGovernor(t *testing.T, reg prometheus.Registerer) *Governor {
+	t.Helper()
+	g, err := newGovernor(Config{Profile: ProfileCI, ManagerID: "berth-unit", Registerer: reg,
+		RetryBackoff: []time.Duration{time.Millisecond, 2 * time.Millisecond, 4 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.close)
+	return g
+}
+
+func TestRetryTransientThenGiveUp(t *testing.T) {
+	g := testGovernor(t, nil)
+	var attempts atomic.Int32
+	err := g.do(context.Background(), call{op: "container_start", lane: laneWrite, idempotent: true}, func(ctx context.Context, _ int) error {
+		attempts.Add(1)
+		return statusErr(500)
+	})
+	if !IsUnavailable(err) {
+		t.Fatalf("err = %v, want Unavailable", err)
+	}
+	if attempts.Load() != 4 {
+		t.Fatalf("%d attempts, want 1 + 3 retries", attempts.Load())
+	}
+	if st := g.Stats(); st.Retries != 3 || st.ByOp["container_start"].Results[resultTransient] != 4 {
+		t.Fatalf("stats %+v", st.ByOp["container_start"])
+	}
+}
+
+func TestNoRetryOnClientErrors(t *testing.T) {
+	g := testGovernor(t, nil)
+	for code, is := range map[int]func(error) bool{404: IsNotFound, 409: IsConflict, 400: IsInvalid, 403: IsForbidden} {
+		var attempts int
+		err := g.do(context.Background(), call{op: "x", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+			attempts++
+			return statusErr(code)
+		})
+		if !is(err) || attempts != 1 {
+			t.Errorf("%d: err %v after %d attempts, want its typed error at once", code, err, attempts)
+		}
+	}
+}
+
+func TestNonIdempotentNeverBlindlyRetried(t *testing.T) {
+	g := testGovernor(t, nil)
+	var attempts int
+	err := g.do(context.Background(), call{op: "container_create", lane: laneWrite}, func(ctx context.Context, _ int) error {
+		attempts++
+		return io.ErrUnexpectedEOF
+	})
+	if attempts != 1 || !IsUnavailable(err) {
+		t.Fatalf("non-idempotent call without a lookup: %d attempts, %v", attempts, err)
+	}
+}
+
+func TestRecoverAdoptsBeforeRetry(t *testing.T) {
+	g := testGovernor(t, nil)
+	var attempts, lookups int
+	err := g.do(context.Background(), call{op: "container_create", lane: laneWrite,
+		recover: func(ctx context.Context) (bool, error) { lookups++; return true, nil },
+	}, func(ctx context.Context, _ int) error {
+		attempts++
+		// The daemon created it, the answer was lost.
+		return fmt.Errorf("error during connect: %w", io.EOF)
+	})
+	if err != nil || attempts != 1 || lookups != 1 {
+		t.Fatalf("err %v, %d attempts, %d lookups; want adoption after one attempt", err, attempts, lookups)
+	}
+	// Not found by the lookup: the create is sent again.
+	attempts, lookups = 0, 0
+	err = g.do(context.Background(), call{op: "container_create", lane: laneWrite,
+		recover: func(ctx context.Context) (bool, error) { lookups++; return false, nil },
+	}, func(ctx context.Context, attempt int) error {
+		attempts++
+		if attempt == 0 {
+			return statusErr(503)
+		}
+		return nil
+	})
+	if err != nil || attempts != 2 || lookups != 1 {
+		t.Fatalf("err %v, %d attempts, %d lookups; want lookup then a second create", err, attempts, lookups)
+	}
+	// A lookup that finds a foreign object ends it with that error.
+	err = g.do(context.Background(), call{op: "container_create", lane: laneWrite,
+		recover: func(ctx context.Context) (bool, error) { return false, &Error{Op: "x", Kind: ErrNotOwned, Err: errors.New("foreign")} },
+	}, func(ctx context.Context, _ int) error { return io.EOF })
+	if !IsNotOwned(err) {
+		t.Fatalf("err %v, want NotOwned from the lookup", err)
+	}
+}
+
+func TestRetryWaitRespectsContext(t *testing.T) {
+	g, err := newGovernor(Config{Profile: ProfileCI, ManagerID: "berth-unit", RetryBackoff: []time.Duration{time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- g.do(ctx, call{op: "x", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error { return statusErr(500) })
+	}()
+	select {
+	case err := <-done:
+		if !IsUnavailable(err) {
+			t.Fatalf("err %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("retry backoff ignored the caller's context")
+	}
+}
+
+func TestPerAttemptTimeoutIsTransient(t *testing.T) {
+	g := testGovernor(t, nil)
+	var attempts int
+	err := g.do(context.Background(), call{op: "x", lane: laneRead, idempotent: true, timeout: 5 * time.Millisecond}, func(ctx context.Context, _ int) error {
+		attempts++
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	if !IsUnavailable(err) || attempts != 4 {
+		t.Fatalf("hung attempts: %v after %d attempts; want Unavailable after 4", err, attempts)
+	}
+}
+
+func TestMetricsExported(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	g := testGovernor(t, reg)
+	_ = g.do(context.Background(), call{op: "container_inspect", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error { return nil })
+	_ = g.do(context.Background(), call{op: "container_start", lane: laneWrite, idempotent: true}, func(ctx context.Context, a int) error {
+		if a == 0 {
+			return statusErr(500)
+		}
+		return nil
+	})
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*dto.MetricFamily{}
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "berth_docker_") {
+			t.Errorf("metric %s lacks the berth_docker_ prefix", mf.GetName())
+		}
+		got[mf.GetName()] = mf
+	}
+	for _, name := range []string{"berth_docker_calls_total", "berth_docker_in_flight", "berth_docker_concurrency_limit",
+		"berth_docker_call_duration_seconds", "berth_docker_retries_total", "berth_docker_limiter_wait_seconds"} {
+		if got[name] == nil {
+			t.Errorf("metric %s missing", name)
+		}
+	}
+	var starts float64
+	for _, m := range got["berth_docker_calls_total"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["operation"] == "container_start" {
+			starts += m.GetCounter().GetValue()
+		}
+	}
+	if starts != 2 {
+		t.Fatalf("container_start attempts counted %v, want 2", starts)
+	}
+	if v := got["berth_docker_retries_total"].GetMetric()[0].GetCounter().GetValue(); v != 1 {
+		t.Fatalf("retries %v, want 1", v)
+	}
+	if _, err := newStats(reg); err == nil {
+		t.Fatal("registering a second governor's metrics on the same registry should fail loudly")
+	}
+}

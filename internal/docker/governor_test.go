@@ -98,7 +98,9 @@ func TestRecoverAdoptsBeforeRetry(t *testing.T) {
 	}
 	// A lookup that finds a foreign object ends it with that error.
 	err = g.do(context.Background(), call{op: "container_create", lane: laneWrite,
-		recover: func(ctx context.Context) (bool, error) { return false, &Error{Op: "x", Kind: ErrNotOwned, Err: errors.New("foreign")} },
+		recover: func(ctx context.Context) (bool, error) {
+			return false, &Error{Op: "x", Kind: ErrNotOwned, Err: errors.New("foreign")}
+		},
 	}, func(ctx context.Context, _ int) error { return io.EOF })
 	if !IsNotOwned(err) {
 		t.Fatalf("err %v, want NotOwned from the lookup", err)

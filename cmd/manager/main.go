@@ -19,19 +19,28 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
 
+	"berth.dev/berth/client/clientset/versioned"
+	"berth.dev/berth/controllers"
+	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/apiserver"
+	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/paths"
 	"berth.dev/berth/internal/version"
 )
 
 type options struct {
-	dataDir         string
-	apiListen       string
-	dashboardListen string
-	etcdServers     []string
-	dockerHost      string
-	verbosity       int
+	dataDir                  string
+	apiListen                string
+	dashboardListen          string
+	etcdServers              []string
+	docker                   docker.Config
+	workers                  int
+	resync                   time.Duration
+	defaultMemoryLimit       string
+	defaultMemoryReservation string
+	verbosity                int
 }
 
 func main() {
@@ -42,7 +51,7 @@ func main() {
 }
 
 func newCommand() *cobra.Command {
-	o := &options{}
+	o := &options{docker: docker.DefaultConfig()}
 	cmd := &cobra.Command{
 		Use:   "manager",
 		Short: "Run berth's API server, controllers and dashboard",
@@ -72,13 +81,25 @@ for /metrics and the dashboard. When the API answers it writes
 	f.StringVar(&o.apiListen, "api-listen", "127.0.0.1:6443", "host:port of the HTTPS API server (port 0 picks a free port)")
 	f.StringVar(&o.dashboardListen, "dashboard-listen", "127.0.0.1:7878", "host:port of the dashboard and /metrics (port 0 picks a free port)")
 	f.StringSliceVar(&o.etcdServers, "etcd-servers", nil, "external etcd URLs to store Environments in, instead of the embedded etcd in the data dir")
-	f.StringVar(&o.dockerHost, "docker-host", "", "Docker Engine address (default $DOCKER_HOST, else unix:///var/run/docker.sock)")
+	o.docker.BindFlags(f)
+	f.IntVar(&o.workers, "workers", 3, "Environments reconciled in parallel (one Environment is never reconciled twice at once)")
+	f.DurationVar(&o.resync, "resync", 10*time.Minute, "how often every Environment is reconciled again and orphans are collected, even without changes")
+	f.StringVar(&o.defaultMemoryLimit, "default-memory-limit", "512Mi", "memory limit of containers whose spec sets none (no container is ever unbounded)")
+	f.StringVar(&o.defaultMemoryReservation, "default-memory-reservation", "256Mi", "memory reservation of containers whose spec sets none")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity (0 = info, 1 = debug, higher = more)")
 	return cmd
 }
 
 func run(ctx context.Context, o *options, log logr.Logger) error {
 	started := time.Now()
+	memLimit, err := parseBytes("--default-memory-limit", o.defaultMemoryLimit)
+	if err != nil {
+		return err
+	}
+	memReservation, err := parseBytes("--default-memory-reservation", o.defaultMemoryReservation)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
@@ -91,7 +112,31 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	api, err := apiserver.New(ctx, apiserver.Options{
+	managerID, err := docker.LoadOrCreateIdentity(o.dataDir)
+	if err != nil {
+		return err
+	}
+	o.docker.ManagerID = managerID
+	o.docker.Logger = log
+	o.docker.Registerer = registry
+	dockerClient, err := docker.New(o.docker)
+	if err != nil {
+		return err
+	}
+	defer dockerClient.Close()
+	if v, err := dockerClient.Ping(ctx); err != nil {
+		// Not fatal: the informer keeps retrying, and Environments wait.
+		log.Error(err, "Docker Engine does not answer yet; will keep trying", "host", o.docker.Host)
+	} else {
+		log.Info("Docker Engine answers", "host", o.docker.Host, "apiVersion", v, "profile", string(o.docker.Profile))
+	}
+	dockerInformer := docker.NewInformer(dockerClient)
+
+	// The API server outlives the controllers on shutdown: in-flight
+	// reconciles finish against a live API, then the server drains.
+	apiCtx, stopAPI := context.WithCancel(context.Background())
+	defer stopAPI()
+	api, err := apiserver.New(apiCtx, apiserver.Options{
 		DataDir:       o.dataDir,
 		ListenAddress: o.apiListen,
 		EtcdServers:   o.etcdServers,
@@ -120,16 +165,83 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 		_ = httpServer.Shutdown(shutdownCtx)
 	}()
 
+	controllersDone := make(chan error, 1)
 	ready := func() {
+		go func() {
+			controllersDone <- runControllers(ctx, api, dockerClient, dockerInformer, registry, o, managerID, memLimit, memReservation, log)
+		}()
 		// These lines are an interface: scripts and tests read them.
 		fmt.Printf("api: %s\n", api.Host())
 		fmt.Printf("kubeconfig: %s\n", api.KubeconfigPath())
 		fmt.Printf("metrics: http://%s/metrics\n", httpLn.Addr())
-		log.Info("manager ready", "api", api.Host(), "dataDir", o.dataDir, "startup", time.Since(started).Round(time.Millisecond).String())
+		log.Info("manager ready", "api", api.Host(), "dataDir", o.dataDir, "managerID", managerID,
+			"startup", time.Since(started).Round(time.Millisecond).String())
 	}
-	if err := api.Run(ctx, ready); err != nil && ctx.Err() == nil {
+	apiDone := make(chan error, 1)
+	go func() { apiDone <- api.Run(apiCtx, ready) }()
+
+	select {
+	case err := <-apiDone:
+		return fmt.Errorf("API server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	select {
+	case err := <-controllersDone:
+		if err != nil {
+			log.Error(err, "controllers stopped with an error")
+		}
+	case <-time.After(30 * time.Second):
+		log.Info("controllers did not stop within 30s; stopping the API server anyway")
+	}
+	stopAPI()
+	if err := <-apiDone; err != nil {
 		return err
 	}
 	log.Info("manager stopped")
 	return nil
+}
+
+// runControllers runs the Docker informer and the Environment controller
+// until ctx is done.
+func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *docker.Client, dockerInformer *docker.Informer,
+	registry *prometheus.Registry, o *options, managerID string, memLimit, memReservation int64, log logr.Logger) error {
+	clientset, err := versioned.NewForConfig(api.RESTConfig())
+	if err != nil {
+		return fmt.Errorf("clientset: %w", err)
+	}
+	ctrl, err := controllers.New(ctx, controllers.Options{
+		Clientset: clientset,
+		Docker:    dockerClient,
+		Cache:     dockerInformer,
+		Workers:   o.workers,
+		Resync:    o.resync,
+		Plan: plan.Options{
+			ManagerID:                managerID,
+			DefaultMemoryLimit:       memLimit,
+			DefaultMemoryReservation: memReservation,
+		},
+		Registerer: registry,
+		Log:        log.WithName("controller"),
+	})
+	if err != nil {
+		return err
+	}
+	informerDone := make(chan error, 1)
+	go func() { informerDone <- dockerInformer.Run(ctx) }()
+	err = ctrl.Run(ctx)
+	<-informerDone
+	return err
+}
+
+// parseBytes reads a Kubernetes quantity flag (512Mi) as bytes.
+func parseBytes(flag, value string) (int64, error) {
+	q, err := resource.ParseQuantity(value)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: %w", flag, value, err)
+	}
+	if q.Sign() <= 0 {
+		return 0, fmt.Errorf("%s %q: must be positive", flag, value)
+	}
+	return q.Value(), nil
 }

@@ -2,9 +2,9 @@ package plan
 
 import "time"
 
-// BackoffPolicy is the kubelet's CrashLoopBackOff: the first restart after a
-// crash waits Initial, each further consecutive crash doubles the wait up to
-// Max, and a run of at least Reset counts as healthy, so the next crash
+// BackoffPolicy is the kubelet's CrashLoopBackOff: the first crash of a
+// streak restarts at once, the next waits Initial, each further consecutive
+// crash doubles the wait up to Max, and a run of at least Reset counts as healthy, so the next crash
 // starts over at Initial. The same curve spaces image pull retries.
 type BackoffPolicy struct {
 	Initial time.Duration
@@ -49,6 +49,12 @@ func (b BackoffPolicy) Delay(n int32) time.Duration {
 	}
 	return min(d, b.Max)
 }
+
+// RestartDelay is the wait before restarting a container whose exit made a
+// crash streak of n: none for the first crash (kubelet restarts at once,
+// so a container killed from outside is back within seconds), then
+// Initial, doubling up to Max.
+func (b BackoffPolicy) RestartDelay(n int32) time.Duration { return b.Delay(n - 1) }
 
 // Streak is the consecutive crash count once a run that lasted ran has
 // crashed, given the crashes that came before that run. A long enough run

@@ -279,6 +279,7 @@ func TestComputeStartedDependencyChainsWithinOnePlan(t *testing.T) {
 	db := container(t, env, "db", "c-db", StateExited)
 	db.ExitCode, db.StartedAt, db.FinishedAt = 1, t0.Add(-2*time.Second), t0.Add(-time.Second)
 	obs.Containers = []ObservedContainer{db}
+	obs.Memory = map[string]ServiceMemory{"db": {ContainerID: "c-db", StartedAt: db.StartedAt.Truncate(time.Second), RestartCount: 1, CrashLoopRestarts: 1}}
 	p = Compute(env, obs, testOptions(), t0)
 	if w := p.Waiting["app"]; w.Reason != WaitingForDependency || w.Dependency != "db" {
 		t.Errorf("app waiting %+v, want WaitingForDependency on db", w)
@@ -329,8 +330,9 @@ func TestComputeCrashLoopBackOffTiming(t *testing.T) {
 	c := container(t, env, "s", "c-s", StateExited)
 	c.ExitCode, c.StartedAt, c.FinishedAt = 1, t0.Add(-3*time.Second), t0
 	obs := Observed{Network: ownedNetwork(env), Containers: []ObservedContainer{c},
-		// Two quick restarts already happened in this loop: the next waits 40s.
-		Memory: map[string]ServiceMemory{"s": {ContainerID: "c-s", StartedAt: c.StartedAt.Truncate(time.Second), RestartCount: 5, CrashLoopRestarts: 2}}}
+		// Three quick restarts already happened in this loop (the first at
+		// once, then 10s, 20s): the next waits 40s.
+		Memory: map[string]ServiceMemory{"s": {ContainerID: "c-s", StartedAt: c.StartedAt.Truncate(time.Second), RestartCount: 5, CrashLoopRestarts: 3}}}
 
 	p := Compute(env, obs, testOptions(), t0.Add(15*time.Second))
 	if !p.Empty() {
@@ -371,7 +373,11 @@ func TestComputeImages(t *testing.T) {
 			wantOps: []string{"CreateContainer s", "StartContainer s "}},
 		{name: "Never, present", policy: v1alpha1.PullNever, img: ObservedImage{Present: true},
 			wantOps: []string{"CreateContainer s", "StartContainer s "}},
-		{name: "Never, absent", policy: v1alpha1.PullNever, wantWait: WaitErrImageNeverPull},
+		{name: "Never, not checked yet", policy: v1alpha1.PullNever,
+			wantOps: []string{"PullImage " + testImage, "CreateContainer s", "StartContainer s "}},
+		{name: "Never, absent when checked", policy: v1alpha1.PullNever,
+			img: ObservedImage{PullFailures: 1, LastPullFailure: t0, PullError: "not present"}, now: t0.Add(5 * time.Second),
+			wantWait: WaitErrImageNeverPull, requeue: 5 * time.Second},
 		{name: "pull failed twice, in back-off", policy: v1alpha1.PullIfNotPresent,
 			img: ObservedImage{PullFailures: 2, LastPullFailure: t0, PullError: "manifest unknown"}, now: t0.Add(5 * time.Second),
 			wantWait: WaitImagePullFailed, requeue: 15 * time.Second},

@@ -28,11 +28,27 @@ func (b *builder) pullFor(st *serviceState) {
 	var why string
 	switch policy {
 	case v1alpha1.PullNever:
-		if !img.Present {
-			st.intent = intentHold
-			b.plan.wait(st.svc.Name, Waiting{Reason: WaitErrImageNeverPull,
-				Message: fmt.Sprintf("image %s is not present and imagePullPolicy is Never", ref)})
+		if img.Present {
+			return
 		}
+		if img.PullFailures > 0 {
+			// Absent when last checked. Check again after the back-off:
+			// the user may build or load the image meanwhile.
+			due := img.LastPullFailure.Add(b.opts.Backoff.Delay(img.PullFailures))
+			if b.now.Before(due) {
+				st.intent = intentHold
+				b.plan.wait(st.svc.Name, Waiting{Reason: WaitErrImageNeverPull, Until: due,
+					Message: fmt.Sprintf("image %s is not present and imagePullPolicy is Never", ref)})
+				b.plan.requeueAt(b.now, due)
+				return
+			}
+		}
+		// The image cache is learned, not watched: the op only checks
+		// presence (a Never op never pulls).
+		b.pullOps[ref] = b.plan.add(Op{
+			Kind: OpPullImage, Environment: b.env.Name, Image: ref, PullPolicy: policy,
+			Reason: fmt.Sprintf("check image %s is present (imagePullPolicy Never)", ref),
+		})
 		return
 	case v1alpha1.PullAlways:
 		if img.Present && img.PulledGeneration >= b.env.Generation {
@@ -43,7 +59,7 @@ func (b *builder) pullFor(st *serviceState) {
 		if img.Present {
 			return
 		}
-		why = "not present"
+		why = "unless present"
 	}
 
 	if img.PullFailures > 0 {

@@ -122,5 +122,5 @@ func restartDue(c ObservedContainer, run runInfo, b BackoffPolicy) (time.Time, i
 	if end.IsZero() {
 		end = c.StartedAt
 	}
-	return end.Add(b.Delay(streak)), streak
+	return end.Add(b.RestartDelay(streak)), streak
 }

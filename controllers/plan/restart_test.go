@@ -32,24 +32,28 @@ func TestCrashLoopThroughStatus(t *testing.T) {
 		c := &obs.Containers[0]
 		c.State, c.ExitCode, c.FinishedAt = StateExited, 1, c.StartedAt.Add(ran)
 		observe(c.FinishedAt)
-		w, ok := Compute(env, obs, opts, c.FinishedAt).Waiting["s"]
-		if !ok || w.Reason != WaitCrashLoopBackOff {
-			t.Fatalf("right after the crash: waiting %+v, want CrashLoopBackOff", w)
+		// The first crash of a streak restarts at once; later ones wait.
+		due := c.FinishedAt
+		if w, ok := Compute(env, obs, opts, c.FinishedAt).Waiting["s"]; ok {
+			if w.Reason != WaitCrashLoopBackOff {
+				t.Fatalf("right after the crash: waiting %+v, want CrashLoopBackOff or an immediate restart", w)
+			}
+			due = w.Until
+			if early := Compute(env, obs, opts, due.Add(-time.Millisecond)); !early.Empty() {
+				t.Fatalf("restart planned before the back-off ended: %v", early.Strings())
+			}
 		}
-		if early := Compute(env, obs, opts, w.Until.Add(-time.Millisecond)); !early.Empty() {
-			t.Fatalf("restart planned before the back-off ended: %v", early.Strings())
-		}
-		p := Compute(env, obs, opts, w.Until)
+		p := Compute(env, obs, opts, due)
 		if len(p.Ops) != 1 || p.Ops[0].Kind != OpStartContainer || !p.Ops[0].Restart {
 			t.Fatalf("at the end of the back-off: %v, want one restart", p.Strings())
 		}
-		c.State, c.StartedAt = StateRunning, w.Until // Docker keeps FinishedAt
-		observe(w.Until)
-		return w.Until.Sub(c.FinishedAt)
+		c.State, c.StartedAt = StateRunning, due // Docker keeps FinishedAt
+		observe(due)
+		return due.Sub(c.FinishedAt)
 	}
 
 	observe(start)
-	want := []time.Duration{10, 20, 40, 80, 160, 300, 300}
+	want := []time.Duration{0, 10, 20, 40, 80, 160, 300, 300}
 	for i, w := range want {
 		if got := crashAfter(time.Second); got != w*time.Second {
 			t.Errorf("crash %d: back-off %s, want %s", i+1, got, w*time.Second)
@@ -58,11 +62,11 @@ func TestCrashLoopThroughStatus(t *testing.T) {
 			t.Errorf("after restart %d: restartCount %d", i+1, got)
 		}
 	}
-	if got := crashAfter(10 * time.Minute); got != 10*time.Second {
-		t.Errorf("after a 10-minute run: back-off %s, want it reset to 10s", got)
+	if got := crashAfter(10 * time.Minute); got != 0 {
+		t.Errorf("after a 10-minute run: back-off %s, want it reset (immediate restart)", got)
 	}
-	if got := crashAfter(time.Second); got != 20*time.Second {
-		t.Errorf("next quick crash: back-off %s, want 20s", got)
+	if got := crashAfter(time.Second); got != 10*time.Second {
+		t.Errorf("next quick crash: back-off %s, want 10s", got)
 	}
 	if got := env.Status.Services[0].RestartCount; got != int32(len(want)+2) {
 		t.Errorf("restartCount %d, want %d: a reset streak keeps the total", got, len(want)+2)

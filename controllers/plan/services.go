@@ -123,7 +123,7 @@ func (b *builder) decideExited(st *serviceState) {
 		b.plan.wait(st.svc.Name, Waiting{
 			Reason: WaitCrashLoopBackOff, Until: due,
 			Message: fmt.Sprintf("back-off %s restarting failed container (exit code %d)",
-				b.opts.Backoff.Delay(streak), c.ExitCode),
+				b.opts.Backoff.RestartDelay(streak), c.ExitCode),
 		})
 		b.plan.requeueAt(b.now, due)
 		return
@@ -143,7 +143,7 @@ func (b *builder) emitServices() {
 				Kind: OpStartContainer, Environment: b.env.Name, Service: name,
 				ContainerID: st.primary.ID, ContainerName: st.primary.name(), Restart: true,
 				Needs:  b.networkNeeds(),
-				Reason: fmt.Sprintf("restart %s after exit code %d (restart %d, backoff %s)", name, st.primary.ExitCode, st.run.restarts+1, b.opts.Backoff.Delay(st.streak)),
+				Reason: fmt.Sprintf("restart %s after exit code %d (restart %d, backoff %s)", name, st.primary.ExitCode, st.run.restarts+1, b.opts.Backoff.RestartDelay(st.streak)),
 			})
 		case intentStart, intentCreate, intentRecreate:
 			needs, w := checkDependencies(st.svc, views)

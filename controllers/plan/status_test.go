@@ -135,7 +135,10 @@ func TestStatusConditionsAndPhases(t *testing.T) {
 			obs: func(t *testing.T, env *v1alpha1.Environment) Observed {
 				api := container(t, env, "api", "c-api", StateExited)
 				api.ExitCode, api.StartedAt, api.FinishedAt = 1, t0.Add(-2*time.Second), t0.Add(-time.Second)
-				return withContainer(converged(t, env), api)
+				obs := withContainer(converged(t, env), api)
+				// Its second crash in a row: the first restarted at once.
+				obs.Memory = map[string]ServiceMemory{"api": {ContainerID: "c-api", StartedAt: api.StartedAt.Truncate(time.Second), RestartCount: 1, CrashLoopRestarts: 1}}
+				return obs
 			},
 			phase: v1alpha1.PhaseDegraded, ready: string(WaitCrashLoopBackOff), progressing: metav1.ConditionTrue, degraded: string(WaitCrashLoopBackOff),
 			svc: "api", svcState: "exited",
@@ -166,7 +169,8 @@ func TestStatusConditionsAndPhases(t *testing.T) {
 		{
 			name: "image absent under Never",
 			obs: func(t *testing.T, env *v1alpha1.Environment) Observed {
-				return Observed{Network: ownedNetwork(env), Volumes: ownedVolumes(env)}
+				return Observed{Network: ownedNetwork(env), Volumes: ownedVolumes(env),
+					Images: map[string]ObservedImage{testImage: {PullFailures: 1, LastPullFailure: t0, PullError: "not present"}}}
 			},
 			edit: func(env *v1alpha1.Environment) {
 				for i := range env.Spec.Services {

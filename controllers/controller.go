@@ -1,0 +1,277 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	"berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/client/clientset/versioned"
+	informers "berth.dev/berth/client/informers/externalversions"
+	listers "berth.dev/berth/client/listers/apis/v1alpha1"
+	"berth.dev/berth/controllers/plan"
+	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/probe"
+)
+
+// Options configure the Environment controller.
+type Options struct {
+	// Clientset reaches the API that serves Environments: berth's embedded
+	// server, or any Kubernetes API with config/crd installed.
+	Clientset versioned.Interface
+	Docker    docker.Docker
+	Cache     docker.Cache
+	// Workers reconcile different Environments in parallel; one
+	// Environment is never reconciled by two workers at once.
+	Workers int
+	// Resync re-lists Environments and collects orphans this often.
+	Resync time.Duration
+	// Plan carries the manager identity and default memory limits.
+	Plan plan.Options
+	// QueueQPS and QueueBurst are the queue-wide token bucket that caps
+	// how fast keys are handed to workers after failures.
+	QueueQPS   float64
+	QueueBurst int
+	Registerer prometheus.Registerer
+	Log        logr.Logger
+}
+
+// Controller converges Docker to Environments: the sample-controller shape,
+// informers feeding one rate-limited workqueue, N workers running reconcile.
+type Controller struct {
+	opts      Options
+	log       logr.Logger
+	clientset versioned.Interface
+	docker    docker.Docker
+	cache     docker.Cache
+	factory   informers.SharedInformerFactory
+	informer  cache.SharedIndexInformer
+	lister    listers.EnvironmentLister
+	queue     workqueue.TypedRateLimitingInterface[string]
+	probes    *probe.Manager
+	images    *imageBook
+	everReady *readyMemory
+	metrics   *reconcileMetrics
+
+	orphanMu sync.Mutex
+}
+
+// The per-item backoff mirrors the seed's 1→2→4 s retries, capped like
+// kubelet's CrashLoopBackOff.
+const (
+	itemBaseDelay = time.Second
+	itemMaxDelay  = 5 * time.Minute
+)
+
+// New builds the controller; Run starts it.
+func New(ctx context.Context, opts Options) (*Controller, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = 3
+	}
+	if opts.Resync <= 0 {
+		opts.Resync = 10 * time.Minute
+	}
+	if opts.QueueQPS <= 0 {
+		opts.QueueQPS = 10
+	}
+	if opts.QueueBurst <= 0 {
+		opts.QueueBurst = 100
+	}
+	if opts.Registerer == nil {
+		opts.Registerer = prometheus.NewRegistry()
+	}
+	c := &Controller{
+		opts:      opts,
+		log:       opts.Log,
+		clientset: opts.Clientset,
+		docker:    opts.Docker,
+		cache:     opts.Cache,
+		images:    newImageBook(),
+		everReady: newReadyMemory(),
+		metrics:   newReconcileMetrics(opts.Registerer),
+	}
+	limiter := workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[string](itemBaseDelay, itemMaxDelay),
+		&workqueue.TypedBucketRateLimiter[string]{Limiter: rate.NewLimiter(rate.Limit(opts.QueueQPS), opts.QueueBurst)},
+	)
+	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[string]{
+		Name:            "environments",
+		MetricsProvider: newQueueMetrics(opts.Registerer),
+	})
+
+	probes, err := probe.NewManager(ctx, probe.Options{
+		Logger:     opts.Log,
+		Registerer: opts.Registerer,
+		OnChange:   c.enqueue,
+		Execer: probe.ExecFunc(func(ctx context.Context, id string, cmd []string, timeout time.Duration) (probe.ExecResult, error) {
+			r, err := opts.Docker.Exec(ctx, id, cmd, timeout)
+			return probe.ExecResult(r), err
+		}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("probe manager: %w", err)
+	}
+	c.probes = probes
+
+	c.factory = informers.NewSharedInformerFactory(opts.Clientset, opts.Resync)
+	envInformer := c.factory.Berth().V1alpha1().Environments()
+	c.informer = envInformer.Informer()
+	c.lister = envInformer.Lister()
+	if _, err := c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { c.enqueueObject(obj) },
+		UpdateFunc: func(_, obj interface{}) { c.enqueueObject(obj) },
+		DeleteFunc: func(obj interface{}) { c.enqueueObject(obj) },
+	}); err != nil {
+		return nil, fmt.Errorf("environment informer handler: %w", err)
+	}
+	// A Docker object changing (a container dying, removed from outside,
+	// an orphan appearing) enqueues the Environment it belongs to.
+	opts.Cache.AddHandler(func(env string, _ docker.Event) {
+		if env != "" {
+			c.enqueue(env)
+		}
+	})
+	return c, nil
+}
+
+func (c *Controller) enqueueObject(obj interface{}) {
+	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	c.enqueue(key)
+}
+
+func (c *Controller) enqueue(name string) { c.queue.Add(name) }
+
+// Lister reads Environments from the controller's cache.
+func (c *Controller) Lister() listers.EnvironmentLister { return c.lister }
+
+// Run starts the informers and workers and blocks until ctx is done; then
+// it drains the queue (in-flight reconciles finish) and returns.
+func (c *Controller) Run(ctx context.Context) error {
+	defer utilruntime.HandleCrash()
+	defer c.probes.Stop()
+
+	c.factory.Start(ctx.Done())
+	defer c.factory.Shutdown()
+	c.log.Info("waiting for caches")
+	if ok := cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced); !ok {
+		c.queue.ShutDown()
+		return fmt.Errorf("environment cache did not sync")
+	}
+	if err := c.cache.WaitForSync(ctx); err != nil {
+		c.queue.ShutDown()
+		return fmt.Errorf("docker cache did not sync: %w", err)
+	}
+
+	var wg sync.WaitGroup
+	for i := 0; i < c.opts.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wait.UntilWithContext(ctx, c.runWorker, time.Second)
+		}()
+	}
+	// Orphans: at start-up (what a crash or a wiped store left behind),
+	// then on every resync.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		wait.UntilWithContext(ctx, c.enqueueOrphans, c.opts.Resync)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		wait.UntilWithContext(ctx, c.updateGauges, 5*time.Second)
+	}()
+	c.log.Info("controller started", "workers", c.opts.Workers, "resync", c.opts.Resync.String())
+
+	<-ctx.Done()
+	c.queue.ShutDownWithDrain()
+	wg.Wait()
+	return nil
+}
+
+func (c *Controller) runWorker(ctx context.Context) {
+	for c.processNextItem(ctx) {
+	}
+}
+
+// processNextItem applies controller-runtime's result semantics: an error
+// re-adds the key rate-limited; a RequeueAfter forgets the failures and
+// re-adds after that delay; success forgets.
+func (c *Controller) processNextItem(ctx context.Context) bool {
+	key, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(key)
+
+	started := time.Now()
+	res, err := c.reconcile(ctx, key)
+	outcome := "success"
+	switch {
+	case err != nil:
+		outcome = "error"
+		c.queue.AddRateLimited(key)
+		c.log.Error(err, "reconcile failed", "environment", key, "retries", c.queue.NumRequeues(key))
+	case res.RequeueAfter > 0:
+		outcome = "requeue"
+		c.queue.Forget(key)
+		c.queue.AddAfter(key, res.RequeueAfter)
+	default:
+		c.queue.Forget(key)
+	}
+	c.metrics.total.WithLabelValues(outcome).Inc()
+	c.metrics.duration.WithLabelValues(outcome).Observe(time.Since(started).Seconds())
+	return true
+}
+
+// Result is what one reconcile asks of the queue.
+type Result struct {
+	// RequeueAfter > 0 reprocesses the key after that long (waiting on a
+	// probe, a dependency, a back-off or a TTL is not an error).
+	RequeueAfter time.Duration
+}
+
+// updateGauges refreshes berth_environments and berth_containers from the
+// caches: no API or Docker call.
+func (c *Controller) updateGauges(context.Context) {
+	envs, err := c.lister.List(everything)
+	if err != nil {
+		return
+	}
+	phases := map[string]float64{}
+	for _, p := range []v1alpha1.EnvironmentPhase{v1alpha1.PhasePending, v1alpha1.PhaseProgressing, v1alpha1.PhaseReady,
+		v1alpha1.PhaseDegraded, v1alpha1.PhaseFailed, v1alpha1.PhaseTerminating} {
+		phases[string(p)] = 0
+	}
+	for _, e := range envs {
+		phase := string(e.Status.Phase)
+		if phase == "" {
+			phase = string(v1alpha1.PhasePending)
+		}
+		phases[phase]++
+	}
+	for p, n := range phases {
+		c.metrics.envs.WithLabelValues(p).Set(n)
+	}
+	states := map[string]float64{"created": 0, "running": 0, "exited": 0}
+	for _, ct := range c.cache.All().Containers {
+		states[ct.State]++
+	}
+	for s, n := range states {
+		c.metrics.containers.WithLabelValues(s).Set(n)
+	}
+}

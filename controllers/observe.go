@@ -1,0 +1,172 @@
+package controllers
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	"berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/controllers/plan"
+	"berth.dev/berth/internal/docker"
+)
+
+var everything = labels.Everything()
+
+// observe assembles what the caches know about env: the Docker informer's
+// objects, the probe manager's verdicts and the controller's own image
+// bookkeeping. It makes no Docker call.
+func (c *Controller) observe(env *v1alpha1.Environment) plan.Observed {
+	name := env.Name
+	obs := plan.Observed{
+		Volumes: map[string]plan.ObservedVolume{},
+		Images:  c.images.snapshot(name),
+		Probes:  map[string]plan.ProbeResult{},
+	}
+	for _, n := range c.cache.Networks(name) {
+		if n.Name == plan.NetworkName(name) {
+			obs.Network = &plan.ObservedNetwork{Name: n.Name, ID: n.ID, Labels: n.Labels}
+		}
+	}
+	for _, v := range c.cache.Volumes(name) {
+		obs.Volumes[v.Name] = plan.ObservedVolume{Name: v.Name, Labels: v.Labels}
+	}
+	for _, ct := range c.cache.Containers(name) {
+		obs.Containers = append(obs.Containers, observedContainer(ct))
+		if st, ok := c.probes.Result(ct.ID); ok {
+			if st.Ready {
+				c.everReady.mark(ct.ID)
+			}
+			obs.Probes[ct.ID] = plan.ProbeResult{
+				Known:               st.Known,
+				Ready:               st.Ready,
+				ConsecutiveFailures: int32(st.ConsecutiveFailures),
+				Message:             st.Message,
+				HasBeenReady:        c.everReady.has(ct.ID),
+			}
+		}
+	}
+	return obs
+}
+
+func observedContainer(ct docker.Container) plan.ObservedContainer {
+	oc := plan.ObservedContainer{
+		ID:         ct.ID,
+		Name:       strings.TrimPrefix(ct.Name, "/"),
+		Labels:     ct.Labels,
+		State:      plan.ContainerState(ct.State),
+		ExitCode:   int32(ct.ExitCode),
+		OOMKilled:  ct.OOMKilled,
+		StartedAt:  ct.StartedAt,
+		FinishedAt: ct.FinishedAt,
+	}
+	for _, p := range ct.Ports {
+		oc.Ports = append(oc.Ports, plan.ObservedPort{
+			ContainerPort: int32(p.ContainerPort),
+			Protocol:      p.Protocol,
+			HostIP:        p.HostIP,
+			HostPort:      int32(p.HostPort),
+		})
+	}
+	return oc
+}
+
+// inventory is every object this manager owns, for the orphan collector.
+func inventory(s docker.Snapshot) plan.Inventory {
+	var inv plan.Inventory
+	for _, ct := range s.Containers {
+		inv.Containers = append(inv.Containers, observedContainer(ct))
+	}
+	for _, n := range s.Networks {
+		inv.Networks = append(inv.Networks, plan.ObservedNetwork{Name: n.Name, ID: n.ID, Labels: n.Labels})
+	}
+	for _, v := range s.Volumes {
+		inv.Volumes = append(inv.Volumes, plan.ObservedVolume{Name: v.Name, Labels: v.Labels})
+	}
+	return inv
+}
+
+// imageBook remembers, per Environment and image, what pulls did: the
+// informer does not watch images, and a ready Environment must cost no
+// Docker call, so presence is learned when a pull op runs. Losing this on
+// a restart costs at most one cheap presence check per image.
+type imageBook struct {
+	mu    sync.Mutex
+	byEnv map[string]map[string]plan.ObservedImage
+}
+
+func newImageBook() *imageBook {
+	return &imageBook{byEnv: map[string]map[string]plan.ObservedImage{}}
+}
+
+func (b *imageBook) snapshot(env string) map[string]plan.ObservedImage {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string]plan.ObservedImage{}
+	for ref, img := range b.byEnv[env] {
+		out[ref] = img
+	}
+	return out
+}
+
+func (b *imageBook) pulled(env, ref string, generation int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.byEnv[env] == nil {
+		b.byEnv[env] = map[string]plan.ObservedImage{}
+	}
+	b.byEnv[env][ref] = plan.ObservedImage{Present: true, PulledGeneration: generation}
+}
+
+func (b *imageBook) failed(env, ref string, err error, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.byEnv[env] == nil {
+		b.byEnv[env] = map[string]plan.ObservedImage{}
+	}
+	img := b.byEnv[env][ref]
+	img.Present = false
+	img.PullFailures++
+	img.LastPullFailure = now
+	img.PullError = err.Error()
+	b.byEnv[env][ref] = img
+}
+
+func (b *imageBook) forget(env string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.byEnv, env)
+}
+
+// readyMemory remembers which containers have passed their probe once, so
+// a later failure reads as Degraded rather than start-up.
+type readyMemory struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func newReadyMemory() *readyMemory { return &readyMemory{ids: map[string]bool{}} }
+
+func (r *readyMemory) mark(id string) {
+	r.mu.Lock()
+	r.ids[id] = true
+	r.mu.Unlock()
+}
+
+func (r *readyMemory) has(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ids[id]
+}
+
+// prune forgets containers that no longer exist.
+func (r *readyMemory) prune(alive map[string]bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id := range r.ids {
+		if !alive[id] {
+			delete(r.ids, id)
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+
+	"berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/controllers/plan"
+	"berth.dev/berth/internal/probe"
+)
+
+// settleDelay re-checks soon after ops ran, in case the events that
+// normally enqueue the Environment were lost (a stream break is repaired
+// by a relist, which enqueues too; this is the belt to that brace).
+const settleDelay = 2 * time.Second
+
+// reconcile converges one Environment: observe (caches only), plan (pure),
+// execute (through the governor), then write status when it changed. A
+// reconcile may stop after any step; the next one continues from what it
+// observes.
+func (c *Controller) reconcile(ctx context.Context, name string) (Result, error) {
+	env, err := c.lister.Get(name)
+	if apierrors.IsNotFound(err) {
+		// Gone from the store: whatever Docker objects are left are
+		// orphans now.
+		c.probes.Sync(name, nil)
+		c.images.forget(name)
+		return Result{}, c.collectOrphans(ctx)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("get environment %s: %w", name, err)
+	}
+	env = env.DeepCopy()
+	log := c.log.WithValues("environment", name)
+
+	if env.DeletionTimestamp != nil {
+		return c.teardown(ctx, env)
+	}
+	if !hasFinalizer(env) {
+		// The embedded API server adds it on create; a plain Kubernetes
+		// API with the CRD does not, so the controller does.
+		env.Finalizers = append(env.Finalizers, v1alpha1.Finalizer)
+		_, err := c.clientset.BerthV1alpha1().Environments().Update(ctx, env, metav1.UpdateOptions{})
+		if err != nil {
+			return Result{}, fmt.Errorf("add finalizer: %w", err)
+		}
+		return Result{}, nil // the update enqueues the Environment again
+	}
+
+	now := time.Now()
+	obs := c.observe(env)
+	p := plan.Compute(env, obs, c.opts.Plan, now)
+	if p.TTLExpired {
+		log.Info("ttlSecondsAfterReady has run out: deleting the Environment", "ttl", *env.Spec.TTLSecondsAfterReady)
+		ev := v1alpha1.EnvironmentEvent{
+			Time: metav1.NewTime(now.Truncate(time.Second)), Type: plan.EventNormal, Reason: "TTLExpired",
+			Message: fmt.Sprintf("deleting: %ds after it first became Ready", *env.Spec.TTLSecondsAfterReady),
+		}
+		if err := c.writeStatus(ctx, env, env.Status, []v1alpha1.EnvironmentEvent{ev}); err != nil {
+			return Result{}, err
+		}
+		err := c.clientset.BerthV1alpha1().Environments().Delete(ctx, name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return Result{}, fmt.Errorf("delete after TTL: %w", err)
+		}
+		return Result{}, nil
+	}
+
+	outcomes, execErr := c.execute(ctx, env, p)
+	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
+	if err := c.writeStatus(ctx, env, status, outcomeEvents(outcomes, now)); err != nil && execErr == nil {
+		execErr = err
+	}
+	c.syncProbes(env, obs)
+
+	if execErr != nil {
+		return Result{}, execErr
+	}
+	res := Result{RequeueAfter: p.RequeueAfter}
+	if len(outcomes) > 0 && (res.RequeueAfter == 0 || res.RequeueAfter > settleDelay) {
+		res.RequeueAfter = settleDelay
+	}
+	return res, nil
+}
+
+// teardown removes an Environment's Docker objects in reverse dependency
+// order, gracefully, then releases the finalizer.
+func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (Result, error) {
+	if !hasFinalizer(env) {
+		return Result{}, nil
+	}
+	now := time.Now()
+	obs := c.observe(env)
+	p := plan.Teardown(env, obs, c.opts.Plan)
+	c.probes.Sync(env.Name, nil)
+
+	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
+	if p.Empty() {
+		if !hasTeardownEvent(env.Status) {
+			ev := v1alpha1.EnvironmentEvent{
+				Time: metav1.NewTime(now.Truncate(time.Second)), Type: plan.EventNormal, Reason: "TornDown",
+				Message: "every container, the network and the volumes are gone",
+			}
+			// Best effort: the object is about to disappear anyway.
+			_ = c.writeStatus(ctx, env, status, []v1alpha1.EnvironmentEvent{ev})
+		}
+		c.images.forget(env.Name)
+		return Result{}, c.removeFinalizer(ctx, env.Name)
+	}
+	// Say what is happening before it happens: a long grace period should
+	// read as Terminating with its reason, not as a frozen Ready.
+	if err := c.writeStatus(ctx, env, status, nil); err != nil {
+		return Result{}, err
+	}
+	outcomes, err := c.execute(ctx, env, p)
+	if len(outcomes) > 0 {
+		// The status write above changed the object: start from the latest.
+		if latest, getErr := c.clientset.BerthV1alpha1().Environments().Get(ctx, env.Name, metav1.GetOptions{}); getErr == nil {
+			if werr := c.writeStatus(ctx, latest, latest.Status, outcomeEvents(outcomes, time.Now())); werr != nil && err == nil {
+				err = werr
+			}
+		}
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	// Requeue right away: the next pass sees what is left (normally
+	// nothing) and releases the finalizer.
+	return Result{RequeueAfter: 200 * time.Millisecond}, nil
+}
+
+func hasTeardownEvent(st v1alpha1.EnvironmentStatus) bool {
+	return len(st.Events) > 0 && st.Events[len(st.Events)-1].Reason == "TornDown"
+}
+
+// outcomeEvents turns executed ops into entries of the event record.
+func outcomeEvents(outcomes []outcome, now time.Time) []v1alpha1.EnvironmentEvent {
+	var evs []v1alpha1.EnvironmentEvent
+	for _, o := range outcomes {
+		if o.quiet {
+			continue
+		}
+		ev := o.op.Event(now)
+		if o.err != nil {
+			ev.Type = plan.EventWarning
+			ev.Reason = "Failed" + string(o.op.Kind)
+			ev.Message = fmt.Sprintf("%s failed: %v", o.op.Reason, o.err)
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+// writeStatus writes status through the status subresource, only when it
+// differs from what is stored. newEvents are appended to the stored event
+// record. The lister can lag behind the controller's own last write, so a
+// conflict is retried on the latest object: status is recomputed from
+// observation anyway, only the event record has to be merged.
+func (c *Controller) writeStatus(ctx context.Context, env *v1alpha1.Environment, status v1alpha1.EnvironmentStatus, newEvents []v1alpha1.EnvironmentEvent) error {
+	envs := c.clientset.BerthV1alpha1().Environments()
+	current := env
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		desired := *status.DeepCopy()
+		desired.Events = append([]v1alpha1.EnvironmentEvent(nil), current.Status.Events...)
+		for _, ev := range newEvents {
+			plan.AppendEvent(&desired, ev, 0)
+		}
+		if equality.Semantic.DeepEqual(current.Status, desired) {
+			return nil
+		}
+		updated := current.DeepCopy()
+		updated.Status = desired
+		_, err := envs.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			latest, getErr := envs.Get(ctx, env.Name, metav1.GetOptions{})
+			if getErr != nil {
+				return getErr
+			}
+			current = latest
+		}
+		return err
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("update status of %s: %w", env.Name, err)
+	}
+	return nil
+}
+
+func hasFinalizer(env *v1alpha1.Environment) bool {
+	for _, f := range env.Finalizers {
+		if f == v1alpha1.Finalizer {
+			return true
+		}
+	}
+	return false
+}
+
+// removeFinalizer releases the object: the API server deletes it once no
+// finalizer is left. It reads the latest copy so a concurrent status write
+// does not make it fail with a conflict.
+func (c *Controller) removeFinalizer(ctx context.Context, name string) error {
+	envs := c.clientset.BerthV1alpha1().Environments()
+	latest, err := envs.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get %s: %w", name, err)
+	}
+	kept := latest.Finalizers[:0:0]
+	for _, f := range latest.Finalizers {
+		if f != v1alpha1.Finalizer {
+			kept = append(kept, f)
+		}
+	}
+	if len(kept) == len(latest.Finalizers) {
+		return nil
+	}
+	latest.Finalizers = kept
+	if _, err := envs.Update(ctx, latest, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("remove finalizer of %s: %w", name, err)
+	}
+	c.log.Info("torn down", "environment", name)
+	return nil
+}
+
+// syncProbes tells the probe manager which containers of env to probe:
+// running containers of services with a readiness probe.
+func (c *Controller) syncProbes(env *v1alpha1.Environment, obs plan.Observed) {
+	services := map[string]*v1alpha1.Service{}
+	for i := range env.Spec.Services {
+		services[env.Spec.Services[i].Name] = &env.Spec.Services[i]
+	}
+	var specs []probe.Spec
+	for _, oc := range obs.Containers {
+		svc := services[oc.Labels[v1alpha1.LabelService]]
+		if svc == nil || svc.ReadinessProbe == nil || oc.State != plan.StateRunning {
+			continue
+		}
+		ct, ok := c.cache.Container(oc.ID)
+		if !ok {
+			continue
+		}
+		target := probe.Target{
+			ContainerID: ct.ID,
+			IP:          ct.Networks[plan.NetworkName(env.Name)],
+			Ports:       svc.Ports,
+		}
+		for _, p := range ct.Ports {
+			target.Published = append(target.Published, probe.PublishedPort{
+				ContainerPort: p.ContainerPort, Protocol: p.Protocol, HostIP: p.HostIP, HostPort: p.HostPort,
+			})
+		}
+		specs = append(specs, probe.Spec{
+			Environment: env.Name,
+			Service:     svc.Name,
+			Probe:       svc.ReadinessProbe,
+			Target:      target,
+			StartedAt:   ct.StartedAt,
+		})
+	}
+	c.probes.Sync(env.Name, specs)
+}

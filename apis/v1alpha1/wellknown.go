@@ -15,4 +15,8 @@ const (
 	LabelService        = "berth.dev/service"
 	LabelVolume         = "berth.dev/volume"
 	LabelSpecHash       = "berth.dev/spec-hash"
+	// LabelRetain marks a volume created while spec.teardown.retainVolumes
+	// was set: the orphan collector leaves it alone, since Docker cannot
+	// otherwise tell a volume kept on purpose from one leaked by a crash.
+	LabelRetain = "berth.dev/retain"
 )

@@ -220,6 +220,9 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 			ManagerID:                managerID,
 			DefaultMemoryLimit:       memLimit,
 			DefaultMemoryReservation: memReservation,
+			// Volumes created under retainVolumes carry a label that
+			// keeps them out of the collector.
+			CollectOrphanVolumes: true,
 		},
 		Registerer: registry,
 		Log:        log.WithName("controller"),

@@ -133,6 +133,9 @@ func (b *builder) ensureVolumes() {
 		case !exists:
 			labels := EnvironmentLabels(b.env, b.opts)
 			labels[v1alpha1.LabelVolume] = v.Name
+			if b.env.Spec.Teardown.RetainVolumes {
+				labels[v1alpha1.LabelRetain] = "true"
+			}
 			b.volumeOps[name] = b.plan.add(Op{
 				Kind: OpEnsureVolume, Reason: "create volume " + name, Environment: b.env.Name,
 				Volume: name, Labels: labels,

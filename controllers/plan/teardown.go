@@ -102,7 +102,8 @@ type Inventory struct {
 
 // Orphans is the plan that removes this manager's objects whose Environment
 // (by name) is not in environments: containers first, gracefully, then
-// networks, then, with Options.CollectOrphanVolumes only, volumes. Objects
+// networks, then, with Options.CollectOrphanVolumes only, volumes (never
+// one labelled berth.dev/retain: it was created to outlive its Environment). Objects
 // of other managers and unlabelled objects are never included. A container
 // of an existing Environment's earlier incarnation is left to that
 // Environment's own Compute.
@@ -152,7 +153,7 @@ func Orphans(inv Inventory, environments map[string]bool, opts Options) Plan {
 	slices.SortStableFunc(volumes, func(a, b ObservedVolume) int { return cmp.Compare(a.Name, b.Name) })
 	for _, v := range volumes {
 		env := v.Labels[v1alpha1.LabelEnvironment]
-		if !orphan(v.Labels) || busy[env] {
+		if !orphan(v.Labels) || busy[env] || v.Labels[v1alpha1.LabelRetain] == "true" {
 			continue
 		}
 		p.add(Op{Kind: OpRemoveVolume, Environment: env, Volume: v.Name, Needs: removals[env],

@@ -146,7 +146,42 @@ func TestOrphans(t *testing.T) {
 	if last := p.Strings()[len(p.Ops)-1]; last != "RemoveVolume berth-gone-data" {
 		t.Errorf("with CollectOrphanVolumes the last op is %q, want the orphan volume", last)
 	}
+	// A volume created under teardown.retainVolumes outlives its
+	// Environment on purpose: the collector leaves it.
+	for i := range inv.Volumes {
+		if inv.Volumes[i].Name == "berth-gone-data" {
+			inv.Volumes[i].Labels = copyLabels(inv.Volumes[i].Labels, v1alpha1.LabelRetain, "true")
+		}
+	}
+	p = Orphans(inv, exists, opts)
+	for _, op := range p.Ops {
+		if op.Kind == OpRemoveVolume {
+			t.Errorf("retained volume collected: %v", op)
+		}
+	}
 	if p = Orphans(inv, map[string]bool{"demo": true, "gone": true}, opts); !p.Empty() {
 		t.Errorf("nothing is orphaned, got %v", p.Strings())
+	}
+}
+
+func TestRetainedVolumesAreLabelled(t *testing.T) {
+	for _, retain := range []bool{false, true} {
+		env := simpleEnv("a")
+		env.Spec.Volumes = []v1alpha1.Volume{{Name: "data"}}
+		env.Spec.Teardown.RetainVolumes = retain
+		p := Compute(env, Observed{}, testOptions(), t0)
+		found := false
+		for _, op := range p.Ops {
+			if op.Kind != OpEnsureVolume {
+				continue
+			}
+			found = true
+			if got := op.Labels[v1alpha1.LabelRetain] == "true"; got != retain {
+				t.Errorf("retainVolumes=%v: volume labels %v", retain, op.Labels)
+			}
+		}
+		if !found {
+			t.Fatalf("retainVolumes=%v: no EnsureVolume in %v", retain, p.Strings())
+		}
 	}
 }

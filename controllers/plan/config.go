@@ -39,6 +39,9 @@ type ContainerConfig struct {
 	// StopTimeout is the service's grace period, so a `docker stop` from
 	// outside or a daemon shutdown is as gentle as berth's own stops.
 	StopTimeout time.Duration
+	// RestartedAt is the service's restart request (RestartAnnotation), ""
+	// when none was made; a new value recreates the container.
+	RestartedAt string
 }
 
 // PortBinding is one container port and where it is published.
@@ -124,9 +127,13 @@ func BuildContainerConfig(env *v1alpha1.Environment, svc *v1alpha1.Service, opts
 		Hostname:     svc.Name,
 		StopSignal:   StopSignal,
 		StopTimeout:  GracePeriod(svc),
+		RestartedAt:  restartRequest(env, svc.Name),
 	}
 	cfg.Labels = EnvironmentLabels(env, opts)
 	cfg.Labels[v1alpha1.LabelService] = svc.Name
+	if cfg.RestartedAt != "" {
+		cfg.Labels[LabelRestartedAt] = cfg.RestartedAt
+	}
 	cfg.Labels[v1alpha1.LabelSpecHash] = SpecHash(cfg)
 	return cfg, nil
 }

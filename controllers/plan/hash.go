@@ -17,9 +17,9 @@ const hashVersion = 1
 const hashLen = 16
 
 // SpecHash is a stable hash of what the container is: image, command, env,
-// ports, resources, mounts, network, names. A container whose spec-hash
-// label differs from the desired config's is recreated; everything else is
-// kept with its ID.
+// ports, resources, mounts, network, names, and the last restart request. A
+// container whose spec-hash label differs from the desired config's is
+// recreated; everything else is kept with its ID.
 //
 // Left out on purpose:
 //   - Labels: they are berth's bookkeeping (identity, owner, the hash
@@ -55,6 +55,9 @@ func SpecHash(cfg ContainerConfig) string {
 		NetworkAlias string
 		Hostname     string
 		StopSignal   string
+		// Omitted when empty, so containers that never had a restart
+		// request keep the hash they were created with.
+		RestartedAt string `json:",omitempty"`
 	}{
 		Version:      hashVersion,
 		Name:         cfg.Name,
@@ -68,6 +71,7 @@ func SpecHash(cfg ContainerConfig) string {
 		NetworkAlias: cfg.NetworkAlias,
 		Hostname:     cfg.Hostname,
 		StopSignal:   cfg.StopSignal,
+		RestartedAt:  cfg.RestartedAt,
 	}
 	ports := slices.Clone(cfg.Ports)
 	slices.SortStableFunc(ports, comparePorts)

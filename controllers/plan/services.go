@@ -70,6 +70,9 @@ func (b *builder) decide(st *serviceState) {
 	case c.State == StateDead:
 		st.intent, st.removeReason = intentRecreate, RemoveDead
 		st.removeMessage = fmt.Sprintf("replace %s: container %s is dead", name, shortID(c.ID))
+	case c.specHash() != st.hash() && c.Labels[LabelRestartedAt] != st.cfg.RestartedAt:
+		st.intent, st.removeReason = intentRecreate, RemoveSpecChanged
+		st.removeMessage = fmt.Sprintf("restart %s: requested at %s (hash %s → %s)", name, st.cfg.RestartedAt, shortHash(c.specHash()), shortHash(st.hash()))
 	case c.specHash() != st.hash():
 		st.intent, st.removeReason = intentRecreate, RemoveSpecChanged
 		st.removeMessage = fmt.Sprintf("recreate %s: spec changed (hash %s → %s)", name, shortHash(c.specHash()), shortHash(st.hash()))

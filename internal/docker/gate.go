@@ -20,8 +20,9 @@ const (
 	laneWrite lane = iota
 	// laneLong: container stop, whose HTTP call lasts as long as the
 	// container takes to exit (up to its grace period). It has its own cap
-	// so a slow stop never blocks the daemon's other traffic, and write
-	// priority because it is teardown work.
+	// so a slow stop never blocks the daemon's other traffic (except under
+	// desktop, where every call counts against the 3), and write priority
+	// because it is teardown work.
 	laneLong
 	// laneRead: inspect, list, info and probe execs. Shares the cap with
 	// writes but may never hold the slots reserved for writes, so probe and
@@ -72,6 +73,9 @@ type gate struct {
 	mu       sync.Mutex
 	limit    int // shared cap of writes and reads
 	longCap  int
+	// longShares makes stops count against the shared cap too (desktop:
+	// at most 3 calls of any kind at the daemon, whatever they cost).
+	longShares bool
 	lim      *rate.Limiter // nil: no rate limit
 	queues   [numLanes]*list.List
 	inflight [numLanes]int
@@ -81,8 +85,8 @@ type gate struct {
 	closed   bool
 }
 
-func newGate(limit, longCap int, qps float64, burst int) *gate {
-	g := &gate{limit: max(limit, 1), longCap: max(longCap, 1)}
+func newGate(limit, longCap int, longShares bool, qps float64, burst int) *gate {
+	g := &gate{limit: max(limit, 1), longCap: max(longCap, 1), longShares: longShares}
 	if qps > 0 {
 		g.lim = rate.NewLimiter(rate.Limit(qps), max(burst, 1))
 		// Start with a single token, not a full bucket: a burst at
@@ -129,7 +133,7 @@ func (g *gate) acquire(ctx context.Context, l lane) (release func(), adm admissi
 	g.mu.Lock()
 	// Demand exceeds capacity when others still queue for a slot or the
 	// lane's own cap is full; only then is a higher limit worth trying.
-	shared := g.inflight[laneWrite] + g.inflight[laneRead]
+	shared := g.sharedLocked()
 	adm.saturated = g.queues[laneWrite].Len()+g.queues[laneRead].Len() > 0 ||
 		shared >= g.limit || (l == laneRead && g.inflight[laneRead] >= readCap(g.limit))
 	g.mu.Unlock()
@@ -147,8 +151,17 @@ func (g *gate) acquire(ctx context.Context, l lane) (release func(), adm admissi
 
 // eligibleLocked returns the waiter to admit next, by lane priority, among
 // queue heads whose lane has capacity.
+// sharedLocked is the number of calls holding shared slots.
+func (g *gate) sharedLocked() int {
+	n := g.inflight[laneWrite] + g.inflight[laneRead]
+	if g.longShares {
+		n += g.inflight[laneLong]
+	}
+	return n
+}
+
 func (g *gate) eligibleLocked() *waiter {
-	shared := g.inflight[laneWrite] + g.inflight[laneRead]
+	shared := g.sharedLocked()
 	for _, l := range [...]lane{laneWrite, laneLong, laneRead, laneStream} {
 		front := g.queues[l].Front()
 		if front == nil {
@@ -160,7 +173,7 @@ func (g *gate) eligibleLocked() *waiter {
 				continue
 			}
 		case laneLong:
-			if g.inflight[laneLong] >= g.longCap {
+			if g.inflight[laneLong] >= g.longCap || (g.longShares && shared >= g.limit) {
 				continue
 			}
 		case laneRead:
@@ -190,7 +203,7 @@ func (g *gate) dispatchLocked(now time.Time) {
 		}
 		g.queues[w.lane].Remove(w.elem)
 		g.inflight[w.lane]++
-		if s := g.inflight[laneWrite] + g.inflight[laneRead]; s > g.peak {
+		if s := g.sharedLocked(); s > g.peak {
 			g.peak = s
 		}
 		w.granted = true

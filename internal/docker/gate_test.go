@@ -23,7 +23,7 @@ func TestReadCapReservesWriteSlots(t *testing.T) {
 // TestGateCapsConcurrency runs many callers through a gate and checks the
 // in-flight count never passes the cap.
 func TestGateCapsConcurrency(t *testing.T) {
-	g := newGate(3, 3, 0, 0)
+	g := newGate(3, 3, false, 0, 0)
 	defer g.close()
 	var cur, peak atomic.Int32
 	var wg sync.WaitGroup
@@ -64,7 +64,7 @@ func TestGateCapsConcurrency(t *testing.T) {
 // TestGateSpacesStarts checks the token bucket spaces grants by 1/qps.
 func TestGateSpacesStarts(t *testing.T) {
 	const qps = 20 // 50 ms apart
-	g := newGate(10, 10, qps, 1)
+	g := newGate(10, 10, false, qps, 1)
 	defer g.close()
 	var mu sync.Mutex
 	var starts []time.Time
@@ -98,7 +98,7 @@ func TestGateSpacesStarts(t *testing.T) {
 // TestGateWritesBeatReads fills the cap, queues reads then a write, and
 // checks the write is admitted first when a slot frees.
 func TestGateWritesBeatReads(t *testing.T) {
-	g := newGate(2, 2, 0, 0)
+	g := newGate(2, 2, false, 0, 0)
 	defer g.close()
 	ctx := context.Background()
 	r1, _, _ := g.acquire(ctx, laneWrite)
@@ -135,7 +135,7 @@ func TestGateWritesBeatReads(t *testing.T) {
 // TestGateReadsNeverTakeReservedSlot: with limit 3, reads alone never hold
 // more than 2 slots, so a write is admitted at once.
 func TestGateReadsNeverTakeReservedSlot(t *testing.T) {
-	g := newGate(3, 3, 0, 0)
+	g := newGate(3, 3, false, 0, 0)
 	defer g.close()
 	ctx := context.Background()
 	var rels []func()
@@ -169,7 +169,7 @@ func TestGateReadsNeverTakeReservedSlot(t *testing.T) {
 }
 
 func TestGateAcquireRespectsContext(t *testing.T) {
-	g := newGate(1, 1, 0, 0)
+	g := newGate(1, 1, false, 0, 0)
 	defer g.close()
 	rel, _, _ := g.acquire(context.Background(), laneWrite)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -190,7 +190,7 @@ func TestGateAcquireRespectsContext(t *testing.T) {
 
 // TestGateStreamsTakeNoSlot: streams are admitted while the cap is full.
 func TestGateStreamsTakeNoSlot(t *testing.T) {
-	g := newGate(1, 1, 0, 0)
+	g := newGate(1, 1, false, 0, 0)
 	defer g.close()
 	rel, _, _ := g.acquire(context.Background(), laneWrite)
 	defer rel()
@@ -209,7 +209,7 @@ func TestGateStreamsTakeNoSlot(t *testing.T) {
 }
 
 func TestGateSetLimitAdmitsWaiters(t *testing.T) {
-	g := newGate(1, 1, 0, 0)
+	g := newGate(1, 1, false, 0, 0)
 	defer g.close()
 	rel, _, _ := g.acquire(context.Background(), laneWrite)
 	defer rel()
@@ -247,4 +247,26 @@ func sortTimes(ts []time.Time) {
 			ts[j], ts[j-1] = ts[j-1], ts[j]
 		}
 	}
+}
+
+// TestGateDesktopStopsShareCap: with longShares, a stop holds one of the
+// shared slots, so no more than the limit of calls of any kind run.
+func TestGateDesktopStopsShareCap(t *testing.T) {
+	g := newGate(2, 2, true, 0, 0)
+	defer g.close()
+	ctx := context.Background()
+	r1, _, _ := g.acquire(ctx, laneLong)
+	r2, _, _ := g.acquire(ctx, laneWrite)
+	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, _, err := g.acquire(wctx, laneWrite); err == nil {
+		t.Fatal("a third call was admitted past a cap of 2 shared with a stop")
+	}
+	r1()
+	r3, _, err := g.acquire(ctx, laneWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2()
+	r3()
 }

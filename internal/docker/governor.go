@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/moby/moby/client"
 )
 
 // defaultCallTimeout bounds one attempt of a non-stream call. Starts on a
@@ -39,7 +40,7 @@ func newGovernor(cfg Config) (*Governor, error) {
 	}
 	g := &Governor{
 		limits:      l,
-		gate:        newGate(l.initial, l.longCap, l.qps, l.burst),
+		gate:        newGate(l.initial, l.longCap, l.stopsShareCap, l.qps, l.burst),
 		stats:       st,
 		backoff:     cfg.RetryBackoff,
 		callTimeout: cfg.CallTimeout,
@@ -134,7 +135,7 @@ func (g *Governor) once(ctx context.Context, c call, fn func(ctx context.Context
 	cancel()
 
 	result, kind := classify(ctx, err)
-	g.stats.finished(c.lane, c.op, result, d)
+	g.stats.finished(c.lane, c.op, result, d, result == resultTransient && client.IsErrConnectionFailed(err))
 	if g.aimd != nil && (c.lane == laneRead || c.lane == laneWrite) && result != resultCanceled {
 		g.aimd.observe(time.Now(), c.op, d, result == resultTransient, adm.saturated)
 	}
@@ -164,7 +165,7 @@ func (g *Governor) stream(ctx context.Context, op, object string) (done func(err
 		if err == nil || errors.Is(err, context.Canceled) {
 			result = resultOK
 		}
-		g.stats.finished(laneStream, op, result, time.Since(start))
+		g.stats.finished(laneStream, op, result, time.Since(start), result == resultTransient && client.IsErrConnectionFailed(err))
 		release()
 	}, nil
 }

@@ -189,3 +189,26 @@ func TestMetricsExported(t *testing.T) {
 		t.Fatal("registering a second governor's metrics on the same registry should fail loudly")
 	}
 }
+
+func TestUnreachableDaemonIsAnOutage(t *testing.T) {
+	c, err := New(Config{Host: "unix:///nonexistent/berth/docker.sock", ManagerID: "berth-unit", RetryBackoff: []time.Duration{time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.Ping(ctx); !IsUnavailable(err) {
+		t.Fatalf("ping of a missing socket = %v, want Unavailable", err)
+	}
+	st := c.Stats()
+	if st.DaemonOutages != 1 || st.Retries != 1 || st.LastOutage.IsZero() {
+		t.Fatalf("stats %+v, want one outage and one retry", st)
+	}
+	// An injected 500 is the daemon answering: not an outage.
+	g := testGovernor(t, nil)
+	_ = g.do(ctx, call{op: "x", lane: laneRead}, func(ctx context.Context, _ int) error { return statusErr(500) })
+	if g.Stats().DaemonOutages != 0 {
+		t.Fatal("a 500 counted as the daemon being unreachable")
+	}
+}

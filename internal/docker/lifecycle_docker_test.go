@@ -19,7 +19,10 @@ func TestLifecycle(t *testing.T) {
 	needDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c := newTestClient(t, dockerHost, ProfileCI)
+	// Through the proxy: exec's hijacked stream and log streaming must
+	// survive it, and it records that no request asked for force.
+	p := startProxy(t)
+	c := newTestClient(t, p.Host(), ProfileCI)
 	env := envName(t, "life")
 	cleanupEnv(t, env)
 

@@ -38,14 +38,14 @@ const (
 	// (hack/bench docker; figures in the closing note). The token
 	// bucket only guards against a runaway loop.
 	ciMaxInFlight = 3
-	ciQPS         = 50
-	ciBurst       = 10
+	ciQPS         = 200
+	ciBurst       = 50
 
 	// DefaultMaxInFlight is the adaptive profile's hard cap.
 	DefaultMaxInFlight = 8
 	adaptiveInitial    = 2
-	adaptiveQPS        = 100
-	adaptiveBurst      = 20
+	adaptiveQPS        = 200
+	adaptiveBurst      = 50
 )
 
 // limits are a profile's numbers after flag overrides.
@@ -55,6 +55,8 @@ type limits struct {
 	initial  int // concurrency limit at start (fixed profiles: always)
 	max      int // hard cap (adaptive)
 	longCap  int // concurrent container stops
+	// stopsShareCap counts stops against the shared cap (desktop).
+	stopsShareCap bool
 	qps      float64
 	burst    int
 }
@@ -69,7 +71,7 @@ func resolveLimits(p Profile, maxInFlight int, qps float64) (limits, error) {
 	var l limits
 	switch p {
 	case ProfileDesktop:
-		l = limits{initial: desktopInFlight, qps: float64(time.Second) / float64(desktopInterval), burst: 1}
+		l = limits{initial: desktopInFlight, qps: float64(time.Second) / float64(desktopInterval), burst: 1, stopsShareCap: true}
 	case ProfileCI:
 		l = limits{initial: ciMaxInFlight, qps: ciQPS, burst: ciBurst}
 	case ProfileAdaptive, "":

@@ -140,7 +140,7 @@ func (s *stats) admitted(l lane, waited time.Duration) {
 	s.mu.Unlock()
 }
 
-func (s *stats) finished(l lane, op, result string, d time.Duration) {
+func (s *stats) finished(l lane, op, result string, d time.Duration, unreachable bool) {
 	s.inflight.WithLabelValues(l.String()).Dec()
 	s.calls.WithLabelValues(op, result).Inc()
 	if l != laneStream {
@@ -157,7 +157,7 @@ func (s *stats) finished(l lane, op, result string, d time.Duration) {
 		s.errors++
 	}
 	switch {
-	case result == resultTransient:
+	case unreachable:
 		if !s.unreachable {
 			s.unreachable = true
 			s.outageCount++

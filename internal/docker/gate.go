@@ -70,19 +70,19 @@ type waiter struct {
 // admitted first. Doing both checks in one place is what keeps call starts
 // spaced: a token taken long before a slot frees would let calls bunch up.
 type gate struct {
-	mu       sync.Mutex
-	limit    int // shared cap of writes and reads
-	longCap  int
+	mu      sync.Mutex
+	limit   int // shared cap of writes and reads
+	longCap int
 	// longShares makes stops count against the shared cap too (desktop:
 	// at most 3 calls of any kind at the daemon, whatever they cost).
 	longShares bool
-	lim      *rate.Limiter // nil: no rate limit
-	queues   [numLanes]*list.List
-	inflight [numLanes]int
-	peak     int // high-water mark of writes+reads in flight
-	timer    *time.Timer
-	timerAt  time.Time
-	closed   bool
+	lim        *rate.Limiter // nil: no rate limit
+	queues     [numLanes]*list.List
+	inflight   [numLanes]int
+	peak       int // high-water mark of writes+reads in flight
+	timer      *time.Timer
+	timerAt    time.Time
+	closed     bool
 }
 
 func newGate(limit, longCap int, longShares bool, qps float64, burst int) *gate {

@@ -57,8 +57,8 @@ type limits struct {
 	longCap  int // concurrent container stops
 	// stopsShareCap counts stops against the shared cap (desktop).
 	stopsShareCap bool
-	qps      float64
-	burst    int
+	qps           float64
+	burst         int
 }
 
 // resolveLimits applies explicit --docker-max-inflight / --docker-qps

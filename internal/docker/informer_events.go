@@ -53,12 +53,12 @@ func (i *Informer) filters(k streamKind) client.Filters {
 }
 
 // streamBackoff is the wait before reopening a broken stream or retrying a
-// failed list: 1 s doubling to 30 s. A healthy stream resets it.
+// failed list: 1 s doubling to 8 s. The cap is low because a failed dial of
+// a local daemon costs nothing, and after a daemon restart every second
+// without events is a second of drift nobody repairs. A healthy stream
+// resets it.
 func streamBackoff(attempt int) time.Duration {
-	d := time.Second << min(attempt, 5)
-	if d > 30*time.Second {
-		d = 30 * time.Second
-	}
+	d := time.Second << min(attempt, 3)
 	f := 1 + retryJitter*(2*jitterRand()-1)
 	return time.Duration(float64(d) * f)
 }

@@ -3,7 +3,6 @@ package docker
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -229,5 +228,4 @@ func TestEnsureNetworkConcurrent(t *testing.T) {
 			t.Fatalf("ensures returned %v, want all %s", ids, nets[0].ID)
 		}
 	}
-	_ = fmt.Sprint()
 }

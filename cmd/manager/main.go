@@ -140,6 +140,7 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 		DataDir:       o.dataDir,
 		ListenAddress: o.apiListen,
 		EtcdServers:   o.etcdServers,
+		Logs:          dockerLogs{client: dockerClient, cache: dockerInformer},
 		Log:           log.WithName("apiserver"),
 	})
 	if err != nil {

@@ -12,14 +12,16 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
-	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
 	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
+	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericfilters "k8s.io/apiserver/pkg/server/filters"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	restclient "k8s.io/client-go/rest"
@@ -37,7 +39,10 @@ type Options struct {
 	// EtcdServers, when set, replaces the embedded etcd with an external
 	// cluster (URLs such as http://127.0.0.1:2379).
 	EtcdServers []string
-	Log         logr.Logger
+	// Logs serves environments/NAME/log; without it the subresource
+	// answers 503.
+	Logs LogSource
+	Log  logr.Logger
 }
 
 // Server is a configured, not yet running API server.
@@ -48,6 +53,9 @@ type Server struct {
 	etcd     *embeddedEtcd
 	generic  *genericapiserver.GenericAPIServer
 	host     string
+	// streams ends with Run, so open log streams end on shutdown.
+	streams     context.Context
+	stopStreams context.CancelFunc
 }
 
 // storagePrefix is the etcd key prefix; a shared external etcd keeps berth's
@@ -70,8 +78,10 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("listen on %s: %w", opts.ListenAddress, err)
 	}
 	s := &Server{opts: opts, creds: creds, listener: ln}
+	s.streams, s.stopStreams = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
+			s.stopStreams()
 			s.closeStorage()
 			ln.Close()
 		}
@@ -148,8 +158,15 @@ func (s *Server) config(etcdServers []string) (*genericapiserver.Config, error) 
 	// Nothing runs behind berth's server: no need for the slow-start
 	// shutdown dance a load-balanced kube-apiserver does.
 	config.ShutdownDelayDuration = 0
+	config.LongRunningFunc = longRunning
 	return config, nil
 }
+
+// longRunning marks the requests that live as long as their client: watches
+// and log streams. They get no request timeout and stay outside the
+// in-flight limits, which would otherwise cut a follow after a minute and
+// let a few open streams starve ordinary requests.
+var longRunning = genericfilters.BasicLongRunningRequestCheck(sets.NewString("watch"), sets.NewString("log"))
 
 func (s *Server) installAPI(optsGetter generic.RESTOptionsGetter) error {
 	envREST, statusREST, err := newEnvironmentStorage(optsGetter)
@@ -160,6 +177,7 @@ func (s *Server) installAPI(optsGetter generic.RESTOptionsGetter) error {
 	group.VersionedResourcesStorageMap[v1alpha1.Version] = map[string]rest.Storage{
 		v1alpha1.EnvironmentsResource:             envREST,
 		v1alpha1.EnvironmentsResource + "/status": statusREST,
+		v1alpha1.EnvironmentsResource + "/log":    &logREST{store: envREST.Store, source: s.opts.Logs, lifetime: s.streams},
 	}
 	if err := s.generic.InstallAPIGroup(&group); err != nil {
 		return fmt.Errorf("install %s: %w", schema.GroupVersion{Group: v1alpha1.GroupName, Version: v1alpha1.Version}, err)
@@ -182,6 +200,10 @@ func (s *Server) KubeconfigPath() string { return filepath.Join(s.opts.DataDir, 
 // the kubeconfig has been written.
 func (s *Server) Run(ctx context.Context, ready func()) error {
 	defer s.closeStorage()
+	// Log streams end as soon as shutdown starts; the HTTP server would
+	// otherwise wait for them until its shutdown timeout.
+	context.AfterFunc(ctx, s.stopStreams)
+	defer s.stopStreams()
 	prepared := s.generic.PrepareRun()
 	errc := make(chan error, 1)
 	go func() { errc <- prepared.RunWithContext(ctx) }()

@@ -1,6 +1,7 @@
 // Package cli builds the berth command: kubectl's own apply, get, describe,
 // delete and wait, wired to berth's kubeconfig and never to the user's
-// Kubernetes configuration, plus berth's describer for Environments and
+// Kubernetes configuration, plus berth's describer for Environments,
+// `berth logs` (container output streamed through the manager) and
 // `berth version`.
 package cli
 
@@ -73,6 +74,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newDescribeCommand(f, streams),
 		newDeleteCommand(f, streams),
 		newWaitCommand(f, streams),
+		newLogsCommand(f, streams),
 		newVersionCommand(f, streams),
 	)
 	return root

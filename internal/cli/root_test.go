@@ -23,7 +23,7 @@ func TestRootRegistersExactlyBerthsVerbs(t *testing.T) {
 		got = append(got, c.Name())
 	}
 	slices.Sort(got)
-	want := []string{"apply", "delete", "describe", "get", "version", "wait"}
+	want := []string{"apply", "delete", "describe", "get", "logs", "version", "wait"}
 	if !slices.Equal(got, want) {
 		t.Errorf("subcommands = %v, want %v", got, want)
 	}
@@ -80,7 +80,7 @@ func TestApplyValidatesStrictlyByDefault(t *testing.T) {
 // TestHelpSaysBerth checks the help of berth's verbs: their texts are
 // berth's own, so "kubectl" in them would be a leftover.
 func TestHelpSaysBerth(t *testing.T) {
-	for _, verb := range []string{"", "apply", "get", "describe", "delete", "wait", "version"} {
+	for _, verb := range []string{"", "apply", "get", "describe", "delete", "wait", "logs", "version"} {
 		root, out := newTestRoot()
 		args := []string{"--help"}
 		if verb != "" {

@@ -34,6 +34,9 @@ var (
 		# Block until it is Ready
 		berth wait --for=condition=Ready env/demo --timeout=120s
 
+		# Follow a service's logs (through the manager, not the Docker socket)
+		berth logs demo api -f --tail 20
+
 		# Tear it down; returns once its containers, network and volumes are gone
 		berth delete env demo`)
 

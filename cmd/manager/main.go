@@ -25,6 +25,7 @@ import (
 	"berth.dev/berth/controllers"
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/apiserver"
+	"berth.dev/berth/internal/dashboard"
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/paths"
 	"berth.dev/berth/internal/version"
@@ -154,7 +155,14 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	httpServer := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Dashboard: pages at / next to /metrics and /healthz; the whole
+	// listener needs the API token unless it is loopback.
+	dash, err := newDashboard(api, dockerClient, dockerInformer, registry, managerID, memLimit, memReservation, log)
+	if err != nil {
+		return err
+	}
+	mux.Handle("/", dash.Handler())
+	httpServer := &http.Server{Handler: dashboard.Protect(mux, o.dashboardListen, api.RESTConfig().BearerToken), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := httpServer.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error(err, "dashboard listener stopped")
@@ -175,6 +183,12 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 		fmt.Printf("api: %s\n", api.Host())
 		fmt.Printf("kubeconfig: %s\n", api.KubeconfigPath())
 		fmt.Printf("metrics: http://%s/metrics\n", httpLn.Addr())
+		fmt.Printf("dashboard: http://%s/\n", httpLn.Addr())
+		go func() {
+			if err := dash.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error(err, "dashboard stopped")
+			}
+		}()
 		log.Info("manager ready", "api", api.Host(), "dataDir", o.dataDir, "managerID", managerID,
 			"startup", time.Since(started).Round(time.Millisecond).String())
 	}
@@ -236,6 +250,24 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 	err = ctrl.Run(ctx)
 	<-informerDone
 	return err
+}
+
+// newDashboard builds the web dashboard over the API (its own watch of
+// Environments), the Docker layer and the metrics registry.
+func newDashboard(api *apiserver.Server, dockerClient *docker.Client, dockerInformer *docker.Informer,
+	registry *prometheus.Registry, managerID string, memLimit, memReservation int64, log logr.Logger) (*dashboard.Server, error) {
+	clientset, err := versioned.NewForConfig(api.RESTConfig())
+	if err != nil {
+		return nil, fmt.Errorf("dashboard clientset: %w", err)
+	}
+	return dashboard.New(dashboard.Options{
+		Clientset: clientset,
+		Docker:    dockerClient,
+		Cache:     dockerInformer,
+		Gatherer:  registry,
+		Plan:      plan.Options{ManagerID: managerID, DefaultMemoryLimit: memLimit, DefaultMemoryReservation: memReservation},
+		Log:       log.WithName("dashboard"),
+	})
 }
 
 // parseBytes reads a Kubernetes quantity flag (512Mi) as bytes.

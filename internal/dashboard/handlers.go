@@ -1,0 +1,109 @@
+package dashboard
+
+import (
+	"bytes"
+	"net/http"
+	"slices"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"berth.dev/berth/apis/v1alpha1"
+)
+
+type overviewData struct {
+	Summary []phaseCount
+	Rows    []envRow
+}
+
+type envData struct {
+	View envView
+}
+
+type engineData struct {
+	Info        any
+	InfoErr     string
+	Reserved    reservation
+	ReservedPct float64
+	Live        engineLive
+}
+
+func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
+	if !s.synced(r.Context()) {
+		s.errorPage(w, http.StatusServiceUnavailable, "Starting", "berth is still loading the Environments; reload in a moment.")
+		return
+	}
+	envs := s.listEnvs()
+	d := overviewData{Summary: countPhases(envs)}
+	for _, e := range envs {
+		d.Rows = append(d.Rows, rowOf(e))
+	}
+	s.page(w, http.StatusOK, pageData{Page: "overview", Data: d})
+}
+
+func (s *Server) envPage(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if !s.synced(r.Context()) {
+		s.errorPage(w, http.StatusServiceUnavailable, "Starting", "berth is still loading the Environments; reload in a moment.")
+		return
+	}
+	env, err := s.lister.Get(name)
+	if err != nil {
+		s.errorPage(w, http.StatusNotFound, "Not found", "There is no Environment named "+name+" (any more).")
+		return
+	}
+	s.page(w, http.StatusOK, pageData{Page: "env", Env: name, Data: envData{View: viewOf(env)}})
+}
+
+func (s *Server) enginePage(w http.ResponseWriter, r *http.Request) {
+	d := engineData{Live: s.engineLive(), Reserved: s.reserved()}
+	if info, err := s.info.get(r.Context()); err != nil {
+		d.InfoErr = err.Error()
+	} else {
+		d.Info = info
+		d.ReservedPct = percent(d.Reserved.Limit, info.MemTotal)
+	}
+	s.page(w, http.StatusOK, pageData{Page: "engine", Data: d})
+}
+
+func (s *Server) errorPage(w http.ResponseWriter, code int, title, msg string) {
+	s.page(w, code, pageData{Page: "error", Data: map[string]string{"Title": title, "Message": msg}})
+}
+
+// page renders a whole page into memory first, so a template error is a
+// clean 500 rather than half a page.
+func (s *Server) page(w http.ResponseWriter, code int, d pageData) {
+	var b bytes.Buffer
+	if err := s.pages.sets[d.Page].ExecuteTemplate(&b, "layout", d); err != nil {
+		s.log.Error(err, "render page", "page", d.Page)
+		http.Error(w, "dashboard: cannot render the page", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+	w.WriteHeader(code)
+	_, _ = w.Write(b.Bytes())
+}
+
+// listEnvs is every cached Environment, by name.
+func (s *Server) listEnvs() []*v1alpha1.Environment {
+	envs, err := s.lister.List(labels.Everything())
+	if err != nil {
+		return nil
+	}
+	slices.SortFunc(envs, func(a, b *v1alpha1.Environment) int { return strings.Compare(a.Name, b.Name) })
+	return envs
+}
+
+// getEnv reads one Environment from the cache; ok is false when it is
+// gone, any other error is the cache's.
+func (s *Server) getEnv(name string) (*v1alpha1.Environment, bool) {
+	env, err := s.lister.Get(name)
+	if apierrors.IsNotFound(err) || err != nil {
+		return nil, false
+	}
+	return env, true
+}

@@ -84,18 +84,24 @@ type call struct {
 // The returned error is an *Error classified with berth's sentinels.
 func (g *Governor) do(ctx context.Context, c call, fn func(ctx context.Context, attempt int) error) error {
 	for attempt := 0; ; attempt++ {
+		var err error
 		if attempt > 0 && c.recover != nil {
-			done, err := c.recover(ctx)
+			done, rerr := c.recover(ctx)
 			if done {
 				return nil
 			}
-			if err != nil && !errors.Is(err, ErrUnavailable) {
-				return err
+			if rerr != nil && !errors.Is(rerr, ErrUnavailable) {
+				return rerr
 			}
+			// A lookup that failed says nothing about whether the call
+			// took effect: wait and look again rather than resend.
+			err = rerr
 		}
-		err := g.once(ctx, c, func(ctx context.Context) error { return fn(ctx, attempt) })
 		if err == nil {
-			return nil
+			err = g.once(ctx, c, func(ctx context.Context) error { return fn(ctx, attempt) })
+			if err == nil {
+				return nil
+			}
 		}
 		if !IsUnavailable(err) || (!c.idempotent && c.recover == nil) {
 			return err

@@ -96,6 +96,20 @@ func TestRecoverAdoptsBeforeRetry(t *testing.T) {
 	if err != nil || attempts != 2 || lookups != 1 {
 		t.Fatalf("err %v, %d attempts, %d lookups; want lookup then a second create", err, attempts, lookups)
 	}
+	// A lookup that fails transiently never leads to a blind resend.
+	attempts, lookups = 0, 0
+	err = g.do(context.Background(), call{op: "network_create", lane: laneWrite,
+		recover: func(ctx context.Context) (bool, error) {
+			lookups++
+			return false, &Error{Op: "network_list", Kind: ErrUnavailable, Err: io.EOF}
+		},
+	}, func(ctx context.Context, _ int) error {
+		attempts++
+		return io.EOF
+	})
+	if !IsUnavailable(err) || attempts != 1 || lookups != 3 {
+		t.Fatalf("err %v, %d attempts, %d lookups; want one send and only lookups after it", err, attempts, lookups)
+	}
 	// A lookup that finds a foreign object ends it with that error.
 	err = g.do(context.Background(), call{op: "container_create", lane: laneWrite,
 		recover: func(ctx context.Context) (bool, error) {

@@ -1,11 +1,11 @@
 package dashboard
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"encoding/json"
-	"net/http"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"

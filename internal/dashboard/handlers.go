@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"berth.dev/berth/apis/v1alpha1"
@@ -99,10 +98,10 @@ func (s *Server) listEnvs() []*v1alpha1.Environment {
 }
 
 // getEnv reads one Environment from the cache; ok is false when it is
-// gone, any other error is the cache's.
+// not there (deleted, or never created).
 func (s *Server) getEnv(name string) (*v1alpha1.Environment, bool) {
 	env, err := s.lister.Get(name)
-	if apierrors.IsNotFound(err) || err != nil {
+	if err != nil {
 		return nil, false
 	}
 	return env, true

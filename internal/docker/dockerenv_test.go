@@ -314,3 +314,14 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 }
 
 func clientInspectOpts() client.ContainerInspectOptions { return client.ContainerInspectOptions{} }
+
+// waitReady waits for testapp to say it is ready: a signal sent before its
+// handlers are installed ends a Go PID 1 with exit 2, whatever its flags.
+func waitReady(t testing.TB, ctx context.Context, c *Client, id string) {
+	t.Helper()
+	eventually(t, 60*time.Second, "testapp ready in "+shortID(id), func() bool {
+		var out strings.Builder
+		_ = c.Logs(ctx, id, LogOptions{}, &out, &out)
+		return strings.Contains(out.String(), "testapp: ready")
+	})
+}

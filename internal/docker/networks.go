@@ -173,6 +173,11 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 		out = Network{ID: r.ID, Name: name, Labels: labels, Environment: spec.Environment, ObservedAt: time.Now()}
 		return nil
 	})
+	if err != nil && strings.Contains(err.Error(), "non-overlapping IPv4 address pool") {
+		// Docker answers 404 here, which would read as "not found".
+		return Network{}, fmt.Errorf("ensure network %s: %w", name, &Error{Op: "network_create", Object: name, Kind: ErrUnavailable,
+			Err: fmt.Errorf("the Docker daemon has no free address pool for another bridge network (its default-address-pools are used up); remove unused networks or widen default-address-pools in daemon.json: %v", err)})
+	}
 	if err != nil {
 		return Network{}, fmt.Errorf("ensure network %s: %w", name, err)
 	}

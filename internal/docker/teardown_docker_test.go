@@ -28,6 +28,7 @@ func TestTeardownIgnoringSIGTERM(t *testing.T) {
 	if err := c.StartContainer(ctx, cr.ID); err != nil {
 		t.Fatal(err)
 	}
+	waitReady(t, ctx, c, cr.ID)
 	inf := NewInformer(newTestClient(t, dockerHost, ProfileCI))
 	died := make(chan Event, 4)
 	inf.AddHandler(func(e string, ev Event) {
@@ -107,6 +108,7 @@ func TestTeardownGracefulExit(t *testing.T) {
 	if err := c.StartContainer(ctx, cr.ID); err != nil {
 		t.Fatal(err)
 	}
+	waitReady(t, ctx, c, cr.ID)
 	// Stop alone (the first half of StopAndRemove) to read the exit code.
 	if err := c.stop(ctx, cr.ID, 20*time.Second); err != nil {
 		t.Fatal(err)

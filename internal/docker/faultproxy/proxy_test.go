@@ -85,7 +85,15 @@ func TestProxyForwardsRecordsAndInjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	reqs := p.Requests()
+	// The record is completed when the handler returns, which may be a
+	// moment after the client has its answer.
+	var reqs []Request
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		reqs = p.Requests()
+		if len(reqs) == 5 && !reqs[4].End.IsZero() || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(reqs) != 5 || reqs[4].Method != "DELETE" || reqs[4].URI != "/v1.41/containers/x?v=1" || reqs[4].Status != 200 {
 		t.Fatalf("record %+v", reqs)
 	}

@@ -60,6 +60,7 @@ type Controller struct {
 	probes    *probe.Manager
 	images    *imageBook
 	everReady *readyMemory
+	runs      *runMemory
 	metrics   *reconcileMetrics
 
 	orphanMu sync.Mutex
@@ -97,6 +98,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		cache:     opts.Cache,
 		images:    newImageBook(),
 		everReady: newReadyMemory(),
+		runs:      newRunMemory(),
 		metrics:   newReconcileMetrics(opts.Registerer),
 	}
 	limiter := workqueue.NewTypedMaxOfRateLimiter(

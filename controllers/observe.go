@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
@@ -23,6 +24,7 @@ func (c *Controller) observe(env *v1alpha1.Environment) plan.Observed {
 		Volumes: map[string]plan.ObservedVolume{},
 		Images:  c.images.snapshot(name),
 		Probes:  map[string]plan.ProbeResult{},
+		Memory:  c.runs.get(env),
 	}
 	for _, n := range c.cache.Networks(name) {
 		if n.Name == plan.NetworkName(name) {
@@ -169,4 +171,44 @@ func (r *readyMemory) prune(alive map[string]bool) {
 			delete(r.ids, id)
 		}
 	}
+}
+
+// runMemory keeps, per Environment, what plan.RememberRuns made of the
+// status the last reconcile computed: restart history at Docker's
+// precision, which the stored status cannot hold. An Environment with
+// nothing remembered (a restarted manager, a new incarnation) plans from
+// its stored status.
+type runMemory struct {
+	mu    sync.Mutex
+	byEnv map[string]rememberedRuns
+}
+
+type rememberedRuns struct {
+	uid      types.UID
+	services map[string]plan.ServiceMemory
+}
+
+func newRunMemory() *runMemory { return &runMemory{byEnv: map[string]rememberedRuns{}} }
+
+// get returns env's remembered runs, or nil. The map is replaced, never
+// changed, by remember, so callers may keep it.
+func (r *runMemory) get(env *v1alpha1.Environment) map[string]plan.ServiceMemory {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if got, ok := r.byEnv[env.Name]; ok && got.uid == env.UID {
+		return got.services
+	}
+	return nil
+}
+
+func (r *runMemory) remember(env *v1alpha1.Environment, services map[string]plan.ServiceMemory) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.byEnv[env.Name] = rememberedRuns{uid: env.UID, services: services}
+}
+
+func (r *runMemory) forget(env string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.byEnv, env)
 }

@@ -31,6 +31,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		// orphans now.
 		c.probes.Sync(name, nil)
 		c.images.forget(name)
+		c.runs.forget(name)
 		return Result{}, c.collectOrphans(ctx)
 	}
 	if err != nil {
@@ -74,6 +75,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 
 	outcomes, execErr := c.execute(ctx, env, p)
 	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
+	c.runs.remember(env, plan.RememberRuns(status, obs))
 	if err := c.writeStatus(ctx, env, status, outcomeEvents(outcomes, now)); err != nil && execErr == nil {
 		execErr = err
 	}
@@ -111,6 +113,7 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 			_ = c.writeStatus(ctx, env, status, []v1alpha1.EnvironmentEvent{ev})
 		}
 		c.images.forget(env.Name)
+		c.runs.forget(env.Name)
 		return Result{}, c.removeFinalizer(ctx, env.Name)
 	}
 	// Say what is happening before it happens: a long grace period should

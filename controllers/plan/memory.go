@@ -24,6 +24,10 @@ type ServiceMemory struct {
 	// back-off curve. A run of BackoffPolicy.Reset or longer clears it.
 	CrashLoopRestarts int32
 	LastExitCode      *int32
+	// Precise says StartedAt is Docker's own timestamp, as the running
+	// controller remembers it (RememberRuns), not the second the stored
+	// status keeps.
+	Precise bool
 }
 
 // crashLoopNote is how CrashLoopRestarts is kept in a service's status
@@ -69,6 +73,27 @@ func MemoryFromStatus(st v1alpha1.EnvironmentStatus) map[string]ServiceMemory {
 	return out
 }
 
+// RememberRuns is the memory of st, a status ComputeStatus computed from
+// obs, with each service's StartedAt at Docker's full precision. The
+// controller keeps it between reconciles because the stored status has only
+// seconds: a container that crashed and was restarted within the second it
+// started would look like the same run, so the restart would go uncounted
+// and the crash-loop back-off would not grow (berth restarted such a
+// container at once, again and again, until a start fell into a new
+// second). A restarted manager falls back to MemoryFromStatus.
+func RememberRuns(st v1alpha1.EnvironmentStatus, obs Observed) map[string]ServiceMemory {
+	out := MemoryFromStatus(st)
+	for name, m := range out {
+		for _, c := range obs.Containers {
+			if c.ID == m.ContainerID && !m.StartedAt.IsZero() && c.StartedAt.Truncate(time.Second).Equal(m.StartedAt) {
+				m.StartedAt, m.Precise = c.StartedAt, true
+				out[name] = m
+			}
+		}
+	}
+	return out
+}
+
 // memoryFor picks the memory source: the observation's if the caller filled
 // it, else the status it came with.
 func memoryFor(obs Observed, st v1alpha1.EnvironmentStatus) map[string]ServiceMemory {
@@ -94,7 +119,11 @@ func trackRun(c ObservedContainer, m ServiceMemory, b BackoffPolicy) runInfo {
 	if m.ContainerID != c.ID {
 		return runInfo{}
 	}
-	if !c.hasRun() || m.StartedAt.IsZero() || !c.StartedAt.Truncate(time.Second).After(m.StartedAt.Truncate(time.Second)) {
+	later := c.StartedAt.Truncate(time.Second).After(m.StartedAt.Truncate(time.Second))
+	if m.Precise {
+		later = c.StartedAt.After(m.StartedAt)
+	}
+	if !c.hasRun() || m.StartedAt.IsZero() || !later {
 		return runInfo{restarts: m.RestartCount, loopRestarts: m.CrashLoopRestarts}
 	}
 	// Docker keeps the previous run's FinishedAt while the container runs

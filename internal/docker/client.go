@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,11 @@ type Client struct {
 	gov *Governor
 	id  string
 	log logr.Logger
+	// pool is the --docker-address-pool, nil when Docker picks subnets.
+	pool *subnetPool
+	// localDaemon: the daemon is on this host (unix socket), so it shares
+	// this host's routes.
+	localDaemon bool
 
 	// nameLocks serialise creates of the same network name in this
 	// process: Docker (before API 1.44) happily creates two networks with
@@ -39,7 +45,9 @@ func New(cfg Config) (*Client, error) {
 		api.Close()
 		return nil, err
 	}
-	return &Client{api: api, gov: gov, id: cfg.ManagerID, log: cfg.Logger.WithName("docker")}, nil
+	pool, _ := parseSubnetPool(cfg.AddressPool, cfg.SubnetBits) // validated above
+	return &Client{api: api, gov: gov, id: cfg.ManagerID, log: cfg.Logger.WithName("docker"), pool: pool,
+		localDaemon: strings.HasPrefix(cfg.Host, "unix://")}, nil
 }
 
 // Close releases idle connections and stops the governor's timers.

@@ -33,6 +33,10 @@ type Config struct {
 	// QPS overrides the profile's call-start rate; 0 keeps the profile's,
 	// a negative value disables the token bucket.
 	QPS float64
+	// AddressPool, when set (a CIDR such as 10.213.0.0/16), is where
+	// berth carves each Environment network's subnet instead of letting
+	// Docker's default pools (about 31 networks) decide.
+	AddressPool string
 
 	// ManagerID is this manager's identity (LoadOrCreateIdentity), the
 	// value of the berth.dev/managed-by label on everything it creates and
@@ -44,6 +48,8 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// RetryBackoff overrides DefaultRetryBackoff (tests use shorter waits).
 	RetryBackoff []time.Duration
+	// SubnetBits is the prefix length carved from AddressPool; 0 means 24.
+	SubnetBits int
 	// CallTimeout bounds one attempt of a non-stream call; a timed-out
 	// attempt counts as transient. 0 means 2 minutes.
 	CallTimeout time.Duration
@@ -59,13 +65,15 @@ func DefaultConfig() Config {
 	return Config{Host: host, Profile: ProfileAdaptive}
 }
 
-// BindFlags registers --docker-host, --docker-profile, --docker-max-inflight
-// and --docker-qps on fs, with c's current values as defaults.
+// BindFlags registers --docker-host, --docker-profile, --docker-max-inflight,
+// --docker-qps and --docker-address-pool on fs, with c's current values as
+// defaults.
 func (c *Config) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Host, "docker-host", c.Host, "Docker Engine address (unix:// or tcp://); defaults to $DOCKER_HOST or "+DefaultHost)
 	fs.Var((*profileValue)(&c.Profile), "docker-profile", "Docker call governor profile: desktop (3 in flight, >=0.5s between calls), ci (fixed, faster) or adaptive (AIMD up to --docker-max-inflight)")
 	fs.IntVar(&c.MaxInFlight, "docker-max-inflight", c.MaxInFlight, fmt.Sprintf("cap on concurrent Docker calls (0 = the profile's; adaptive's hard cap defaults to %d)", DefaultMaxInFlight))
 	fs.Float64Var(&c.QPS, "docker-qps", c.QPS, "Docker call starts per second (0 = the profile's, negative = unlimited)")
+	fs.StringVar(&c.AddressPool, "docker-address-pool", c.AddressPool, "CIDR from which each Environment network gets its own /24 (empty = Docker's default pools, which hold about 31 networks)")
 }
 
 // Validate checks the fields a user can get wrong.
@@ -77,6 +85,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("docker host %q: want a URL such as %s", c.Host, DefaultHost)
 	}
 	if _, err := resolveLimits(c.Profile, c.MaxInFlight, c.QPS); err != nil {
+		return err
+	}
+	if _, err := parseSubnetPool(c.AddressPool, c.SubnetBits); err != nil {
 		return err
 	}
 	if err := validateIdentity(c.ManagerID); err != nil {

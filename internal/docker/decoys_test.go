@@ -29,13 +29,23 @@ func (d *decoySet) create() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	foreign := map[string]string{v1.LabelManagedBy: foreignID, v1.LabelEnvironment: "decoy"}
+	// Only to pick free subnets from the test pool; it creates nothing.
+	picker, err := New(Config{Host: dockerHost, ManagerID: testID, AddressPool: testAddressPool})
+	if err != nil {
+		return err
+	}
+	defer picker.Close()
 	d.unlabelledNetwork = "berth-" + testPrefix + "-decoy-net"
 	d.foreignNetwork = "berth-" + testPrefix + "-decoy-foreign-net"
 	for _, n := range []struct {
 		name   string
 		labels map[string]string
 	}{{d.unlabelledNetwork, nil}, {d.foreignNetwork, foreign}} {
-		r, err := raw.NetworkCreate(ctx, n.name, client.NetworkCreateOptions{Driver: "bridge", Labels: n.labels})
+		subnet, err := picker.ipamFor(ctx, NetworkSpec{})
+		if err != nil {
+			return fmt.Errorf("decoy network %s: %w", n.name, err)
+		}
+		r, err := raw.NetworkCreate(ctx, n.name, client.NetworkCreateOptions{Driver: "bridge", Labels: n.labels, IPAM: subnet})
 		if err != nil {
 			return fmt.Errorf("decoy network %s: %w", n.name, err)
 		}

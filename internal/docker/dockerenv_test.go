@@ -31,6 +31,12 @@ import (
 
 const testImage = "berth-testapp:dev"
 
+// testAddressPool is where this package's test networks get their subnets:
+// Docker's default pools hold about 31 networks and other suites on a
+// shared machine can use them all up. 172.16.0.0/16 is private and outside
+// those defaults (which start at 172.17).
+const testAddressPool = "172.16.0.0/16"
+
 var (
 	runID      = randHex(4)
 	testPrefix = "bt" + runID // environment names start with this
@@ -138,7 +144,7 @@ func testLogger(t testing.TB) logr.Logger {
 // newTestClient builds a client for this run's identity on host.
 func newTestClient(t testing.TB, host string, profile Profile, mut ...func(*Config)) *Client {
 	t.Helper()
-	cfg := Config{Host: host, Profile: profile, ManagerID: testID, Logger: testLogger(t)}
+	cfg := Config{Host: host, Profile: profile, ManagerID: testID, Logger: testLogger(t), AddressPool: testAddressPool}
 	for _, f := range mut {
 		f(&cfg)
 	}

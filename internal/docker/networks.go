@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ type NetworkSpec struct {
 	// Name overrides NetworkName(Environment).
 	Name   string
 	Labels map[string]string
+	// Subnet pins the network's IPv4 subnet (CIDR). Empty: a free subnet
+	// of the client's address pool, or Docker's choice without one.
+	Subnet string
 }
 
 func (s NetworkSpec) name() string {
@@ -160,19 +164,28 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 		return ok, err
 	}
 	labels := c.berthLabels(spec.Labels, spec.Environment, spec.EnvironmentUID)
-	err := c.gov.do(ctx, call{op: "network_create", lane: laneWrite, object: name, recover: lookup}, func(ctx context.Context, _ int) error {
-		r, err := c.api.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Labels: labels})
+	if spec.Subnet == "" && c.pool != nil {
+		// One pick-and-create at a time in this process, so two
+		// environments do not pick the same free subnet.
+		unlockPool := c.nameLocks.lock("address-pool")
+		defer unlockPool()
+	}
+	var err error
+	for pick := 0; pick < 3; pick++ {
+		var ipam *network.IPAM
+		ipam, err = c.ipamFor(ctx, spec)
 		if err != nil {
-			return err
+			return Network{}, fmt.Errorf("ensure network %s: %w", name, err)
 		}
-		for _, w := range r.Warning {
-			if strings.Contains(w, "already exists") {
-				warned = true
-			}
+		err = c.createNetwork(ctx, name, labels, ipam, lookup, &out, &warned)
+		if err == nil || spec.Subnet != "" || ipam == nil || !strings.Contains(err.Error(), "overlaps") {
+			break
 		}
-		out = Network{ID: r.ID, Name: name, Labels: labels, Environment: spec.Environment, ObservedAt: time.Now()}
-		return nil
-	})
+		// Someone took the subnet between our list and our create.
+		if sleepCtx(ctx, subnetRetryWait) != nil {
+			break
+		}
+	}
 	if err != nil && strings.Contains(err.Error(), "non-overlapping IPv4 address pool") {
 		// Docker answers 404 here, which would read as "not found".
 		return Network{}, fmt.Errorf("ensure network %s: %w", name, &Error{Op: "network_create", Object: name, Kind: ErrUnavailable,
@@ -189,6 +202,45 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 		}
 	}
 	return out, nil
+}
+
+// createNetwork is the governed create, with the lookup that adopts a
+// network whose create answer was lost.
+func (c *Client) createNetwork(ctx context.Context, name string, labels map[string]string, ipam *network.IPAM,
+	lookup func(context.Context) (bool, error), out *Network, warned *bool) error {
+	return c.gov.do(ctx, call{op: "network_create", lane: laneWrite, object: name, recover: lookup}, func(ctx context.Context, _ int) error {
+		r, err := c.api.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Labels: labels, IPAM: ipam})
+		if err != nil {
+			return err
+		}
+		for _, w := range r.Warning {
+			if strings.Contains(w, "already exists") {
+				*warned = true
+			}
+		}
+		*out = Network{ID: r.ID, Name: name, Labels: labels, Environment: labels[labelEnvironment], ObservedAt: time.Now()}
+		return nil
+	})
+}
+
+// ipamFor is the IPAM config of a new network: the spec's subnet, a free
+// one from the address pool, or nil for Docker's choice.
+func (c *Client) ipamFor(ctx context.Context, spec NetworkSpec) (*network.IPAM, error) {
+	var subnet netip.Prefix
+	if spec.Subnet != "" {
+		p, err := netip.ParsePrefix(spec.Subnet)
+		if err != nil {
+			return nil, &Error{Op: "network_create", Object: spec.name(), Kind: ErrInvalid, Err: fmt.Errorf("subnet %q: %w", spec.Subnet, err)}
+		}
+		subnet = p.Masked()
+	} else {
+		p, ok, err := c.pickSubnet(ctx)
+		if err != nil || !ok {
+			return nil, err
+		}
+		subnet = p
+	}
+	return &network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: subnet}}}, nil
 }
 
 // removeDuplicateNetwork removes an extra owned network of the same name if

@@ -144,7 +144,6 @@ func hostRoutes(path string) []netip.Prefix {
 	return out
 }
 
-
 // pickSubnet chooses a free subnet from the configured pool; ok is false
 // when no pool is configured.
 func (c *Client) pickSubnet(ctx context.Context) (netip.Prefix, bool, error) {

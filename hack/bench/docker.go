@@ -36,6 +36,7 @@ func runDocker(args []string, stdout, stderr io.Writer) int {
 	sizes := fs.String("sizes", "10,40", "batch sizes, comma-separated")
 	profiles := fs.String("profiles", "desktop,ci,adaptive", "governor profiles, comma-separated; profile@N overrides its max in-flight (e.g. ci@4)")
 	workers := fs.String("direct-workers", "0,3", "concurrency of the direct baseline, comma-separated (0 = the whole batch at once)")
+	pool := fs.String("docker-address-pool", "", "CIDR for the batch networks' subnets (empty = Docker's default pools)")
 	rounds := fs.Int("rounds", 1, "repeat every batch this many times and report the mean")
 	callers := fs.Int("throughput-callers", 16, "parallel callers in the calls-per-second run")
 	dur := fs.Duration("throughput-duration", 5*time.Second, "length of each calls-per-second run (0 skips them)")
@@ -91,7 +92,7 @@ func runDocker(args []string, stdout, stderr io.Writer) int {
 		results := make([]dockerbench.Result, len(modes))
 		for round := 0; round < max(*rounds, 1); round++ {
 			for k, m := range modes {
-				r, err := dockerbench.Run(ctx, dockerbench.Options{Host: *host, Image: *image, Mode: m.name, N: n, Workers: m.workers, MaxInFlight: m.maxInFlight})
+				r, err := dockerbench.Run(ctx, dockerbench.Options{Host: *host, Image: *image, Mode: m.name, N: n, Workers: m.workers, MaxInFlight: m.maxInFlight, AddressPool: *pool})
 				if err != nil {
 					fmt.Fprintf(stderr, "bench docker: %s, %d containers: %v\n", m.label, n, err)
 					return 1
@@ -125,7 +126,7 @@ func runDocker(args []string, stdout, stderr io.Writer) int {
 			if m.name == dockerbench.Direct && m.workers != ws[0] {
 				continue
 			}
-			rate, err := dockerbench.Throughput(ctx, dockerbench.Options{Host: *host, Image: *image, Mode: m.name, MaxInFlight: m.maxInFlight}, *callers, *dur)
+			rate, err := dockerbench.Throughput(ctx, dockerbench.Options{Host: *host, Image: *image, Mode: m.name, MaxInFlight: m.maxInFlight, AddressPool: *pool}, *callers, *dur)
 			if err != nil {
 				fmt.Fprintf(stderr, "bench docker: throughput %s: %v\n", m.label, err)
 				return 1

@@ -37,6 +37,9 @@ type Options struct {
 	// profile's), as --docker-max-inflight and --docker-qps do.
 	MaxInFlight int
 	QPS         float64
+	// AddressPool is passed to the client that makes the batch's network
+	// (--docker-address-pool); empty lets Docker pick the subnet.
+	AddressPool string
 	// N containers are created, started, stopped and removed.
 	N int
 	// Workers is the direct mode's concurrency (0 = all N at once). The
@@ -82,7 +85,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	id := "berth-bench-" + randHex(4)
 	env := "bench" + randHex(3)
-	setup, err := docker.New(docker.Config{Host: o.Host, Profile: docker.ProfileCI, QPS: -1, MaxInFlight: 8, ManagerID: id, Logger: o.Logger})
+	setup, err := docker.New(docker.Config{Host: o.Host, Profile: docker.ProfileCI, QPS: -1, MaxInFlight: 8, ManagerID: id, Logger: o.Logger, AddressPool: o.AddressPool})
 	if err != nil {
 		return Result{}, err
 	}
@@ -219,7 +222,7 @@ func runDirect(ctx context.Context, o Options, id, env string, res *Result) erro
 func Throughput(ctx context.Context, o Options, callers int, d time.Duration) (float64, error) {
 	id := "berth-bench-" + randHex(4)
 	env := "bench" + randHex(3)
-	setup, err := docker.New(docker.Config{Host: o.Host, Profile: docker.ProfileCI, QPS: -1, ManagerID: id, Logger: o.Logger})
+	setup, err := docker.New(docker.Config{Host: o.Host, Profile: docker.ProfileCI, QPS: -1, ManagerID: id, Logger: o.Logger, AddressPool: o.AddressPool})
 	if err != nil {
 		return 0, err
 	}

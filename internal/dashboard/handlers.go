@@ -30,7 +30,7 @@ type engineData struct {
 
 func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
 	if !s.synced(r.Context()) {
-		s.errorPage(w, http.StatusServiceUnavailable, "Starting", "berth is still loading the Environments; reload in a moment.")
+		s.errorPage(w, r, http.StatusServiceUnavailable, "Starting", "berth is still loading the Environments; reload in a moment.")
 		return
 	}
 	envs := s.listEnvs()
@@ -38,21 +38,21 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
 	for _, e := range envs {
 		d.Rows = append(d.Rows, rowOf(e))
 	}
-	s.page(w, http.StatusOK, pageData{Page: "overview", Data: d})
+	s.page(w, r, http.StatusOK, pageData{Page: "overview", Data: d})
 }
 
 func (s *Server) envPage(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if !s.synced(r.Context()) {
-		s.errorPage(w, http.StatusServiceUnavailable, "Starting", "berth is still loading the Environments; reload in a moment.")
+		s.errorPage(w, r, http.StatusServiceUnavailable, "Starting", "berth is still loading the Environments; reload in a moment.")
 		return
 	}
 	env, err := s.lister.Get(name)
 	if err != nil {
-		s.errorPage(w, http.StatusNotFound, "Not found", "There is no Environment named "+name+" (any more).")
+		s.errorPage(w, r, http.StatusNotFound, "Not found", "There is no Environment named "+name+" (any more).")
 		return
 	}
-	s.page(w, http.StatusOK, pageData{Page: "env", Env: name, Data: envData{View: viewOf(env)}})
+	s.page(w, r, http.StatusOK, pageData{Page: "env", Env: name, Data: envData{View: viewOf(env)}})
 }
 
 func (s *Server) enginePage(w http.ResponseWriter, r *http.Request) {
@@ -63,16 +63,16 @@ func (s *Server) enginePage(w http.ResponseWriter, r *http.Request) {
 		d.Info = info
 		d.ReservedPct = percent(d.Reserved.Limit, info.MemTotal)
 	}
-	s.page(w, http.StatusOK, pageData{Page: "engine", Data: d})
+	s.page(w, r, http.StatusOK, pageData{Page: "engine", Data: d})
 }
 
-func (s *Server) errorPage(w http.ResponseWriter, code int, title, msg string) {
-	s.page(w, code, pageData{Page: "error", Data: map[string]string{"Title": title, "Message": msg}})
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, code int, title, msg string) {
+	s.page(w, r, code, pageData{Page: "error", Data: map[string]string{"Title": title, "Message": msg}})
 }
 
 // page renders a whole page into memory first, so a template error is a
 // clean 500 rather than half a page.
-func (s *Server) page(w http.ResponseWriter, code int, d pageData) {
+func (s *Server) page(w http.ResponseWriter, r *http.Request, code int, d pageData) {
 	var b bytes.Buffer
 	if err := s.pages.sets[d.Page].ExecuteTemplate(&b, "layout", d); err != nil {
 		s.log.Error(err, "render page", "page", d.Page)
@@ -83,6 +83,15 @@ func (s *Server) page(w http.ResponseWriter, code int, d pageData) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+	if acceptsGzip(r) {
+		if z := gzipBytes(b.Bytes()); z != nil {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Set("Vary", "Accept-Encoding")
+			w.WriteHeader(code)
+			_, _ = w.Write(z)
+			return
+		}
+	}
 	w.WriteHeader(code)
 	_, _ = w.Write(b.Bytes())
 }

@@ -30,9 +30,10 @@ type pages struct {
 }
 
 type asset struct {
-	body []byte
-	hash string
-	mime string
+	body   []byte
+	zipped []byte // gzipped once at start
+	hash   string
+	mime   string
 }
 
 // pageData is what every page template gets.
@@ -81,7 +82,7 @@ func (p *pages) loadAssets() error {
 		case ".js":
 			mime = "text/javascript; charset=utf-8"
 		}
-		p.assets[path.Base(name)] = asset{body: body, hash: hex.EncodeToString(sum[:6]), mime: mime}
+		p.assets[path.Base(name)] = asset{body: body, zipped: gzipBytes(body), hash: hex.EncodeToString(sum[:6]), mime: mime}
 		return nil
 	})
 }

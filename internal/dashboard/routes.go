@@ -36,7 +36,7 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) {
 	} else {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
-	_, _ = w.Write(a.body)
+	writeBody(w, r, a.body, a.zipped)
 }
 
 // sameOrigin guards the two mutations against cross-site requests: the

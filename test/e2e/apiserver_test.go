@@ -55,6 +55,16 @@ var _ = Describe("API server", Ordered, func() {
 		ctx = context.Background()
 	})
 
+	// The controller runs these Environments for real: delete them all
+	// and wait until their containers and networks are gone.
+	AfterAll(func() {
+		if m.exited() {
+			return
+		}
+		_, errOut, err := m.berth("", "delete", "environments", "--all", "--timeout=3m")
+		Expect(err).NotTo(HaveOccurred(), errOut)
+	})
+
 	generation := func(name string) int64 {
 		GinkgoHelper()
 		env, err := m.clientset().BerthV1alpha1().Environments().Get(ctx, name, metav1.GetOptions{})

@@ -22,6 +22,9 @@ import (
 	"berth.dev/berth/client/clientset/versioned"
 )
 
+// e2eAddressPool is where the suite's Environment networks get subnets.
+const e2eAddressPool = "10.199.0.0/16"
+
 // managerProcess is a running bin/manager on its own data dir.
 type managerProcess struct {
 	cmd        *exec.Cmd
@@ -60,6 +63,9 @@ func startManager(dataDir string, extraArgs ...string) *managerProcess {
 		"--data-dir", dataDir,
 		"--api-listen", "127.0.0.1:0",
 		"--dashboard-listen", "127.0.0.1:0",
+		// Docker's default pools hold ~31 networks, one per Environment;
+		// the suite's own pool keeps it from running dry on a busy machine.
+		"--docker-address-pool", e2eAddressPool,
 	}, extraArgs...)
 	m := &managerProcess{dataDir: dataDir, output: &syncBuffer{}, done: make(chan struct{})}
 	m.cmd = exec.Command(filepath.Join(binDir, "manager"), args...)

@@ -48,7 +48,7 @@ func (c chart) svg() template.HTML {
 		fmt.Fprintf(&b, ` <span class="leg s%d">%s <b>%s</b></span>`, i, html.EscapeString(s.Name), html.EscapeString(formatValue(last, c.Unit)))
 		alt = append(alt, s.Name+" "+formatValue(last, c.Unit))
 	}
-	fmt.Fprintf(&b, `</figcaption><svg viewBox="0 0 %g %g" role="img" aria-label="%s" preserveAspectRatio="none">`,
+	fmt.Fprintf(&b, `</figcaption><div class="plot"><svg viewBox="0 0 %g %g" role="img" aria-label="%s" preserveAspectRatio="none">`,
 		chartW, chartH, html.EscapeString(c.Title+": "+strings.Join(alt, ", ")))
 	fmt.Fprintf(&b, `<line class="grid" x1="0" y1="%g" x2="%g" y2="%g"/>`, y(top/2, top), chartW, y(top/2, top))
 	fmt.Fprintf(&b, `<line class="axis" x1="0" y1="%g" x2="%g" y2="%g"/>`, y(0, top), chartW, y(0, top))
@@ -63,7 +63,7 @@ func (c chart) svg() template.HTML {
 		}
 		fmt.Fprintf(&b, `<path class="%s" d="%s"/>`, class, d)
 	}
-	fmt.Fprintf(&b, `</svg><span class="ymax">%s</span></figure>`, html.EscapeString(formatValue(top, c.Unit)))
+	fmt.Fprintf(&b, `</svg><span class="ymax">%s</span></div></figure>`, html.EscapeString(formatValue(top, c.Unit)))
 	return template.HTML(b.String())
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
+	"k8s.io/apimachinery/pkg/api/equality"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
@@ -129,8 +130,12 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 	c.informer = envInformer.Informer()
 	c.lister = envInformer.Lister()
 	if _, err := c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj interface{}) { c.enqueueObject(obj) },
-		UpdateFunc: func(_, obj interface{}) { c.enqueueObject(obj) },
+		AddFunc: func(obj interface{}) { c.enqueueObject(obj) },
+		UpdateFunc: func(oldObj, newObj interface{}) {
+			if needsReconcile(oldObj, newObj) {
+				c.enqueueObject(newObj)
+			}
+		},
 		DeleteFunc: func(obj interface{}) { c.enqueueObject(obj) },
 	}); err != nil {
 		return nil, fmt.Errorf("environment informer handler: %w", err)
@@ -143,6 +148,28 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		}
 	})
 	return c, nil
+}
+
+// needsReconcile filters the controller's own status writes out of the
+// update stream: reacting to them would re-run a failing reconcile at once,
+// bypassing the workqueue's backoff (every failure writes a status event,
+// which would enqueue the key again immediately). Spec changes, metadata the
+// reconcile reads (deletion, finalizers, labels, annotations such as a
+// restart request) and periodic resyncs still enqueue.
+func needsReconcile(oldObj, newObj interface{}) bool {
+	oldEnv, ok1 := oldObj.(*v1alpha1.Environment)
+	newEnv, ok2 := newObj.(*v1alpha1.Environment)
+	if !ok1 || !ok2 {
+		return true
+	}
+	if oldEnv.ResourceVersion == newEnv.ResourceVersion {
+		return true // a resync
+	}
+	return oldEnv.Generation != newEnv.Generation ||
+		!oldEnv.DeletionTimestamp.Equal(newEnv.DeletionTimestamp) ||
+		!equality.Semantic.DeepEqual(oldEnv.Finalizers, newEnv.Finalizers) ||
+		!equality.Semantic.DeepEqual(oldEnv.Labels, newEnv.Labels) ||
+		!equality.Semantic.DeepEqual(oldEnv.Annotations, newEnv.Annotations)
 }
 
 func (c *Controller) enqueueObject(obj interface{}) {

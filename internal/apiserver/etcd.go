@@ -59,7 +59,9 @@ func startEmbeddedEtcd(ctx context.Context, dir string) (*embeddedEtcd, error) {
 	cfg.LogOutputs = []string{filepath.Join(dir, "etcd.log")}
 	cfg.AutoCompactionMode = "periodic"
 	cfg.AutoCompactionRetention = "1h"
-	cfg.QuotaBackendBytes = 512 * 1024 * 1024
+	// etcd's own default quota; the API server compacts old revisions
+	// every few minutes, so berth's small objects stay far below it.
+	cfg.QuotaBackendBytes = 2 * 1024 * 1024 * 1024
 	cfg.MaxWalFiles = 3
 	cfg.MaxSnapFiles = 3
 	cfg.SnapshotCount = 10000

@@ -125,12 +125,16 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 		return err
 	}
 	defer dockerClient.Close()
-	if v, err := dockerClient.Ping(ctx); err != nil {
-		// Not fatal: the informer keeps retrying, and Environments wait.
-		log.Error(err, "Docker Engine does not answer yet; will keep trying", "host", o.docker.Host)
-	} else {
-		log.Info("Docker Engine answers", "host", o.docker.Host, "apiVersion", v, "profile", string(o.docker.Profile))
-	}
+	// Ping in the background: a Docker Engine that is down or slow to
+	// answer (its retries take seconds) must not delay the API. The
+	// informer keeps retrying, and Environments wait.
+	go func() {
+		if v, err := dockerClient.Ping(ctx); err != nil {
+			log.Error(err, "Docker Engine does not answer yet; will keep trying", "host", o.docker.Host)
+		} else {
+			log.Info("Docker Engine answers", "host", o.docker.Host, "apiVersion", v, "profile", string(o.docker.Profile))
+		}
+	}()
 	dockerInformer := docker.NewInformer(dockerClient)
 
 	// The API server outlives the controllers on shutdown: in-flight

@@ -20,3 +20,18 @@ const (
 	// otherwise tell a volume kept on purpose from one leaked by a crash.
 	LabelRetain = "berth.dev/retain"
 )
+
+// DockerNamePrefix starts the name of every Docker object berth creates.
+const DockerNamePrefix = "berth-"
+
+// Docker names are deterministic, so a rerun reconcile finds (and adopts)
+// what an interrupted one created.
+
+// NetworkName is the Docker network of an Environment.
+func NetworkName(env string) string { return DockerNamePrefix + env }
+
+// ContainerName is the Docker container of one service.
+func ContainerName(env, service string) string { return DockerNamePrefix + env + "-" + service }
+
+// VolumeName is the Docker volume of one of an Environment's volumes.
+func VolumeName(env, volume string) string { return DockerNamePrefix + env + "-" + volume }

@@ -83,14 +83,12 @@ type Mount struct {
 // after the grace period.
 const StopSignal = "SIGTERM"
 
-// NetworkName is the Environment's network.
-func NetworkName(env string) string { return "berth-" + env }
-
-// ContainerName is a service's container.
-func ContainerName(env, service string) string { return "berth-" + env + "-" + service }
-
-// VolumeName is the Docker volume of one of the Environment's volumes.
-func VolumeName(env, volume string) string { return "berth-" + env + "-" + volume }
+// The deterministic Docker names, from the API package that defines them.
+var (
+	NetworkName   = v1alpha1.NetworkName
+	ContainerName = v1alpha1.ContainerName
+	VolumeName    = v1alpha1.VolumeName
+)
 
 // EnvironmentLabels are the labels of everything berth creates for env.
 func EnvironmentLabels(env *v1alpha1.Environment, opts Options) map[string]string {

@@ -7,16 +7,15 @@ import (
 )
 
 // NamePrefix starts the name of every Docker object berth creates.
-const NamePrefix = "berth-"
+const NamePrefix = v1.DockerNamePrefix
 
-// NetworkName is the deterministic name of an environment's network.
-func NetworkName(env string) string { return NamePrefix + env }
-
-// ContainerName is the deterministic name of a service's container.
-func ContainerName(env, service string) string { return NamePrefix + env + "-" + service }
-
-// VolumeName is the deterministic name of an environment's volume.
-func VolumeName(env, volume string) string { return NamePrefix + env + "-" + volume }
+// The deterministic names are part of the API contract (design.md §3);
+// they live with the API types.
+var (
+	NetworkName   = v1.NetworkName
+	ContainerName = v1.ContainerName
+	VolumeName    = v1.VolumeName
+)
 
 // Owned reports whether labels carry this manager's identity. It is the only
 // test of ownership: names prove nothing, anyone can name a container

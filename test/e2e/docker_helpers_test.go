@@ -155,6 +155,12 @@ func uniqueName(tag string) string {
 	return "e2e-" + tag + "-" + hex.EncodeToString(b)
 }
 
+func randByte() int {
+	b := make([]byte, 1)
+	_, _ = rand.Read(b)
+	return int(b[0])
+}
+
 func dockerCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 2*time.Minute)
 }
@@ -497,7 +503,12 @@ type decoys struct {
 func createDecoys(claimEnvs ...string) *decoys {
 	GinkgoHelper()
 	d := &decoys{plain: uniqueName("decoy"), network: uniqueName("decoy-net")}
-	mustDocker("network", "create", d.network)
+	// An explicit subnet: Docker's default pools may be used up by others
+	// on a shared daemon. Another network may hold a random pick; try a few.
+	Eventually(func() error {
+		_, err := dockerCLI("network", "create", "--subnet", fmt.Sprintf("10.198.%d.0/24", randByte()), d.network)
+		return err
+	}).WithTimeout(30 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
 	mustDocker("run", "-d", "--name", d.plain, "--memory", "32m", "--network", d.network, testImage, "--http-port=0")
 	for _, env := range claimEnvs {
 		// Labelled as if berth made it, for an Environment of this suite,

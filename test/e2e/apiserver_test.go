@@ -14,9 +14,11 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/util/retry"
 
 	"berth.dev/berth/apis/v1alpha1"
 )
@@ -101,16 +103,27 @@ var _ = Describe("API server", Ordered, func() {
 
 	It("writes status only through the status subresource, without a generation bump", func() {
 		envs := m.clientset().BerthV1alpha1().Environments()
+		// Let the controller finish its own status writes for this
+		// generation first, so the writes below don't race them.
+		Eventually(func() bool {
+			env, err := envs.Get(ctx, "api-contract", metav1.GetOptions{})
+			return err == nil && env.Status.ObservedGeneration == env.Generation &&
+				apimeta.IsStatusConditionTrue(env.Status.Conditions, v1alpha1.ConditionReady)
+		}, 2*time.Minute, 200*time.Millisecond).Should(BeTrue())
 		before := generation("api-contract")
 
-		env, err := envs.Get(ctx, "api-contract", metav1.GetOptions{})
-		Expect(err).NotTo(HaveOccurred())
-		env.Status.Phase = v1alpha1.PhaseDegraded
-		env.Status.Ready = "0/1"
-		_, err = envs.UpdateStatus(ctx, env, metav1.UpdateOptions{})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			env, err := envs.Get(ctx, "api-contract", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			env.Status.Phase = v1alpha1.PhaseDegraded
+			env.Status.Ready = "0/1"
+			_, err = envs.UpdateStatus(ctx, env, metav1.UpdateOptions{})
+			return err
+		})).To(Succeed())
 
-		env, err = envs.Get(ctx, "api-contract", metav1.GetOptions{})
+		env, err := envs.Get(ctx, "api-contract", metav1.GetOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(env.Status.Phase).To(Equal(v1alpha1.PhaseDegraded))
 		Expect(env.Generation).To(Equal(before))

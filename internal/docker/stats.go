@@ -121,6 +121,15 @@ func newStats(reg prometheus.Registerer) (*stats, error) {
 		}),
 		byOp: map[string]*OpStats{},
 	}
+	// Counters that only move on trouble still get their series at 0, so
+	// /metrics and dashboards show "no retries" rather than no data.
+	for _, op := range []string{"container_create", "container_start", "container_stop", "container_remove",
+		"container_inspect", "network_create", "network_remove", "volume_create", "volume_remove", "image_pull"} {
+		s.retries.WithLabelValues(op)
+	}
+	for _, dir := range []string{"up", "down"} {
+		s.limitMoves.WithLabelValues(dir)
+	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{s.calls, s.inflight, s.limit, s.latency, s.retries, s.wait, s.limitMoves, s.streamDrops, s.outages} {
 			if err := reg.Register(c); err != nil {

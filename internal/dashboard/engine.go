@@ -111,15 +111,34 @@ func opRows(ss []sample) []opRow {
 }
 
 // infoCache keeps the daemon's info for a few seconds, so reloading the
-// Engine page does not turn into a stream of Docker reads.
+// Engine page does not turn into a stream of Docker reads. Disk use is kept
+// longer: the daemon sizes every layer to answer it.
 type infoCache struct {
-	docker Docker
-	ttl    time.Duration
+	docker  Docker
+	ttl     time.Duration
+	diskTTL time.Duration
 
 	mu   sync.Mutex
 	at   time.Time
 	info docker.DaemonInfo
 	err  error
+
+	diskAt  time.Time
+	disk    docker.DiskUsage
+	diskErr error
+}
+
+func (c *infoCache) diskUsage(ctx context.Context) (docker.DiskUsage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.diskAt.IsZero() && time.Since(c.diskAt) < c.diskTTL {
+		return c.disk, c.diskErr
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c.disk, c.diskErr = c.docker.DiskUsage(ctx)
+	c.diskAt = time.Now()
+	return c.disk, c.diskErr
 }
 
 func (c *infoCache) get(ctx context.Context) (docker.DaemonInfo, error) {

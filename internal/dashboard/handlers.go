@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"berth.dev/berth/internal/docker"
 	"bytes"
 	"net/http"
 	"slices"
@@ -23,6 +24,8 @@ type envData struct {
 type engineData struct {
 	Info        any
 	InfoErr     string
+	Disk        *docker.DiskUsage
+	DiskErr     string
 	Reserved    reservation
 	ReservedPct float64
 	Live        engineLive
@@ -62,6 +65,11 @@ func (s *Server) enginePage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		d.Info = info
 		d.ReservedPct = percent(d.Reserved.Limit, info.MemTotal)
+		if du, err := s.info.diskUsage(r.Context()); err != nil {
+			d.DiskErr = err.Error()
+		} else {
+			d.Disk = &du
+		}
 	}
 	s.page(w, r, http.StatusOK, pageData{Page: "engine", Data: d})
 }

@@ -24,6 +24,7 @@ import (
 type Docker interface {
 	Stats() docker.Stats
 	Info(ctx context.Context) (docker.DaemonInfo, error)
+	DiskUsage(ctx context.Context) (docker.DiskUsage, error)
 	Usage(ctx context.Context, containerID string) (docker.ResourceUsage, error)
 	Logs(ctx context.Context, containerID string, opts docker.LogOptions, stdout, stderr io.Writer) error
 }
@@ -92,7 +93,7 @@ func New(opts Options) (*Server, error) {
 		log:     opts.Log,
 		hub:     newHub(),
 		sampler: newSampler(opts.Gatherer, opts.History),
-		info:    &infoCache{docker: opts.Docker, ttl: 10 * time.Second},
+		info:    &infoCache{docker: opts.Docker, ttl: 10 * time.Second, diskTTL: time.Minute},
 		pages:   pg,
 		done:    make(chan struct{}),
 	}

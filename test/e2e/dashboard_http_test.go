@@ -54,6 +54,9 @@ var _ = Describe("Dashboard HTTP", Ordered, func() {
 		Expect(body).To(ContainSubstring("In flight vs limit"))
 		Expect(body).To(ContainSubstring("Workqueue depth"))
 		Expect(body).To(MatchRegexp(`<b id="reserved">48 MiB</b>`))
+		// Disk use is read (once a minute at most): the test image alone
+		// makes images non-zero.
+		Expect(body).To(MatchRegexp(`<dd id="disk-use">[0-9.]+ [KMG]?i?B <span class="muted">\(images [0-9.]+ [KMG]i?B`))
 
 		code, _, _ = dashGet(m, "/env/dash-no-such-env")
 		Expect(code).To(Equal(http.StatusNotFound))

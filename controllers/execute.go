@@ -89,10 +89,14 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 	uid := string(env.UID)
 	switch op.Kind {
 	case plan.OpEnsureNetwork:
-		_, err := c.docker.EnsureNetwork(ctx, docker.NetworkSpec{
+		started := time.Now()
+		n, err := c.docker.EnsureNetwork(ctx, docker.NetworkSpec{
 			Environment: op.Environment, EnvironmentUID: uid, Name: op.Network, Labels: op.Labels,
 		})
-		return false, err
+		// A network created before this op began already existed (the
+		// cache had not caught up): no event for finding it.
+		existed := err == nil && !n.CreatedAt.IsZero() && n.CreatedAt.Before(started.Add(-time.Second))
+		return existed, err
 	case plan.OpEnsureVolume:
 		_, err := c.docker.EnsureVolume(ctx, docker.VolumeSpec{
 			Environment: op.Environment, EnvironmentUID: uid, Name: op.Volume, Labels: op.Labels,

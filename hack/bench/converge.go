@@ -108,6 +108,14 @@ func convergeOnce(ctx context.Context, managerBin, profile, image string, n int)
 	if err != nil {
 		return convergeResult{}, err
 	}
+	// The manager's log outlives the run, for when a run goes wrong.
+	logPath := filepath.Join(os.TempDir(), fmt.Sprintf("berth-bench-%s-%d.log", profile, n))
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return convergeResult{}, err
+	}
+	defer logFile.Close()
+	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
 		return convergeResult{}, fmt.Errorf("start manager: %w", err)
 	}
@@ -154,7 +162,7 @@ func convergeOnce(ctx context.Context, managerBin, profile, image string, n int)
 		}
 		return apimeta.IsStatusConditionTrue(got.Status.Conditions, v1.ConditionReady), nil
 	}); err != nil {
-		return convergeResult{}, fmt.Errorf("wait for Ready: %w", err)
+		return convergeResult{}, fmt.Errorf("wait for Ready (manager log: %s): %w", logPath, err)
 	}
 	res := convergeResult{up: time.Since(start)}
 	cpu1, err := cpuSeconds(cmd.Process.Pid)
@@ -174,7 +182,7 @@ func convergeOnce(ctx context.Context, managerBin, profile, image string, n int)
 		}
 		return false, err
 	}); err != nil {
-		return convergeResult{}, fmt.Errorf("wait for teardown: %w", err)
+		return convergeResult{}, fmt.Errorf("wait for teardown (manager log: %s): %w", logPath, err)
 	}
 	res.down = time.Since(start)
 	return res, nil

@@ -281,7 +281,11 @@ func (i *Informer) applyNetwork(ctx context.Context, m events.Message, t time.Ti
 	}
 	// A create event has no labels: ask whether it is ours.
 	n, err := i.c.InspectNetwork(ctx, id)
-	if err != nil || !Owned(n.Labels, i.c.id) {
+	if err != nil {
+		i.inspectFailed(ctx, "network", id, err)
+		return nil
+	}
+	if !Owned(n.Labels, i.c.id) {
 		return nil
 	}
 	i.mu.Lock()
@@ -313,7 +317,11 @@ func (i *Informer) applyVolume(ctx context.Context, m events.Message, t time.Tim
 		return nil
 	}
 	v, err := i.c.InspectVolume(ctx, name)
-	if err != nil || !Owned(v.Labels, i.c.id) {
+	if err != nil {
+		i.inspectFailed(ctx, "volume", name, err)
+		return nil
+	}
+	if !Owned(v.Labels, i.c.id) {
 		return nil
 	}
 	i.mu.Lock()
@@ -324,4 +332,16 @@ func (i *Informer) applyVolume(ctx context.Context, m events.Message, t time.Tim
 	i.volumes[name] = &v
 	i.mu.Unlock()
 	return []Event{{Kind: KindVolume, Action: action, ID: name, Name: name, Environment: v.Environment, Time: t}}
+}
+
+// inspectFailed handles a failed inspect after an event: no later event may
+// ever mention the object again (an idle network, a volume), so dropping it
+// would leave the cache wrong for good. A relist, which retries with
+// backoff, puts it right.
+func (i *Informer) inspectFailed(ctx context.Context, kind, id string, err error) {
+	if IsNotFound(err) || ctx.Err() != nil {
+		return // gone already: its destroy event follows, or we are stopping
+	}
+	i.log.Info("inspect after event failed; relisting", "kind", kind, "id", shortID(id), "error", err.Error())
+	i.requestRelist()
 }

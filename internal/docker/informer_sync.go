@@ -207,7 +207,7 @@ func (i *Informer) inspectLoop(ctx context.Context) {
 		case IsNotFound(err):
 			// Its destroy event will come (or came); nothing to fill.
 		case err != nil:
-			i.log.V(1).Info("inspect after event failed", "container", shortID(id), "error", err.Error())
+			i.inspectFailed(ctx, "container", id, err)
 		default:
 			i.notify(i.applyInspect(c))
 		}

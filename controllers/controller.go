@@ -62,6 +62,7 @@ type Controller struct {
 	images    *imageBook
 	everReady *readyMemory
 	runs      *runMemory
+	stale     *staleGuard
 	metrics   *reconcileMetrics
 
 	orphanMu sync.Mutex
@@ -100,6 +101,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		images:    newImageBook(),
 		everReady: newReadyMemory(),
 		runs:      newRunMemory(),
+		stale:     newStaleGuard(),
 		metrics:   newReconcileMetrics(opts.Registerer),
 	}
 	limiter := workqueue.NewTypedMaxOfRateLimiter(

@@ -6,6 +6,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/controllers/plan"
 )
 
 func TestNeedsReconcile(t *testing.T) {
@@ -41,5 +42,22 @@ func TestNeedsReconcile(t *testing.T) {
 		if got := needsReconcile(oldEnv, newEnv); got != tt.want {
 			t.Errorf("%s: needsReconcile = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestStaleGuard(t *testing.T) {
+	g := newStaleGuard()
+	start := plan.Plan{Ops: []plan.Op{{Kind: plan.OpStartContainer, Service: "a", ContainerID: "c1"}}}
+	if g.repeated("env", start) {
+		t.Fatal("first plan reported as repeated")
+	}
+	if !g.repeated("env", start) {
+		t.Fatal("the same plan right after it ran is a repeat")
+	}
+	if g.repeated("other", start) {
+		t.Fatal("plans of different Environments are independent")
+	}
+	if g.repeated("env", plan.Plan{}) || g.repeated("env", start) {
+		t.Fatal("an empty plan in between resets the guard")
 	}
 }

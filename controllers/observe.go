@@ -212,3 +212,31 @@ func (r *runMemory) forget(env string) {
 	defer r.mu.Unlock()
 	delete(r.byEnv, env)
 }
+
+// staleGuard notices a plan that repeats right after it succeeded: the
+// sign of a cache that missed events. Every op is idempotent, so the only
+// harm is a loop of no-op calls; the guard's relist ends it.
+type staleGuard struct {
+	mu   sync.Mutex
+	last map[string]string
+}
+
+func newStaleGuard() *staleGuard { return &staleGuard{last: map[string]string{}} }
+
+// repeated records env's executed plan and reports whether it equals the
+// previous one.
+func (g *staleGuard) repeated(env string, p plan.Plan) bool {
+	sig := ""
+	if !p.Empty() {
+		sig = strings.Join(p.Strings(), ";")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	prev := g.last[env]
+	if sig == "" {
+		delete(g.last, env)
+		return false
+	}
+	g.last[env] = sig
+	return prev == sig
+}

@@ -84,6 +84,13 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	if execErr != nil {
 		return Result{}, execErr
 	}
+	if c.stale.repeated(name, p) {
+		// The same ops succeeded last time and are planned again: the
+		// cache has not seen their effect. Ops are idempotent, so this
+		// costs nothing but time; a relist puts the cache right.
+		log.Info("planned ops repeat after succeeding; relisting Docker objects", "ops", len(p.Ops))
+		c.cache.Relist()
+	}
 	res := Result{RequeueAfter: p.RequeueAfter}
 	if len(outcomes) > 0 && (res.RequeueAfter == 0 || res.RequeueAfter > settleDelay) {
 		res.RequeueAfter = settleDelay

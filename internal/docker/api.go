@@ -42,6 +42,9 @@ type Cache interface {
 	Volumes(env string) []Volume
 	All() Snapshot
 	Environments() []string
+	// Relist asks for a fresh list of every owned object, for a consumer
+	// that finds the cache contradicting what Docker just told it.
+	Relist()
 }
 
 var (

@@ -17,6 +17,9 @@ const inspectWorkers = 2
 // resumed stream replays at most that far back in practice.
 const tombstoneTTL = 10 * time.Minute
 
+// Relist asks for a relist soon (coalesced with any already pending).
+func (i *Informer) Relist() { i.requestRelist() }
+
 func (i *Informer) requestRelist() {
 	select {
 	case i.relistReq <- struct{}{}:

@@ -7,7 +7,7 @@ VERSION  ?= v0.1.0-dev+$(shell git rev-parse --short HEAD 2>/dev/null || echo un
 LDFLAGS  := -X berth.dev/berth/internal/version.Version=$(VERSION) -X k8s.io/component-base/version.gitVersion=$(VERSION)
 E2E_FLAGS ?=
 
-.PHONY: all build generate manifests verify-generate fmt vet lint test test-unit test-e2e images demo bench docker clean
+.PHONY: all build generate manifests verify-generate fmt vet lint test test-unit test-e2e images demo bench docker browser clean
 
 all: build
 
@@ -54,8 +54,12 @@ test-unit:
 test-e2e: build images
 	BERTH_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 25m ./test/e2e/... $(E2E_FLAGS)
 
+## browser: headless Chromium for the dashboard's browser test (installed from Debian when missing)
+browser:
+	hack/ensure-chromium.sh >/dev/null
+
 ## test: everything: lint, unit and e2e
-test: lint docker images test-unit test-e2e
+test: lint docker images browser test-unit test-e2e
 
 ## demo: build, start a manager, apply config/samples/demo.yaml and show it
 demo: build images

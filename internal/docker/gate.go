@@ -29,7 +29,11 @@ const (
 	// informer traffic cannot starve reconcile writes.
 	laneRead
 	// laneStream: events, logs, wait, pulls. Takes a token to start but no
-	// slot: a stream may stay open for hours.
+	// slot: a stream may stay open for hours. Its token comes first: a
+	// stream start is rare, and the informer's event streams are what let
+	// the controller see its writes land. Queued behind writes and reads
+	// under a slow bucket (desktop), they could wait forever while a
+	// controller that cannot see its starts keeps re-planning them.
 	laneStream
 	numLanes
 )
@@ -162,7 +166,7 @@ func (g *gate) sharedLocked() int {
 
 func (g *gate) eligibleLocked() *waiter {
 	shared := g.sharedLocked()
-	for _, l := range [...]lane{laneWrite, laneLong, laneRead, laneStream} {
+	for _, l := range [...]lane{laneStream, laneWrite, laneLong, laneRead} {
 		front := g.queues[l].Front()
 		if front == nil {
 			continue

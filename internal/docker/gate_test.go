@@ -270,3 +270,42 @@ func TestGateDesktopStopsShareCap(t *testing.T) {
 	r2()
 	r3()
 }
+
+// TestGateStreamsGetTheNextToken: under a slow bucket, a stream start
+// queued behind waiting writes and reads gets the next token. Starved, the
+// informer's event streams would never open while a controller that cannot
+// see its writes land keeps queueing more.
+func TestGateStreamsGetTheNextToken(t *testing.T) {
+	g := newGate(3, 3, false, 5, 1) // one token per 200 ms, no burst
+	defer g.close()
+	ctx := context.Background()
+	first, _, err := g.acquire(ctx, laneWrite) // spends the only token
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first()
+	order := make(chan lane, 3)
+	var wg sync.WaitGroup
+	start := func(l lane) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rel, _, err := g.acquire(ctx, l)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			order <- l
+			rel()
+		}()
+	}
+	start(laneWrite)
+	start(laneRead)
+	waitFor(t, func() bool { s := g.snapshot(); return s.waiting[laneWrite] == 1 && s.waiting[laneRead] == 1 })
+	start(laneStream)
+	waitFor(t, func() bool { return g.snapshot().waiting[laneStream] == 1 })
+	if got := <-order; got != laneStream {
+		t.Fatalf("next token went to %s, want the stream", got)
+	}
+	wg.Wait()
+}

@@ -185,9 +185,6 @@ func (c *Controller) enqueueObject(obj interface{}) {
 
 func (c *Controller) enqueue(name string) { c.queue.Add(name) }
 
-// Lister reads Environments from the controller's cache.
-func (c *Controller) Lister() listers.EnvironmentLister { return c.lister }
-
 // Run starts the informers and workers and blocks until ctx is done; then
 // it drains the queue (in-flight reconciles finish) and returns.
 func (c *Controller) Run(ctx context.Context) error {
@@ -299,9 +296,13 @@ func (c *Controller) updateGauges(context.Context) {
 		c.metrics.envs.WithLabelValues(p).Set(n)
 	}
 	states := map[string]float64{"created": 0, "running": 0, "exited": 0}
+	alive := map[string]bool{}
 	for _, ct := range c.cache.All().Containers {
 		states[ct.State]++
+		alive[ct.ID] = true
 	}
+	// The same pass keeps the has-been-ready memory to live containers.
+	c.everReady.prune(alive)
 	for s, n := range states {
 		c.metrics.containers.WithLabelValues(s).Set(n)
 	}

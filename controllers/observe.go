@@ -240,3 +240,9 @@ func (g *staleGuard) repeated(env string, p plan.Plan) bool {
 	g.last[env] = sig
 	return prev == sig
 }
+
+func (g *staleGuard) forget(env string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.last, env)
+}

@@ -32,6 +32,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		c.probes.Sync(name, nil)
 		c.images.forget(name)
 		c.runs.forget(name)
+		c.stale.forget(name)
 		return Result{}, c.collectOrphans(ctx)
 	}
 	if err != nil {

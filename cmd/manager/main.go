@@ -101,8 +101,8 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	if err := paths.EnsurePrivateDir(o.dataDir); err != nil {
+		return fmt.Errorf("data dir: %w", err)
 	}
 	lock, err := lockDataDir(o.dataDir)
 	if err != nil {

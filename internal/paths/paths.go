@@ -48,3 +48,28 @@ func DefaultCacheDir() (string, error) {
 	}
 	return filepath.Join(dir, appName), nil
 }
+
+// EnsurePrivateDir creates dir with mode 0700, or tightens an existing one
+// to 0700: the data dir holds the API token and the store's sockets, and a
+// directory made earlier by a user's mkdir (0755 under the usual umask)
+// would let every local user list it and reach those sockets. MkdirAll
+// alone keeps an existing directory's mode. A path that exists but is no
+// directory is an error.
+func EnsurePrivateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if st.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("restrict %s to 0700: %w", dir, err)
+		}
+	}
+	return nil
+}

@@ -36,7 +36,16 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("docker config: %w", err)
 	}
-	api, err := client.New(client.WithHost(cfg.Host))
+	opts := []client.Opt{client.WithHost(cfg.Host)}
+	// Not client.FromEnv / WithTLSClientConfigFromEnv: those turn TLS on
+	// whenever DOCKER_CERT_PATH is set, skip verification unless
+	// DOCKER_TLS_VERIFY is set, and ignore ~/.docker; berth follows the
+	// CLI (tlsFiles) and loads the files with the library's own loader.
+	useTLS, ca, cert, key, _ := cfg.tlsFiles() // validated above
+	if useTLS {
+		opts = append(opts, client.WithTLSClientConfig(ca, cert, key))
+	}
+	api, err := client.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("docker client for %s: %w", cfg.Host, err)
 	}

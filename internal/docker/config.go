@@ -3,6 +3,7 @@ package docker
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -38,6 +39,16 @@ type Config struct {
 	// Docker's default pools (about 31 networks) decide.
 	AddressPool string
 
+	// TLS for a tcp:// daemon, read from the docker CLI's environment by
+	// DefaultConfig (tlsFiles says how they combine). TLSVerify is
+	// DOCKER_TLS_VERIFY set and non-empty; CertPath is DOCKER_CERT_PATH,
+	// empty for the CLI's default ($DOCKER_CONFIG, else ~/.docker);
+	// TLSNoVerify is DOCKER_TLS (TLS without verifying the daemon), which
+	// berth refuses.
+	TLSVerify   bool
+	CertPath    string
+	TLSNoVerify bool
+
 	// ManagerID is this manager's identity (LoadOrCreateIdentity), the
 	// value of the berth.dev/managed-by label on everything it creates and
 	// the only objects it will stop or remove.
@@ -62,14 +73,60 @@ func DefaultConfig() Config {
 	if host == "" {
 		host = DefaultHost
 	}
-	return Config{Host: host, Profile: ProfileAdaptive}
+	return Config{Host: host, Profile: ProfileAdaptive,
+		TLSVerify: os.Getenv("DOCKER_TLS_VERIFY") != "", CertPath: os.Getenv("DOCKER_CERT_PATH"),
+		TLSNoVerify: os.Getenv("DOCKER_TLS") != ""}
+}
+
+// tlsFiles decides, as the docker CLI does, whether a daemon is reached
+// over TLS and with which files: only tcp:// hosts, only when TLSVerify is
+// set; ca.pem in the cert dir is the one CA the daemon's certificate must
+// chain to, and cert.pem/key.pem, when present, are the client certificate
+// (a daemon run with --tlsverify asks for one). Without TLSVerify a tcp://
+// host is plain HTTP, as with the CLI, except that DOCKER_TLS alone (TLS
+// without verification) is an error: berth does not hand its containers'
+// specs to a daemon it cannot tell from an impostor.
+func (c Config) tlsFiles() (use bool, ca, cert, key string, err error) {
+	if !strings.HasPrefix(c.Host, "tcp://") {
+		return false, "", "", "", nil
+	}
+	if !c.TLSVerify {
+		if c.TLSNoVerify {
+			return false, "", "", "", fmt.Errorf("docker host %s: DOCKER_TLS without DOCKER_TLS_VERIFY would not verify the daemon; set DOCKER_TLS_VERIFY=1 with ca.pem (and cert.pem, key.pem) in DOCKER_CERT_PATH", c.Host)
+		}
+		return false, "", "", "", nil
+	}
+	dir := c.CertPath
+	if dir == "" {
+		if dir = os.Getenv("DOCKER_CONFIG"); dir == "" {
+			home, herr := os.UserHomeDir()
+			if herr != nil {
+				return false, "", "", "", fmt.Errorf("docker host %s: DOCKER_TLS_VERIFY is set, DOCKER_CERT_PATH is not and there is no home directory for ~/.docker: %w", c.Host, herr)
+			}
+			dir = filepath.Join(home, ".docker")
+		}
+	}
+	ca = filepath.Join(dir, "ca.pem")
+	if _, serr := os.Stat(ca); serr != nil {
+		return false, "", "", "", fmt.Errorf("docker host %s: DOCKER_TLS_VERIFY needs the daemon's CA: %w", c.Host, serr)
+	}
+	cert, key = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if !certFileExists(cert) && !certFileExists(key) {
+		cert, key = "", ""
+	}
+	return true, ca, cert, key, nil
+}
+
+func certFileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // BindFlags registers --docker-host, --docker-profile, --docker-max-inflight,
 // --docker-qps and --docker-address-pool on fs, with c's current values as
 // defaults.
 func (c *Config) BindFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.Host, "docker-host", c.Host, "Docker Engine address (unix:// or tcp://); defaults to $DOCKER_HOST or "+DefaultHost)
+	fs.StringVar(&c.Host, "docker-host", c.Host, "Docker Engine address (unix:// or tcp://); defaults to $DOCKER_HOST or "+DefaultHost+"; a tcp:// host uses TLS when $DOCKER_TLS_VERIFY is set, with ca.pem, cert.pem and key.pem from $DOCKER_CERT_PATH (default ~/.docker)")
 	fs.Var((*profileValue)(&c.Profile), "docker-profile", "Docker call governor profile: desktop (3 in flight, >=0.5s between calls), ci (fixed, faster) or adaptive (AIMD up to --docker-max-inflight)")
 	fs.IntVar(&c.MaxInFlight, "docker-max-inflight", c.MaxInFlight, fmt.Sprintf("cap on concurrent Docker calls (0 = the profile's; adaptive's hard cap defaults to %d)", DefaultMaxInFlight))
 	fs.Float64Var(&c.QPS, "docker-qps", c.QPS, "Docker call starts per second (0 = the profile's, negative = unlimited)")
@@ -83,6 +140,9 @@ func (c Config) Validate() error {
 	}
 	if !strings.Contains(c.Host, "://") {
 		return fmt.Errorf("docker host %q: want a URL such as %s", c.Host, DefaultHost)
+	}
+	if _, _, _, _, err := c.tlsFiles(); err != nil {
+		return err
 	}
 	if _, err := resolveLimits(c.Profile, c.MaxInFlight, c.QPS); err != nil {
 		return err

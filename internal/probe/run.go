@@ -101,6 +101,11 @@ func preferFirst(addrs []string, prefer string) []string {
 // ours to keep short.
 const maxMessage = 160
 
+// maxStatusMessage bounds any Result.Message, which ends up in the
+// Environment's status: a message that quotes what a container sent (an
+// HTTP parser error) must not carry kilobytes of it.
+const maxStatusMessage = 512
+
 // firstLine is the first non-empty line of s, cut to maxMessage bytes on a
 // rune boundary.
 func firstLine(s string) string {
@@ -109,14 +114,20 @@ func firstLine(s string) string {
 		if l == "" {
 			continue
 		}
-		if len(l) > maxMessage {
-			cut := maxMessage
-			for cut > 0 && !utf8.RuneStart(l[cut]) {
-				cut--
-			}
-			l = l[:cut] + "..."
-		}
-		return l
+		return clip(l, maxMessage)
 	}
 	return ""
+}
+
+// clip cuts s to at most n bytes on a rune boundary, marking the cut with
+// "..." (which may take the result 3 bytes past n).
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

@@ -3,12 +3,15 @@ package probe
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -139,5 +142,21 @@ func TestHTTPHostileResponsesStayBounded(t *testing.T) {
 				t.Errorf("each probe took %d MiB from the server, want under %d MiB: the response is drained", w>>20, maxWrittenPerProbe>>20)
 			}
 		})
+	}
+}
+
+// Whatever a probe's message quotes (here Docker's exec error naming a
+// program the spec may spell in 32 KiB), the status gets a short one.
+func TestProbeMessagesAreClipped(t *testing.T) {
+	long := strings.Repeat("é", 20<<10)
+	ex := ExecFunc(func(context.Context, string, []string, time.Duration) (ExecResult, error) {
+		return ExecResult{}, fmt.Errorf("exec in abc: OCI runtime exec failed: exec: %q: executable file not found in $PATH", long)
+	})
+	r := Run(context.Background(), execProbe(long), Target{ContainerID: "abc", Execer: ex})
+	if r.Success || !strings.HasPrefix(r.Message, "exec probe: exec in abc: OCI runtime exec failed") || !strings.HasSuffix(r.Message, "...") {
+		t.Errorf("got %q, want the start of the error, clipped", r.Message[:min(len(r.Message), 200)])
+	}
+	if len(r.Message) > maxStatusMessage+len("...") || !utf8.ValidString(r.Message) {
+		t.Errorf("message of %d bytes (valid UTF-8: %v), want at most %d", len(r.Message), utf8.ValidString(r.Message), maxStatusMessage+len("..."))
 	}
 }

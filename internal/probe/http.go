@@ -60,8 +60,7 @@ func probeHTTP(ctx context.Context, path string, addrs []string, port int, timeo
 		if errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() == context.DeadlineExceeded {
 			return Result{Message: fmt.Sprintf("HTTP probe to %s timed out after %s", addr, timeout), Address: addr}
 		}
-		// The parser's errors quote what the server sent.
-		return Result{Message: clip(fmt.Sprintf("HTTP probe to %s: %s", addr, err), maxStatusMessage), Address: addr}
+		return Result{Message: fmt.Sprintf("HTTP probe to %s: %s", addr, err), Address: addr}
 	}
 	if code < 200 || code >= 400 {
 		return Result{Message: fmt.Sprintf("HTTP probe failed with status %d", code), Address: addr}

@@ -51,8 +51,16 @@ func Run(ctx context.Context, p *v1.Probe, target Target) Result {
 
 // run is Run with a preferred address: the one that answered last time,
 // which spares a Docker Desktop manager the unreachable network address on
-// every probe.
+// every probe. Its message is clipped for the status it ends up in: errors
+// quote what the container sent (an HTTP parser's) or what the spec says
+// (a missing program's 32 KiB name, in Docker's exec error).
 func run(ctx context.Context, p *v1.Probe, target Target, prefer string) Result {
+	res := runHandler(ctx, p, target, prefer)
+	res.Message = clip(res.Message, maxStatusMessage)
+	return res
+}
+
+func runHandler(ctx context.Context, p *v1.Probe, target Target, prefer string) Result {
 	if p == nil {
 		return failed("no probe to run")
 	}

@@ -7,7 +7,7 @@ VERSION  ?= v0.1.0-dev+$(shell git rev-parse --short HEAD 2>/dev/null || echo un
 LDFLAGS  := -X berth.dev/berth/internal/version.Version=$(VERSION) -X k8s.io/component-base/version.gitVersion=$(VERSION)
 E2E_FLAGS ?=
 
-.PHONY: all build generate manifests verify-generate fmt vet lint test test-unit test-e2e images demo bench docker browser clean
+.PHONY: all build generate manifests verify-generate fmt vet lint test test-unit test-e2e fuzz images demo bench docker browser clean
 
 all: build
 
@@ -50,6 +50,17 @@ images: docker
 test-unit:
 	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /test/e2e)
 
+## fuzz: each fuzz target of the spec decoder and validation for FUZZTIME
+# (Go runs one -fuzz target per invocation). The corpus grows in GOCACHE;
+# a crasher is written to testdata/fuzz/<target>/: keep it as a seed.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzDecodeEnvironments FuzzValidateEnvironment
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./apis/v1alpha1/; \
+	done
+
 ## test-e2e: Ginkgo suites against the real manager and the real Docker Engine
 test-e2e: build images
 	BERTH_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 25m ./test/e2e/... $(E2E_FLAGS)
@@ -58,8 +69,8 @@ test-e2e: build images
 browser:
 	hack/ensure-chromium.sh >/dev/null
 
-## test: everything: lint, unit and e2e
-test: lint docker images browser test-unit test-e2e
+## test: everything: lint, unit, fuzz and e2e
+test: lint docker images browser test-unit fuzz test-e2e
 
 ## demo: build, start a manager, apply config/samples/demo.yaml and show it
 demo: build images

@@ -114,6 +114,9 @@ type specContext struct {
 }
 
 func validateSpec(spec *EnvironmentSpec, path *field.Path) field.ErrorList {
+	if errs := validateSpecSize(spec, path); len(errs) > 0 {
+		return errs
+	}
 	var allErrs field.ErrorList
 	ctx := specContext{services: map[string]*Service{}, volumes: sets.New[string]()}
 
@@ -143,6 +146,7 @@ func validateSpec(spec *EnvironmentSpec, path *field.Path) field.ErrorList {
 	}
 	for i := range spec.Services {
 		allErrs = append(allErrs, validateService(&spec.Services[i], svcPath.Index(i), &ctx)...)
+		allErrs = append(allErrs, validateServiceLimits(&spec.Services[i], svcPath.Index(i))...)
 	}
 	allErrs = append(allErrs, validateHostPortConflicts(spec.Services, svcPath)...)
 	allErrs = append(allErrs, validateDependencyCycles(spec.Services, svcPath)...)

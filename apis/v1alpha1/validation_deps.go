@@ -61,8 +61,12 @@ func validateReachable(cond DependencyCondition, target *Service, p *field.Path)
 	return nil
 }
 
+// maxReportedCycles bounds how many dependency cycles one validation names.
+const maxReportedCycles = 20
+
 // validateDependencyCycles reports each cycle of dependsOn once, named in
-// full (a -> b -> a), at the dependsOn of its first service in spec order.
+// full (a -> b -> a), at the dependsOn of its first service in spec order,
+// up to maxReportedCycles of them.
 // Self-dependencies and unknown services are reported elsewhere and left
 // out of the graph.
 func validateDependencyCycles(services []Service, p *field.Path) field.ErrorList {
@@ -100,6 +104,12 @@ func validateDependencyCycles(services []Service, p *field.Path) field.ErrorList
 			case unvisited:
 				visit(j)
 			case onStack:
+				if len(reported) >= maxReportedCycles {
+					// Dense graphs have very many cycles; naming a few
+					// is enough to fix the spec, naming all costs
+					// memory in proportion to their number and length.
+					continue
+				}
 				cycle := rotateToMin(cycleFrom(stack, j))
 				names := make([]string, 0, len(cycle)+1)
 				for _, k := range cycle {

@@ -11,6 +11,26 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
+// Probe timing limits. A probe is a readiness signal, not a job.
+const (
+	// MaxProbeTimeoutSeconds: a check that has not answered within a
+	// minute is hung, not slow. The timeout is how long one probe holds
+	// its worker, a connection or a Docker exec (plus the exec's 30 s of
+	// queueing slack), and how long a hostile answer has to arrive.
+	MaxProbeTimeoutSeconds = 60
+	// MaxProbePeriodSeconds: readiness refreshed less often than every
+	// five minutes would report a dead service Ready for
+	// failureThreshold times that long.
+	MaxProbePeriodSeconds = 300
+	// MaxProbeInitialDelaySeconds matches the longest grace period: an
+	// hour covers the slowest first start (a database restoring a dump).
+	MaxProbeInitialDelaySeconds = MaxTerminationGracePeriodSeconds
+	// MaxProbeThreshold bounds successThreshold and failureThreshold: a
+	// thousand one-second probes already tolerate a quarter of an hour
+	// of failure.
+	MaxProbeThreshold = 1000
+)
+
 func validateProbe(probe *Probe, s *Service, p *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 
@@ -37,18 +57,25 @@ func validateProbe(probe *Probe, s *Service, p *field.Path) field.ErrorList {
 		}
 	}
 
-	positive := func(name string, v int32) {
-		if v < 1 {
+	bounded := func(name string, v, limit int32) {
+		switch {
+		case v < 1:
 			allErrs = append(allErrs, field.Invalid(p.Child(name), v, "must be at least 1"))
+		case v > limit:
+			allErrs = append(allErrs, field.Invalid(p.Child(name), v, fmt.Sprintf("must be at most %d", limit)))
 		}
 	}
-	positive("periodSeconds", probe.PeriodSeconds)
-	positive("timeoutSeconds", probe.TimeoutSeconds)
-	positive("successThreshold", probe.SuccessThreshold)
-	positive("failureThreshold", probe.FailureThreshold)
-	if probe.InitialDelaySeconds < 0 {
-		allErrs = append(allErrs, field.Invalid(p.Child("initialDelaySeconds"), probe.InitialDelaySeconds,
+	bounded("periodSeconds", probe.PeriodSeconds, MaxProbePeriodSeconds)
+	bounded("timeoutSeconds", probe.TimeoutSeconds, MaxProbeTimeoutSeconds)
+	bounded("successThreshold", probe.SuccessThreshold, MaxProbeThreshold)
+	bounded("failureThreshold", probe.FailureThreshold, MaxProbeThreshold)
+	switch d := probe.InitialDelaySeconds; {
+	case d < 0:
+		allErrs = append(allErrs, field.Invalid(p.Child("initialDelaySeconds"), d,
 			"must be greater than or equal to 0"))
+	case d > MaxProbeInitialDelaySeconds:
+		allErrs = append(allErrs, field.Invalid(p.Child("initialDelaySeconds"), d,
+			fmt.Sprintf("must be at most %d", MaxProbeInitialDelaySeconds)))
 	}
 	return allErrs
 }

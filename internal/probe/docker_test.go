@@ -200,6 +200,27 @@ func TestAgainstDocker(t *testing.T) {
 			t.Errorf("missing binary: %+v, want failure", r)
 		}
 	})
+	t.Run("exec output is bounded", func(t *testing.T) {
+		// A command that prints megabytes (here 200000 log lines, about
+		// 7 MiB) through the Docker layer's exec: what the manager keeps
+		// and allocates must not grow with it.
+		flood := execProbe("/testapp", "--http-port", "0", "--log-lines", "200000", "--exit-code", "3")
+		flood.TimeoutSeconds = 60
+		_, alloc0 := heapStats()
+		r := Run(ctx, flood, tc.target())
+		inuse1, alloc1 := heapStats()
+		allocated := alloc1 - alloc0
+		t.Logf("flooding exec probe: %d KiB allocated, %d KiB heap in use after, message %q", allocated>>10, inuse1>>10, r.Message)
+		if r.Success || !strings.HasPrefix(r.Message, "exec probe failed with exit code 3: testapp: starting") {
+			t.Errorf("got %+v, want exit code 3 and testapp's first line", r)
+		}
+		if len(r.Message) > maxStatusMessage {
+			t.Errorf("message of %d bytes", len(r.Message))
+		}
+		if allocated > 4<<20 {
+			t.Errorf("the probe allocated %d MiB for its output, want under 4 MiB: exec output is not read through a limit", allocated>>20)
+		}
+	})
 	t.Run("manager", func(t *testing.T) {
 		ch := &changes{}
 		m, err := NewManager(ctx, Options{Logger: testr.New(t), OnChange: ch.on, Execer: tc.execer})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,11 +18,23 @@ import (
 
 var userAgent = "berth-probe/" + version.Version
 
+// maxResponseHeaderBytes bounds what a probe reads of a response: the
+// status line and headers (what http.Transport's MaxResponseHeaderBytes
+// bounds, 10 MiB by default there). The container is not ours to trust: one
+// endless header grew the manager's heap by a GiB within a 3 s timeout.
+// 16 KiB holds the headers of any health endpoint (a few cookies and a
+// security policy included), like the 8–16 KiB header limits of common
+// servers and proxies.
+const maxResponseHeaderBytes = 16 << 10
+
+// errHeadersTooLarge is what a probe whose response hit the limit reports.
+var errHeadersTooLarge = fmt.Errorf("response headers exceed %d KiB", maxResponseHeaderBytes>>10)
+
 // probeHTTP sends one GET over a connection of its own and reads only the
-// status line and headers. There is no http.Client: no proxy from the
-// environment, no redirect following (a 3xx is itself a success, and
-// following it could leave the container), and no connection outlives the
-// probe.
+// status line and headers, at most maxResponseHeaderBytes of them; the body
+// is never read. There is no http.Client: no proxy from the environment, no
+// redirect following (a 3xx is itself a success, and following it could
+// leave the container), and no connection outlives the probe.
 func probeHTTP(ctx context.Context, path string, addrs []string, port int, timeout time.Duration) Result {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -77,12 +90,40 @@ func getStatus(conn net.Conn, addr, path string) (int, error) {
 	if err := req.Write(conn); err != nil {
 		return 0, fmt.Errorf("send request: %w", err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	capped := &cappedReader{r: conn, left: maxResponseHeaderBytes}
+	resp, err := http.ReadResponse(bufio.NewReader(capped), req)
+	// The parser may report the line the cap cut short as malformed
+	// instead of passing the cap's error on.
+	if err != nil && (errors.Is(err, errHeadersTooLarge) || capped.left <= 0) {
+		return 0, errHeadersTooLarge
+	}
 	if err != nil {
 		return 0, fmt.Errorf("read response: %w", err)
 	}
-	_ = resp.Body.Close()
+	// The body is left unread, not closed: closing drains it to the end,
+	// which an endless body never reaches. The caller closes the
+	// connection.
 	return resp.StatusCode, nil
+}
+
+// cappedReader reads at most left bytes from r, then fails with
+// errHeadersTooLarge. Unlike io.LimitReader's EOF, the error says why the
+// response ended.
+type cappedReader struct {
+	r    io.Reader
+	left int
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errHeadersTooLarge
+	}
+	if len(p) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= n
+	return n, err
 }
 
 // probeURL joins the answering address and the probe's path, which may

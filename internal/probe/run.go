@@ -51,8 +51,16 @@ func Run(ctx context.Context, p *v1.Probe, target Target) Result {
 
 // run is Run with a preferred address: the one that answered last time,
 // which spares a Docker Desktop manager the unreachable network address on
-// every probe.
+// every probe. Its message is clipped for the status it ends up in: errors
+// quote what the container sent (an HTTP parser's) or what the spec says
+// (a missing program's 32 KiB name, in Docker's exec error).
 func run(ctx context.Context, p *v1.Probe, target Target, prefer string) Result {
+	res := runHandler(ctx, p, target, prefer)
+	res.Message = clip(res.Message, maxStatusMessage)
+	return res
+}
+
+func runHandler(ctx context.Context, p *v1.Probe, target Target, prefer string) Result {
 	if p == nil {
 		return failed("no probe to run")
 	}
@@ -101,6 +109,11 @@ func preferFirst(addrs []string, prefer string) []string {
 // ours to keep short.
 const maxMessage = 160
 
+// maxStatusMessage bounds any Result.Message, which ends up in the
+// Environment's status: a message that quotes what a container sent (an
+// HTTP parser error) must not carry kilobytes of it.
+const maxStatusMessage = 512
+
 // firstLine is the first non-empty line of s, cut to maxMessage bytes on a
 // rune boundary.
 func firstLine(s string) string {
@@ -109,14 +122,20 @@ func firstLine(s string) string {
 		if l == "" {
 			continue
 		}
-		if len(l) > maxMessage {
-			cut := maxMessage
-			for cut > 0 && !utf8.RuneStart(l[cut]) {
-				cut--
-			}
-			l = l[:cut] + "..."
-		}
-		return l
+		return clip(l, maxMessage)
 	}
 	return ""
+}
+
+// clip cuts s to at most n bytes on a rune boundary, marking the cut with
+// "..." (which may take the result 3 bytes past n).
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

@@ -25,7 +25,7 @@ const (
 	// containers that no longer exist (the Docker layer's
 	// DisconnectStaleEndpoints; never a removal).
 	OpDisconnectStaleEndpoints OpKind = "DisconnectStaleEndpoints"
-	OpRemoveVolume    OpKind = "RemoveVolume"
+	OpRemoveVolume             OpKind = "RemoveVolume"
 )
 
 // RemoveReason says why a container is removed.

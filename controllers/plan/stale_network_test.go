@@ -39,6 +39,9 @@ func TestTeardownStaleEndpointsDisconnectsThenGivesUp(t *testing.T) {
 		Containers: []string{"/berth-demo-old"}}
 	p := Teardown(env, obs, opts)
 	assertStrings(t, "after a refusal", p.Strings(), []string{"DisconnectStaleEndpoints berth-demo", "RemoveNetwork berth-demo"})
+	if len(p.Ops) != 2 {
+		t.FailNow()
+	}
 	if p.LeftNetwork != nil {
 		t.Fatalf("gave up before disconnecting: %+v", p.LeftNetwork)
 	}

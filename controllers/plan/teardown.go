@@ -15,7 +15,8 @@ import (
 // Containers of an earlier incarnation and of services no longer in the
 // spec go too (first: nothing is known to depend on them). Objects this
 // manager does not own are never included. An empty plan means teardown is
-// complete and the finalizer may go.
+// complete and the finalizer may go; LeftNetwork then names a network the
+// daemon would not remove (see teardownNetwork).
 func Teardown(env *v1alpha1.Environment, obs Observed, opts Options) Plan {
 	p := Plan{Teardown: true}
 	if env == nil {

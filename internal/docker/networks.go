@@ -365,10 +365,10 @@ func (c *Client) DisconnectStaleEndpoints(ctx context.Context, idOrName string, 
 		if IsNotFound(err) {
 			continue
 		}
-		if err != nil {
+		if err != nil && !IsNotOwned(err) {
 			return 0, fmt.Errorf("disconnect stale endpoints of %s: %w", n.Name, err)
 		}
-		if !Owned(ctr.Labels, c.id) {
+		if IsNotOwned(err) || !Owned(ctr.Labels, c.id) {
 			return 0, &Error{Op: "network_disconnect", Object: n.Name, Kind: ErrConflict,
 				Err: fmt.Errorf("container %s (%s), not owned by this manager, is attached; berth touches nothing on this network", ctr.Name, shortID(cid))}
 		}
@@ -381,7 +381,7 @@ func (c *Client) DisconnectStaleEndpoints(ctx context.Context, idOrName string, 
 		}
 		// Only a name no container has is a stale endpoint: a container
 		// of that name, whoever's, is left alone.
-		if _, err := c.InspectContainer(ctx, name); err == nil {
+		if _, err := c.InspectContainer(ctx, name); err == nil || IsNotOwned(err) {
 			continue
 		} else if !IsNotFound(err) {
 			return disconnected, fmt.Errorf("disconnect stale endpoints of %s: %w", n.Name, err)

@@ -63,6 +63,7 @@ type Controller struct {
 	everReady *readyMemory
 	runs      *runMemory
 	stale     *staleGuard
+	refusals  *networkRefusals
 	metrics   *reconcileMetrics
 
 	orphanMu sync.Mutex
@@ -102,6 +103,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		everReady: newReadyMemory(),
 		runs:      newRunMemory(),
 		stale:     newStaleGuard(),
+		refusals:  newNetworkRefusals(),
 		metrics:   newReconcileMetrics(opts.Registerer),
 	}
 	limiter := workqueue.NewTypedMaxOfRateLimiter(

@@ -140,6 +140,16 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 			id = op.Network
 		}
 		return false, c.docker.RemoveNetwork(ctx, id)
+	case plan.OpDisconnectStaleEndpoints:
+		id := op.NetworkID
+		if id == "" {
+			id = op.Network
+		}
+		n, err := c.docker.DisconnectStaleEndpoints(ctx, id, op.Endpoints)
+		if err == nil {
+			c.log.Info("cleared stale endpoints", "environment", op.Environment, "network", op.Network, "disconnected", n, "named", len(op.Endpoints))
+		}
+		return false, err
 	case plan.OpRemoveVolume:
 		return false, c.docker.RemoveVolume(ctx, op.Volume)
 	}

@@ -25,6 +25,8 @@ func (c *Controller) observe(env *v1alpha1.Environment) plan.Observed {
 		Images:  c.images.snapshot(name),
 		Probes:  map[string]plan.ProbeResult{},
 		Memory:  c.runs.get(env),
+		// Only a teardown plan reads it.
+		NetworkRemoval: c.refusals.get(env),
 	}
 	for _, n := range c.cache.Networks(name) {
 		if n.Name == plan.NetworkName(name) {

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,7 +34,8 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		c.images.forget(name)
 		c.runs.forget(name)
 		c.stale.forget(name)
-		return Result{}, c.collectOrphans(ctx)
+		c.refusals.forget(name)
+		return c.collectOrphans(ctx)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("get environment %s: %w", name, err)
@@ -117,11 +119,22 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 				Time: metav1.NewTime(now.Truncate(time.Second)), Type: plan.EventNormal, Reason: "TornDown",
 				Message: "every container, the network and the volumes are gone",
 			}
+			evs := []v1alpha1.EnvironmentEvent{ev}
+			if left := p.LeftNetwork; left != nil {
+				// The daemon will not let the network go (stale
+				// endpoints): finish anyway rather than stay
+				// Terminating for good, and say so where it is seen.
+				warn := left.Event(now)
+				c.log.Error(errors.New(warn.Message), "teardown finished without its network", "environment", env.Name, "network", left.Name)
+				evs[0].Message = fmt.Sprintf("every container and volume is gone; network %s is left to the orphan collector (see the %s warning)", left.Name, plan.EventNetworkLeftBehind)
+				evs = []v1alpha1.EnvironmentEvent{warn, evs[0]}
+			}
 			// Best effort: the object is about to disappear anyway.
-			_ = c.writeStatus(ctx, env, status, []v1alpha1.EnvironmentEvent{ev})
+			_ = c.writeStatus(ctx, env, status, evs)
 		}
 		c.images.forget(env.Name)
 		c.runs.forget(env.Name)
+		c.refusals.forget(env.Name)
 		return Result{}, c.removeFinalizer(ctx, env.Name)
 	}
 	// Say what is happening before it happens: a long grace period should
@@ -130,6 +143,7 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 		return Result{}, err
 	}
 	outcomes, err := c.execute(ctx, env, p)
+	c.refusals.record(env, outcomes)
 	if len(outcomes) > 0 {
 		// The status write above changed the object: start from the latest.
 		if latest, getErr := c.clientset.BerthV1alpha1().Environments().Get(ctx, env.Name, metav1.GetOptions{}); getErr == nil {

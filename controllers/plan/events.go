@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -79,6 +80,27 @@ func (o Op) eventReason() string {
 		return "NetworkRemoved"
 	case OpRemoveVolume:
 		return "VolumeRemoved"
+	case OpDisconnectStaleEndpoints:
+		return "StaleEndpointsDisconnected"
 	}
 	return string(o.Kind)
+}
+
+// EventNetworkLeftBehind is the reason of the warning a teardown ends with
+// when the daemon would not remove the network.
+const EventNetworkLeftBehind = "NetworkLeftBehind"
+
+// Event is the warning that ends a teardown which left the network: what
+// is left, why, and what clears it.
+func (l LeftNetwork) Event(now time.Time) v1alpha1.EnvironmentEvent {
+	return v1alpha1.EnvironmentEvent{
+		Time:   metav1.NewTime(now.Truncate(time.Second)),
+		Type:   EventWarning,
+		Reason: EventNetworkLeftBehind,
+		Message: fmt.Sprintf("teardown finished without network %s (%s): the Docker daemon refused its removal %d times for active endpoints "+
+			"although none of this Environment's containers exists any more and its stale endpoints were disconnected; the endpoints are "+
+			"stale entries in the daemon's own network store (seen with Docker 20.10), which a restart of the Docker daemon clears. "+
+			"The network holds no data; berth's orphan collector removes it once the daemon allows it, and an Environment of the "+
+			"same name adopts it meanwhile. Last answer: %s", l.Name, shortID(l.ID), l.Refusals, l.Message),
+	}
 }

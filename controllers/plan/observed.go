@@ -25,6 +25,10 @@ type Observed struct {
 	Images map[string]ObservedImage
 	// Probes are readiness results by container ID.
 	Probes map[string]ProbeResult
+	// NetworkRemoval is what the reconciler remembers of this incarnation's
+	// network removals that the daemon refused for active endpoints; nil
+	// when none was refused.
+	NetworkRemoval *NetworkRemoval
 	// Memory is what the previous status said about each service; nil means
 	// "take it from env.Status" (MemoryFromStatus), which is what a manager
 	// that just restarted has.
@@ -36,6 +40,28 @@ type ObservedNetwork struct {
 	Name   string
 	ID     string
 	Labels map[string]string
+}
+
+// NetworkRemoval is the history of refused removals of one network. The
+// informer cannot see a stale endpoint (inspect lists no container), so the
+// only evidence is the daemon's refusal, which the reconciler records.
+type NetworkRemoval struct {
+	// NetworkID is the network the refusals were about; a different
+	// network (re-created) starts a new history.
+	NetworkID string
+	// Refusals counts removals refused for active endpoints.
+	Refusals int
+	// Disconnected says a DisconnectStaleEndpoints op succeeded;
+	// RefusalsAfterDisconnect counts the refusals since.
+	Disconnected            bool
+	RefusalsAfterDisconnect int
+	// Containers are the names of containers of this Environment that
+	// berth removed: endpoints on the network may be named after them
+	// although no spec names them any more (an earlier incarnation, a
+	// service dropped from the spec).
+	Containers []string
+	// Message is the daemon's last refusal.
+	Message string
 }
 
 // ObservedVolume is a Docker volume.

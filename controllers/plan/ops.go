@@ -20,7 +20,12 @@ const (
 	OpStartContainer  OpKind = "StartContainer"
 	OpRemoveContainer OpKind = "RemoveContainer"
 	OpRemoveNetwork   OpKind = "RemoveNetwork"
-	OpRemoveVolume    OpKind = "RemoveVolume"
+	// OpDisconnectStaleEndpoints clears, from a network whose removal was
+	// refused for active endpoints, the endpoints of berth's own
+	// containers that no longer exist (the Docker layer's
+	// DisconnectStaleEndpoints; never a removal).
+	OpDisconnectStaleEndpoints OpKind = "DisconnectStaleEndpoints"
+	OpRemoveVolume             OpKind = "RemoveVolume"
 )
 
 // RemoveReason says why a container is removed.
@@ -71,6 +76,9 @@ type Op struct {
 	// Network and NetworkID name the network of network operations.
 	Network   string
 	NetworkID string
+	// Endpoints are the container names a DisconnectStaleEndpoints op may
+	// clear from the network: every container berth created on it.
+	Endpoints []string
 	// Volume is the Docker volume name of volume operations.
 	Volume string
 	// Labels go on the network or volume an Ensure op creates.
@@ -84,7 +92,7 @@ type Op struct {
 // String is a short, stable rendering for logs and tests.
 func (o Op) String() string {
 	switch o.Kind {
-	case OpEnsureNetwork, OpRemoveNetwork:
+	case OpEnsureNetwork, OpRemoveNetwork, OpDisconnectStaleEndpoints:
 		return fmt.Sprintf("%s %s", o.Kind, o.Network)
 	case OpEnsureVolume, OpRemoveVolume:
 		return fmt.Sprintf("%s %s", o.Kind, o.Volume)
@@ -147,6 +155,20 @@ type Plan struct {
 	TTLExpired bool
 	// Teardown marks a plan that removes the Environment.
 	Teardown bool
+	// LeftNetwork, on a teardown plan, is the network the daemon keeps
+	// refusing to remove for stale endpoints: teardown is complete without
+	// it (it holds no state) and the orphan collector removes it once the
+	// daemon lets it.
+	LeftNetwork *LeftNetwork
+}
+
+// LeftNetwork is a network a teardown gave up on.
+type LeftNetwork struct {
+	Name, ID string
+	// Refusals is how many removals the daemon refused; Message its last
+	// answer.
+	Refusals int
+	Message  string
 }
 
 // Empty reports whether there is nothing to do now.

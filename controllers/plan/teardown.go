@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"berth.dev/berth/apis/v1alpha1"
 )
@@ -14,7 +15,8 @@ import (
 // Containers of an earlier incarnation and of services no longer in the
 // spec go too (first: nothing is known to depend on them). Objects this
 // manager does not own are never included. An empty plan means teardown is
-// complete and the finalizer may go.
+// complete and the finalizer may go; LeftNetwork then names a network the
+// daemon would not remove (see teardownNetwork).
 func Teardown(env *v1alpha1.Environment, obs Observed, opts Options) Plan {
 	p := Plan{Teardown: true}
 	if env == nil {
@@ -76,9 +78,7 @@ func Teardown(env *v1alpha1.Environment, obs Observed, opts Options) Plan {
 		return p
 	}
 	if n := obs.Network; n != nil && ownedBy(n.Labels, env.Name, opts) {
-		name := cmp.Or(n.Name, NetworkName(env.Name))
-		p.add(Op{Kind: OpRemoveNetwork, Environment: env.Name, Network: name, NetworkID: n.ID,
-			Needs: sortedNeeds(all), Reason: "tear down: remove network " + name})
+		teardownNetwork(&p, env, *n, obs.NetworkRemoval, all)
 	}
 	if env.Spec.Teardown.RetainVolumes {
 		return p
@@ -90,6 +90,60 @@ func Teardown(env *v1alpha1.Environment, obs Observed, opts Options) Plan {
 		}
 	}
 	return p
+}
+
+// MaxNetworkRefusals is how many refused removals of a network for active
+// endpoints a teardown takes before it finishes without the network, even
+// if clearing stale endpoints never got to run.
+const MaxNetworkRefusals = 3
+
+// teardownNetwork plans the network's removal. The daemon can refuse it for
+// good with "has active endpoints" while nothing is attached: stale
+// endpoints in its own store (Docker 20.10's libnetwork; a daemon restart
+// clears them). Once the containers are gone and a removal was refused,
+// berth first clears the endpoints it can name (its own containers' names,
+// which Docker deletes only on a forced disconnect, a removal of nothing
+// but the daemon's record) and tries again; refused after that, or
+// MaxNetworkRefusals times in all, teardown finishes without the network:
+// a bridge holds no state, the orphan collector removes it once the daemon
+// lets it, and an Environment of the same name adopts it meanwhile.
+func teardownNetwork(p *Plan, env *v1alpha1.Environment, n ObservedNetwork, hist *NetworkRemoval, containers []int) {
+	name := cmp.Or(n.Name, NetworkName(env.Name))
+	remove := Op{Kind: OpRemoveNetwork, Environment: env.Name, Network: name, NetworkID: n.ID,
+		Needs: sortedNeeds(containers), Reason: "tear down: remove network " + name}
+	if hist == nil || hist.Refusals == 0 || len(containers) > 0 || (hist.NetworkID != "" && n.ID != "" && hist.NetworkID != n.ID) {
+		// Nothing refused yet, or containers still to remove first (their
+		// endpoints are live ones), or a different network.
+		p.add(remove)
+		return
+	}
+	if (hist.Disconnected && hist.RefusalsAfterDisconnect > 0) || hist.Refusals >= MaxNetworkRefusals {
+		p.LeftNetwork = &LeftNetwork{Name: name, ID: n.ID, Refusals: hist.Refusals, Message: hist.Message}
+		return
+	}
+	if !hist.Disconnected {
+		endpoints := endpointNames(env, hist)
+		remove.Needs = []int{p.add(Op{Kind: OpDisconnectStaleEndpoints, Environment: env.Name, Network: name, NetworkID: n.ID,
+			Endpoints: endpoints,
+			Reason: fmt.Sprintf("tear down: the daemon refused to remove network %s for active endpoints with no container left; "+
+				"disconnecting the stale endpoints of this Environment's %d container names", name, len(endpoints))})}
+		remove.Reason += " (after disconnecting stale endpoints)"
+	}
+	p.add(remove)
+}
+
+// endpointNames are the names of every container berth created for env
+// that it knows of: the spec's and those it removed, sorted, no repeats.
+func endpointNames(env *v1alpha1.Environment, hist *NetworkRemoval) []string {
+	var out []string
+	for _, s := range env.Spec.Services {
+		out = append(out, ContainerName(env.Name, s.Name))
+	}
+	for _, c := range hist.Containers {
+		out = append(out, strings.TrimPrefix(c, "/"))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // Inventory is every berth-labelled object the Docker informer knows, of

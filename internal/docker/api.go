@@ -24,6 +24,7 @@ type Docker interface {
 
 	StopAndRemove(ctx context.Context, idOrName string, grace time.Duration) error
 	RemoveNetwork(ctx context.Context, idOrName string) error
+	DisconnectStaleEndpoints(ctx context.Context, idOrName string, endpoints []string) (int, error)
 	RemoveVolume(ctx context.Context, name string) error
 
 	Exec(ctx context.Context, containerID string, cmd []string, timeout time.Duration) (ExecResult, error)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -27,6 +28,13 @@ var (
 	// ErrForbidden: Docker refused the operation (HTTP 403), e.g. removing
 	// a network that still has endpoints.
 	ErrForbidden = errors.New("forbidden")
+	// ErrActiveEndpoints: Docker refused to remove a network because it
+	// still counts endpoints on it. It is a kind of ErrForbidden. When no
+	// container is attached any more, those endpoints are stale entries in
+	// the daemon's network store (seen with Docker 20.10's libnetwork),
+	// which only a forced disconnect by endpoint name or a daemon restart
+	// clears.
+	ErrActiveEndpoints = fmt.Errorf("network has active endpoints: %w", ErrForbidden)
 	// ErrNotOwned: the object lacks this manager's identity label, so berth
 	// will not stop, remove or adopt it whatever the caller asked.
 	ErrNotOwned = errors.New("not owned by this berth manager")
@@ -52,6 +60,10 @@ func IsInvalid(err error) bool { return errors.Is(err, ErrInvalid) }
 
 // IsForbidden reports whether Docker refused the operation (403).
 func IsForbidden(err error) bool { return errors.Is(err, ErrForbidden) }
+
+// IsActiveEndpoints reports whether Docker refused a network removal for
+// endpoints it still counts on the network.
+func IsActiveEndpoints(err error) bool { return errors.Is(err, ErrActiveEndpoints) }
 
 // IsNotOwned reports whether berth refused to touch an object it does not own.
 func IsNotOwned(err error) bool { return errors.Is(err, ErrNotOwned) }
@@ -122,6 +134,8 @@ func classify(callerCtx context.Context, err error) (result string, kind error) 
 		return resultConflict, ErrConflict
 	case cerrdefs.IsInvalidArgument(err):
 		return resultInvalid, ErrInvalid
+	case cerrdefs.IsPermissionDenied(err) && isActiveEndpointsText(err):
+		return resultForbidden, ErrActiveEndpoints
 	case cerrdefs.IsPermissionDenied(err):
 		return resultForbidden, ErrForbidden
 	case cerrdefs.IsUnauthorized(err), cerrdefs.IsFailedPrecondition(err), cerrdefs.IsNotImplemented(err):
@@ -130,6 +144,13 @@ func classify(callerCtx context.Context, err error) (result string, kind error) 
 		return resultTransient, ErrUnavailable
 	}
 	return resultOther, nil
+}
+
+// isActiveEndpointsText recognises libnetwork's ActiveEndpointsError
+// ("network NAME id ID has active endpoints"), which reaches the client
+// only as a 403 with that text; the text is matched here and nowhere else.
+func isActiveEndpointsText(err error) bool {
+	return strings.Contains(err.Error(), "has active endpoints")
 }
 
 // isTransient says whether resending the same request later may succeed:

@@ -30,6 +30,7 @@ func TestClassify(t *testing.T) {
 		{"409", statusErr(409), resultConflict, ErrConflict},
 		{"400", statusErr(400), resultInvalid, ErrInvalid},
 		{"403", statusErr(403), resultForbidden, ErrForbidden},
+		{"403 active endpoints", fmt.Errorf("Error response from daemon: error while removing network: network berth-sbs id 5f3c has active endpoints: %w", errhttp.ToNative(403)), resultForbidden, ErrActiveEndpoints},
 		{"405 unnamed 4xx", statusErr(405), resultOther, nil},
 		{"500", statusErr(500), resultTransient, ErrUnavailable},
 		{"502 unnamed 5xx", statusErr(502), resultTransient, ErrUnavailable},
@@ -51,6 +52,21 @@ func TestClassify(t *testing.T) {
 				t.Fatalf("classify(%v) = %s, %v; want %s, %v", c.err, result, kind, c.result, c.kind)
 			}
 		})
+	}
+}
+
+// TestActiveEndpointsIsTyped: the refusal that left a deleted Environment
+// Terminating for good must be told apart by type, not by callers reading
+// Docker's text, and still read as the 403 it is.
+func TestActiveEndpointsIsTyped(t *testing.T) {
+	_, kind := classify(context.Background(), fmt.Errorf("Error response from daemon: error while removing network: network berth-sbs id 5f3c has active endpoints: %w", errhttp.ToNative(403)))
+	err := fmt.Errorf("remove network berth-sbs: %w", &Error{Op: "network_remove", Object: "berth-sbs", Kind: kind, Err: errors.New("has active endpoints")})
+	if !IsActiveEndpoints(err) || !IsForbidden(err) {
+		t.Fatalf("IsActiveEndpoints=%v IsForbidden=%v for %v", IsActiveEndpoints(err), IsForbidden(err), err)
+	}
+	other := &Error{Op: "network_remove", Kind: ErrForbidden, Err: errors.New("operation not permitted")}
+	if IsActiveEndpoints(other) {
+		t.Fatalf("a plain 403 read as active endpoints")
 	}
 }
 

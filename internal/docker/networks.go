@@ -319,13 +319,102 @@ func (c *Client) removeNetwork(ctx context.Context, n Network) error {
 			return err
 		}
 	}
-	return c.gov.do(ctx, call{op: "network_remove", lane: laneWrite, object: full.Name, idempotent: true}, func(ctx context.Context, attempt int) error {
+	err = c.gov.do(ctx, call{op: "network_remove", lane: laneWrite, object: full.Name, idempotent: true}, func(ctx context.Context, attempt int) error {
 		_, err := c.api.NetworkRemove(ctx, full.ID, client.NetworkRemoveOptions{})
 		if attempt > 0 && err != nil && isNotFoundErr(err) {
 			return nil
 		}
 		return err
 	})
+	if IsActiveEndpoints(err) {
+		// Say what Docker's text does not: whether anything is attached
+		// at all, which is what tells a stale endpoint from a live one.
+		listed := "no container is attached (a stale endpoint in the daemon's network store)"
+		if len(full.Containers) > 0 {
+			listed = fmt.Sprintf("the daemon still lists endpoints %s", strings.Join(sortedEndpointNames(full.Containers), ", "))
+		}
+		return fmt.Errorf("%w; %s", err, listed)
+	}
+	return err
+}
+
+// DisconnectStaleEndpoints clears, from an owned network whose removal
+// Docker refused for active endpoints, the endpoints left by containers
+// that no longer exist. endpoints are the names of containers berth
+// created on the network (an endpoint is named after its container). For
+// each name that no container has any more, it asks Docker to disconnect
+// the endpoint by name with force: Docker deletes a stale endpoint that way
+// only when no container of that name exists, so this removes nothing but
+// the daemon's own record. A name that a container has (of berth's or
+// anyone's) is skipped, and a network that a container berth does not own
+// is attached to is refused (ErrConflict) and left untouched. It returns
+// how many endpoints were disconnected; a missing network is success.
+func (c *Client) DisconnectStaleEndpoints(ctx context.Context, idOrName string, endpoints []string) (int, error) {
+	n, err := c.InspectNetwork(ctx, idOrName)
+	if IsNotFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("disconnect stale endpoints of %s: %w", idOrName, err)
+	}
+	if err := c.checkOwned("network_disconnect", n.Name, n.Labels); err != nil {
+		return 0, err
+	}
+	for cid := range n.Containers {
+		ctr, err := c.InspectContainer(ctx, cid)
+		if IsNotFound(err) {
+			continue
+		}
+		if err != nil && !IsNotOwned(err) {
+			return 0, fmt.Errorf("disconnect stale endpoints of %s: %w", n.Name, err)
+		}
+		if IsNotOwned(err) || !Owned(ctr.Labels, c.id) {
+			return 0, &Error{Op: "network_disconnect", Object: n.Name, Kind: ErrConflict,
+				Err: fmt.Errorf("container %s (%s), not owned by this manager, is attached; berth touches nothing on this network", ctr.Name, shortID(cid))}
+		}
+	}
+	disconnected := 0
+	for _, name := range endpoints {
+		name = trimName(name)
+		if name == "" {
+			continue
+		}
+		// Only a name no container has is a stale endpoint: a container
+		// of that name, whoever's, is left alone.
+		if _, err := c.InspectContainer(ctx, name); err == nil || IsNotOwned(err) {
+			continue
+		} else if !IsNotFound(err) {
+			return disconnected, fmt.Errorf("disconnect stale endpoints of %s: %w", n.Name, err)
+		}
+		var gone bool
+		err := c.gov.do(ctx, call{op: "network_disconnect", lane: laneWrite, object: n.Name, idempotent: true}, func(ctx context.Context, _ int) error {
+			_, err := c.api.NetworkDisconnect(ctx, n.ID, client.NetworkDisconnectOptions{Container: name, Force: true}) // disconnect of a stale endpoint: no container has this name, nothing is removed
+			gone = err != nil && isNotFoundErr(err)
+			return err
+		})
+		switch {
+		case err == nil:
+			disconnected++
+			c.log.Info("disconnected a stale endpoint", "network", n.Name, "endpoint", name)
+		case gone || IsNotFound(err):
+			// No endpoint of that name: nothing stale under it.
+		default:
+			return disconnected, fmt.Errorf("disconnect stale endpoint %s of %s: %w", name, n.Name, err)
+		}
+	}
+	return disconnected, nil
+}
+
+func sortedEndpointNames(eps map[string]string) []string {
+	out := make([]string, 0, len(eps))
+	for id, name := range eps {
+		if name == "" {
+			name = shortID(id)
+		}
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // disconnectStale disconnects one endpoint if its container is berth's and
@@ -345,13 +434,20 @@ func (c *Client) disconnectStale(ctx context.Context, n Network, cid, endpoint s
 		return &Error{Op: "network_remove", Object: n.Name, Kind: ErrConflict,
 			Err: fmt.Errorf("container %s is still running on it", ctr.Name)}
 	}
-	return c.gov.do(ctx, call{op: "network_disconnect", lane: laneWrite, object: n.Name, idempotent: true}, func(ctx context.Context, attempt int) error {
+	err = c.gov.do(ctx, call{op: "network_disconnect", lane: laneWrite, object: n.Name, idempotent: true}, func(ctx context.Context, attempt int) error {
 		_, err := c.api.NetworkDisconnect(ctx, n.ID, client.NetworkDisconnectOptions{Container: cid})
 		if attempt > 0 && err != nil && isNotFoundErr(err) {
 			return nil
 		}
 		return err
 	})
+	if IsNotFound(err) {
+		// A vanished container's endpoint cannot be disconnected without
+		// force: go on to the removal, whose refusal (ErrActiveEndpoints)
+		// tells the caller to clear stale endpoints.
+		return nil
+	}
+	return err
 }
 
 func errString(err error) string {

@@ -153,7 +153,9 @@ var _ = Describe("Docker names", Ordered, ContinueOnFailure, func() {
 			g.Expect(ids).To(HaveLen(2))
 			for svc, id := range ids {
 				g.Expect(id).NotTo(Equal(oldIDs[svc]), "%s not replaced", svc)
-				g.Expect(mustInspect(id).Name).To(Equal("/" + v1alpha1.ContainerName(name, svc)))
+				c := mustInspect(id)
+				g.Expect(c.Name).To(Equal("/" + v1alpha1.ContainerName(name, svc)))
+				g.Expect(c.State.Running).To(BeTrue(), "%s not running", svc)
 			}
 			env := m.getEnv(name)
 			g.Expect(isReady(env)).To(BeTrue(), describeStatus(env))

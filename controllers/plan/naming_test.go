@@ -188,6 +188,15 @@ func TestUpgradeFromLegacyNames(t *testing.T) {
 	if len(s.obs.Volumes) != 1 {
 		t.Errorf("volumes at the end: %v, want berth-demo-data alone", s.obs.Volumes)
 	}
+	// Status hashes the containers as Compute does, adopted volume and all.
+	p := Compute(env, s.obs, testOptions(), s.clock)
+	st := ComputeStatus(env, s.obs, testOptions(), p, v1alpha1.EnvironmentStatus{}, s.clock)
+	if st.Phase != v1alpha1.PhaseReady {
+		for _, ss := range st.Services {
+			t.Logf("%s: %s ready=%v %s", ss.Name, ss.State, ss.Ready, ss.Message)
+		}
+		t.Errorf("phase %s after the upgrade converged, want Ready", st.Phase)
+	}
 }
 
 // TestUpgradeHoldsTheOldNetworkWhileInUse: a container the plan keeps (here

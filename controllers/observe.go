@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,13 +29,37 @@ func (c *Controller) observe(env *v1alpha1.Environment) plan.Observed {
 		// Only a teardown plan reads it.
 		NetworkRemoval: c.refusals.get(env),
 	}
+	// Attribution is by the Environment label; the plan checks the UID
+	// and sorts out which object is the Environment's own.
 	for _, n := range c.cache.Networks(name) {
-		if n.Name == plan.NetworkName(name) {
-			obs.Network = &plan.ObservedNetwork{Name: n.Name, ID: n.ID, Labels: n.Labels}
+		on := observedNetwork(n)
+		if n.Name != plan.NetworkName(name) {
+			obs.OtherNetworks = append(obs.OtherNetworks, on)
+			continue
 		}
+		switch {
+		case obs.Network == nil:
+			obs.Network = &on
+		case obs.Network.Labels[v1alpha1.LabelEnvironmentUID] != string(env.UID) && on.Labels[v1alpha1.LabelEnvironmentUID] == string(env.UID):
+			// Ours beats an earlier incarnation's, which is drained.
+			obs.OtherNetworks = append(obs.OtherNetworks, *obs.Network)
+			obs.Network = &on
+		case on.Labels[v1alpha1.LabelEnvironmentUID] != string(env.UID):
+			obs.OtherNetworks = append(obs.OtherNetworks, on)
+		}
+		// A duplicate of ours under the same name is EnsureNetwork's to
+		// settle.
 	}
 	for _, v := range c.cache.Volumes(name) {
 		obs.Volumes[v.Name] = plan.ObservedVolume{Name: v.Name, Labels: v.Labels}
+	}
+	// A container of another of this manager's Environments under one of
+	// this Environment's names is a conflict, which the plan can only
+	// report if it sees it.
+	for _, s := range env.Spec.Services {
+		if ct, ok := c.cache.Container(plan.ContainerName(name, s.Name)); ok && ct.Environment != name {
+			obs.Containers = append(obs.Containers, observedContainer(ct))
+		}
 	}
 	for _, ct := range c.cache.Containers(name) {
 		obs.Containers = append(obs.Containers, observedContainer(ct))
@@ -76,6 +101,15 @@ func observedContainer(ct docker.Container) plan.ObservedContainer {
 	return oc
 }
 
+func observedNetwork(n docker.Network) plan.ObservedNetwork {
+	on := plan.ObservedNetwork{Name: n.Name, ID: n.ID, Labels: n.Labels}
+	for id := range n.Containers {
+		on.Attached = append(on.Attached, id)
+	}
+	slices.Sort(on.Attached)
+	return on
+}
+
 // inventory is every object this manager owns, for the orphan collector.
 func inventory(s docker.Snapshot) plan.Inventory {
 	var inv plan.Inventory
@@ -83,7 +117,7 @@ func inventory(s docker.Snapshot) plan.Inventory {
 		inv.Containers = append(inv.Containers, observedContainer(ct))
 	}
 	for _, n := range s.Networks {
-		inv.Networks = append(inv.Networks, plan.ObservedNetwork{Name: n.Name, ID: n.ID, Labels: n.Labels})
+		inv.Networks = append(inv.Networks, observedNetwork(n))
 	}
 	for _, v := range s.Volumes {
 		inv.Volumes = append(inv.Volumes, plan.ObservedVolume{Name: v.Name, Labels: v.Labels})

@@ -268,16 +268,26 @@ func (c *Controller) syncProbes(env *v1alpha1.Environment, obs plan.Observed) {
 	var specs []probe.Spec
 	for _, oc := range obs.Containers {
 		svc := services[oc.Labels[v1alpha1.LabelService]]
-		if svc == nil || svc.ReadinessProbe == nil || oc.State != plan.StateRunning {
+		// Only this Environment's own containers: observe also lists
+		// another's that holds one of its names, as a conflict.
+		if svc == nil || svc.ReadinessProbe == nil || oc.State != plan.StateRunning || oc.Labels[v1alpha1.LabelEnvironment] != env.Name {
 			continue
 		}
 		ct, ok := c.cache.Container(oc.ID)
 		if !ok {
 			continue
 		}
+		ip := ct.Networks[plan.NetworkName(env.Name)]
+		if ip == "" && len(ct.Networks) == 1 {
+			// A container an older berth attached to berth-<env>, until
+			// it is replaced.
+			for _, addr := range ct.Networks {
+				ip = addr
+			}
+		}
 		target := probe.Target{
 			ContainerID: ct.ID,
-			IP:          ct.Networks[plan.NetworkName(env.Name)],
+			IP:          ip,
 			Ports:       svc.Ports,
 		}
 		for _, p := range ct.Ports {

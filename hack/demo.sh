@@ -57,7 +57,7 @@ cat <<MSG
 
 The demo is Ready. Try:
   bin/berth get env -w                  # watch it (berth uses $data_dir/kubeconfig by default)
-  docker kill berth-demo-api            # berth brings it back
+  docker kill berth_demo_api            # berth brings it back
   bin/berth delete -f config/samples/demo.yaml
   hack/demo.sh down                     # delete the demo and stop this manager
 MSG

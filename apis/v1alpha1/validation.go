@@ -13,7 +13,7 @@ import (
 // Limits enforced by validation.
 const (
 	// MaxNameLength bounds Environment, service and volume names so that the
-	// derived Docker names (berth-<env>-<service>) stay short and readable.
+	// derived Docker names (berth_<env>_<service>) stay short and readable.
 	MaxNameLength = 40
 	// generatedSuffixLength is what the API server's name generator appends
 	// to metadata.generateName.

@@ -22,16 +22,45 @@ const (
 )
 
 // DockerNamePrefix starts the name of every Docker object berth creates.
-const DockerNamePrefix = "berth-"
+const DockerNamePrefix = "berth_"
 
-// Docker names are deterministic, so a rerun reconcile finds (and adopts)
-// what an interrupted one created.
+// DockerNameSeparator joins the parts of a Docker name. Environment,
+// service and volume names are DNS-1123 labels ([a-z0-9-], see validation),
+// which cannot contain it, so a name splits back into its parts in exactly
+// one way: two valid Environments never map to one Docker name. A "-"
+// joiner would not do: Environment a with service b-data and Environment
+// a-b with service data would both be berth-a-b-data.
+const DockerNameSeparator = "_"
 
-// NetworkName is the Docker network of an Environment.
+// Docker names are deterministic, so a rerun reconcile finds what an
+// interrupted one created; whether berth may use an object it finds is
+// decided by its labels (manager identity, Environment name and UID), never
+// by the name.
+
+// NetworkName is the Docker network of an Environment: berth_<env>.
 func NetworkName(env string) string { return DockerNamePrefix + env }
 
-// ContainerName is the Docker container of one service.
-func ContainerName(env, service string) string { return DockerNamePrefix + env + "-" + service }
+// ContainerName is the Docker container of one service: berth_<env>_<service>.
+func ContainerName(env, service string) string {
+	return DockerNamePrefix + env + DockerNameSeparator + service
+}
 
-// VolumeName is the Docker volume of one of an Environment's volumes.
-func VolumeName(env, volume string) string { return DockerNamePrefix + env + "-" + volume }
+// VolumeName is the Docker volume of one of an Environment's volumes:
+// berth_<env>_<volume>.
+func VolumeName(env, volume string) string {
+	return DockerNamePrefix + env + DockerNameSeparator + volume
+}
+
+// LegacyDockerNamePrefix started the names berth gave Docker objects before
+// they were made injective (berth-<env>, berth-<env>-<name>). An upgraded
+// manager still meets such objects: it recognises them by their labels
+// (the Environment label disambiguates what the name cannot), keeps their
+// volumes, and replaces or drains the rest.
+const LegacyDockerNamePrefix = "berth-"
+
+// LegacyVolumeName is the name an older berth gave an Environment's volume.
+// It is ambiguous on its own; it is only ever compared together with the
+// volume's Environment label.
+func LegacyVolumeName(env, volume string) string {
+	return LegacyDockerNamePrefix + env + "-" + volume
+}

@@ -31,6 +31,7 @@ func Compute(env *v1alpha1.Environment, obs Observed, opts Options, now time.Tim
 	b.decideServices()
 	b.pullImages()
 	b.emitServices()
+	b.drainOtherNetworks()
 	b.checkTTL()
 	return b.plan
 }
@@ -47,9 +48,10 @@ type builder struct {
 	order  []string
 	states map[string]*serviceState
 
-	networkOp       int            // -1 when the network needs no op
-	networkConflict string         // set when berth-<env> is not ours
-	volumeOps       map[string]int // Docker volume name → EnsureVolume op
+	networkOp       int               // -1 when the network needs no op
+	networkConflict string            // set when berth_<env> is not ours
+	volumeNames     map[string]string // spec volume → Docker volume it is mounted from
+	volumeOps       map[string]int    // Docker volume name → EnsureVolume op
 	volumeConflicts map[string]string
 	pullOps         map[string]int // image → PullImage op
 	serviceRemovals map[string][]int
@@ -72,6 +74,7 @@ func newBuilder(env *v1alpha1.Environment, obs Observed, opts Options, now time.
 	}
 	// A cycle is rejected by validation; Order still lists every service.
 	b.order, _ = Order(env.Spec.Services)
+	b.volumeNames = resolveVolumes(env, obs, opts)
 
 	hashes := map[string]string{}
 	for i := range env.Spec.Services {
@@ -79,6 +82,7 @@ func newBuilder(env *v1alpha1.Environment, obs Observed, opts Options, now time.
 		st := &serviceState{svc: svc, startOp: -1}
 		st.cfg, st.cfgErr = BuildContainerConfig(env, svc, opts)
 		if st.cfgErr == nil {
+			st.cfg = remount(env, st.cfg, b.volumeNames)
 			hashes[svc.Name] = st.cfg.Labels[v1alpha1.LabelSpecHash]
 		}
 		b.states[svc.Name] = st
@@ -120,14 +124,17 @@ func (b *builder) ensureNetwork() {
 		})
 	case !ownedBy(n.Labels, b.env.Name, b.opts):
 		b.networkConflict = fmt.Sprintf("network %s exists and is not managed by this berth for Environment %s; berth never touches it", name, b.env.Name)
+	case b.env.UID != "" && n.Labels[v1alpha1.LabelEnvironmentUID] != string(b.env.UID):
+		// Not adopted: a new container would join a network labelled
+		// for another incarnation. It is replaced once its containers
+		// (removed as stale) are gone.
+		b.replaceNetwork(*n)
 	}
-	// An owned network of an earlier incarnation is adopted: a bridge holds
-	// no state, and its old containers are removed on their own.
 }
 
 func (b *builder) ensureVolumes() {
 	for _, v := range b.env.Spec.Volumes {
-		name := VolumeName(b.env.Name, v.Name)
+		name := b.volumeNames[v.Name]
 		obsVol, exists := b.obs.Volumes[name]
 		switch {
 		case !exists:
@@ -142,6 +149,8 @@ func (b *builder) ensureVolumes() {
 			})
 		case !ownedBy(obsVol.Labels, b.env.Name, b.opts):
 			b.volumeConflicts[name] = fmt.Sprintf("volume %s exists and is not managed by this berth for Environment %s; berth never touches it", name, b.env.Name)
+		case !volumeOf(obsVol, b.env.Name, v.Name):
+			b.volumeConflicts[name] = fmt.Sprintf("volume %s exists and is labelled as volume %q of Environment %s, not %q; berth never mounts it for another", name, obsVol.Labels[v1alpha1.LabelVolume], b.env.Name, v.Name)
 		}
 		// An owned volume is adopted whatever its incarnation: keeping data
 		// across a delete and re-create is what retainVolumes is for.

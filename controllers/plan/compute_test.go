@@ -19,8 +19,8 @@ func TestComputeFreshEnvironment(t *testing.T) {
 	p := Compute(env, Observed{}, testOptions(), t0)
 
 	assertStrings(t, "ops", p.Strings(), []string{
-		"EnsureNetwork berth-demo",
-		"EnsureVolume berth-demo-data",
+		"EnsureNetwork berth_demo",
+		"EnsureVolume berth_demo_data",
 		"PullImage " + testImage,
 		"CreateContainer migrate",
 		"StartContainer migrate ",
@@ -37,7 +37,7 @@ func TestComputeFreshEnvironment(t *testing.T) {
 		}
 	}
 	create, _ := findOp(p, OpCreateContainer, "db")
-	if create.Config == nil || create.Config.Name != "berth-demo-db" || create.ContainerName != "berth-demo-db" {
+	if create.Config == nil || create.Config.Name != "berth_demo_db" || create.ContainerName != "berth_demo_db" {
 		t.Errorf("create db carries config %+v", create.Config)
 	}
 	if p.Ops[0].Labels[v1alpha1.LabelManagedBy] != testManager || p.Ops[1].Labels[v1alpha1.LabelVolume] != "data" {
@@ -445,7 +445,7 @@ func TestComputeOwnershipAndConflicts(t *testing.T) {
 		env := simpleEnv("s")
 		keep := container(t, env, "s", "c-b", StateRunning)
 		dup := container(t, env, "s", "c-a", StateRunning)
-		dup.Name = "berth-web-s-copy"
+		dup.Name = "berth_web_s-copy"
 		p := Compute(env, Observed{Network: ownedNetwork(env), Containers: []ObservedContainer{dup, keep}}, testOptions(), t0)
 		assertStrings(t, "ops", p.Strings(), []string{"RemoveContainer s c-a"})
 		if p.Ops[0].RemoveReason != RemoveDuplicate || p.Ops[0].Grace != 10*time.Second {
@@ -454,7 +454,7 @@ func TestComputeOwnershipAndConflicts(t *testing.T) {
 	})
 	t.Run("a foreign container holding the name is never touched", func(t *testing.T) {
 		env := simpleEnv("s")
-		decoy := ObservedContainer{ID: "decoy", Name: "/berth-web-s", State: StateRunning, Labels: map[string]string{"app": "mine"}}
+		decoy := ObservedContainer{ID: "decoy", Name: "/berth_web_s", State: StateRunning, Labels: map[string]string{"app": "mine"}}
 		other := container(t, env, "s", "other-mgr", StateRunning)
 		other.Labels = copyLabels(other.Labels, v1alpha1.LabelManagedBy, "someone-else")
 		for _, c := range []ObservedContainer{decoy, other} {
@@ -462,14 +462,14 @@ func TestComputeOwnershipAndConflicts(t *testing.T) {
 			if !p.Empty() {
 				t.Errorf("ops %v touch or collide with a container berth does not own", p.Strings())
 			}
-			if w := p.Waiting["s"]; w.Reason != WaitNameConflict || !strings.Contains(w.Message, "berth-web-s") {
+			if w := p.Waiting["s"]; w.Reason != WaitNameConflict || !strings.Contains(w.Message, "berth_web_s") {
 				t.Errorf("waiting %+v, want NameConflict naming the container", w)
 			}
 		}
 	})
 	t.Run("a foreign network blocks creation", func(t *testing.T) {
 		env := simpleEnv("s")
-		obs := Observed{Network: &ObservedNetwork{Name: "berth-web", ID: "n"}}
+		obs := Observed{Network: &ObservedNetwork{Name: "berth_web", ID: "n"}}
 		p := Compute(env, obs, testOptions(), t0)
 		if !p.Empty() || p.Waiting["s"].Reason != WaitNameConflict {
 			t.Errorf("ops %v waiting %v, want nothing but a NameConflict", p.Strings(), p.Waiting)
@@ -478,7 +478,7 @@ func TestComputeOwnershipAndConflicts(t *testing.T) {
 	t.Run("a foreign volume blocks the services that mount it", func(t *testing.T) {
 		env := demoEnv()
 		obs := Observed{Network: ownedNetwork(env), Images: map[string]ObservedImage{testImage: {Present: true}},
-			Volumes: map[string]ObservedVolume{"berth-demo-data": {Name: "berth-demo-data"}}}
+			Volumes: map[string]ObservedVolume{"berth_demo_data": {Name: "berth_demo_data"}}}
 		p := Compute(env, obs, testOptions(), t0)
 		assertStrings(t, "ops", p.Strings(), []string{"CreateContainer migrate", "StartContainer migrate "})
 		if p.Waiting["db"].Reason != WaitNameConflict {

@@ -14,7 +14,7 @@ import (
 // terms: the Docker layer translates it to the engine's API, and SpecHash
 // summarises it in the spec-hash label.
 type ContainerConfig struct {
-	// Name is the deterministic container name, berth-<env>-<service>.
+	// Name is the deterministic container name, berth_<env>_<service>.
 	Name  string
 	Image string
 	// Entrypoint comes from the spec's command; empty keeps the image's.
@@ -29,7 +29,7 @@ type ContainerConfig struct {
 	Resources Resources
 	// Mounts are sorted by target path.
 	Mounts []Mount
-	// Network is the Environment's network, berth-<env>; the container joins
+	// Network is the Environment's network, berth_<env>; the container joins
 	// it under NetworkAlias (the service name), which is how services reach
 	// each other.
 	Network      string
@@ -74,7 +74,7 @@ type Resources struct {
 
 // Mount mounts a named Docker volume.
 type Mount struct {
-	Volume   string // Docker volume name, berth-<env>-<volume>
+	Volume   string // Docker volume name, berth_<env>_<volume> (or an adopted one's)
 	Target   string
 	ReadOnly bool
 }

@@ -16,14 +16,14 @@ func TestBuildContainerConfigDemoAPI(t *testing.T) {
 	cfg := mustConfig(t, env, "api")
 
 	want := ContainerConfig{
-		Name:  "berth-demo-api",
+		Name:  "berth_demo_api",
 		Image: testImage,
 		Env:   []string{"DATABASE_ADDR=db:5432", "TESTAPP_NAME=demo-api"},
 		Ports: []PortBinding{{Name: "http", ContainerPort: 8080, Protocol: v1alpha1.ProtocolTCP, HostIP: "127.0.0.1", HostPort: PortRandom}},
 		Resources: Resources{
 			MemoryLimit: 64 << 20, MemoryReservation: 32 << 20, NanoCPUs: 500_000_000,
 		},
-		Network: "berth-demo", NetworkAlias: "api", Hostname: "api",
+		Network: "berth_demo", NetworkAlias: "api", Hostname: "api",
 		StopSignal: "SIGTERM", StopTimeout: 2 * time.Second,
 	}
 	labels := cfg.Labels
@@ -74,7 +74,7 @@ func TestBuildContainerConfigPortsAndMounts(t *testing.T) {
 	if cfg.Ports[1].Published() || !cfg.Ports[2].Published() {
 		t.Errorf("Published: unset hostPort must not publish, hostPort 0 must")
 	}
-	wantMounts := []Mount{{Volume: "berth-web-a", Target: "/a"}, {Volume: "berth-web-b", Target: "/z", ReadOnly: true}}
+	wantMounts := []Mount{{Volume: "berth_web_a", Target: "/a"}, {Volume: "berth_web_b", Target: "/z", ReadOnly: true}}
 	if !reflect.DeepEqual(cfg.Mounts, wantMounts) {
 		t.Errorf("mounts: got %+v, want %+v", cfg.Mounts, wantMounts)
 	}

@@ -11,11 +11,18 @@ import (
 // reconciler fills it from the Docker informer, the probe runner and the
 // Environment's own status; Compute and ComputeStatus only read it.
 type Observed struct {
-	// Network is the Docker network named berth-<env>, whoever owns it; nil
-	// when there is none.
+	// Network is the Docker network named NetworkName(env) (berth_<env>),
+	// whoever owns it, preferring one of this Environment's incarnation;
+	// nil when there is none.
 	Network *ObservedNetwork
+	// OtherNetworks are the other networks labelled with this Environment:
+	// ones an older berth named berth-<env>, and ones of an earlier
+	// incarnation under the current name. They are drained and removed.
+	OtherNetworks []ObservedNetwork
 	// Volumes are Docker volumes by Docker name: those labelled with this
-	// Environment and those named like one of its volumes.
+	// Environment and those named like one of its volumes. A spec volume
+	// is mounted from the one its labels say is its (see resolveVolumes),
+	// whatever its name.
 	Volumes map[string]ObservedVolume
 	// Containers are those labelled with this Environment, plus any
 	// container named like one of its services (owned or not): berth sorts
@@ -40,6 +47,9 @@ type ObservedNetwork struct {
 	Name   string
 	ID     string
 	Labels map[string]string
+	// Attached are the IDs of the containers on it, as far as the cache
+	// knows.
+	Attached []string
 }
 
 // NetworkRemoval is the history of refused removals of one network. The

@@ -73,6 +73,10 @@ func (b *builder) decide(st *serviceState) {
 	case c.specHash() != st.hash() && c.Labels[LabelRestartedAt] != st.cfg.RestartedAt:
 		st.intent, st.removeReason = intentRecreate, RemoveSpecChanged
 		st.removeMessage = fmt.Sprintf("restart %s: requested at %s (hash %s → %s)", name, st.cfg.RestartedAt, shortHash(c.specHash()), shortHash(st.hash()))
+	case c.specHash() != st.hash() && c.name() != st.cfg.Name:
+		// An older berth's name (see naming.go): replaced, not adopted.
+		st.intent, st.removeReason = intentRecreate, RemoveSpecChanged
+		st.removeMessage = fmt.Sprintf("recreate %s as %s: container %s has an older name (hash %s → %s)", name, st.cfg.Name, c.name(), shortHash(c.specHash()), shortHash(st.hash()))
 	case c.specHash() != st.hash():
 		st.intent, st.removeReason = intentRecreate, RemoveSpecChanged
 		st.removeMessage = fmt.Sprintf("recreate %s: spec changed (hash %s → %s)", name, shortHash(c.specHash()), shortHash(st.hash()))

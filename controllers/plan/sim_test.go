@@ -178,7 +178,7 @@ func TestComputeConvergesDemo(t *testing.T) {
 		}
 	}
 	want := []string{
-		"EnsureNetwork berth-demo", "EnsureVolume berth-demo-data", "PullImage " + testImage,
+		"EnsureNetwork berth_demo", "EnsureVolume berth_demo_data", "PullImage " + testImage,
 		"CreateContainer migrate", "StartContainer migrate ", "CreateContainer db", "StartContainer db ",
 		"CreateContainer api", "StartContainer api ",
 	}

@@ -60,9 +60,12 @@ type serviceFacts struct {
 func observeServices(env *v1alpha1.Environment, obs Observed, opts Options, p Plan, prev v1alpha1.EnvironmentStatus, now time.Time) []serviceFacts {
 	hashes := map[string]string{}
 	cfgs := map[string]ContainerConfig{}
+	volumeNames := resolveVolumes(env, obs, opts)
 	for i := range env.Spec.Services {
 		svc := &env.Spec.Services[i]
 		if cfg, err := BuildContainerConfig(env, svc, opts); err == nil {
+			// Hashed as Compute hashes it: mounting the volumes it adopted.
+			cfg = remount(env, cfg, volumeNames)
 			hashes[svc.Name] = cfg.Labels[v1alpha1.LabelSpecHash]
 			cfgs[svc.Name] = cfg
 		}

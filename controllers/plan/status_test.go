@@ -201,7 +201,7 @@ func TestStatusConditionsAndPhases(t *testing.T) {
 			obs: func(t *testing.T, env *v1alpha1.Environment) Observed {
 				obs := converged(t, env)
 				gone := container(t, env, "db", "c-gone", StateRunning)
-				gone.Name, gone.Labels = "berth-demo-cache", copyLabels(gone.Labels, v1alpha1.LabelService, "cache")
+				gone.Name, gone.Labels = "berth_demo_cache", copyLabels(gone.Labels, v1alpha1.LabelService, "cache")
 				obs.Containers = append(obs.Containers, gone)
 				return obs
 			},
@@ -211,7 +211,7 @@ func TestStatusConditionsAndPhases(t *testing.T) {
 			name: "name conflict",
 			obs: func(t *testing.T, env *v1alpha1.Environment) Observed {
 				obs := withoutService(converged(t, env), "api")
-				obs.Containers = append(obs.Containers, ObservedContainer{ID: "x", Name: "berth-demo-api", State: StateRunning})
+				obs.Containers = append(obs.Containers, ObservedContainer{ID: "x", Name: "berth_demo_api", State: StateRunning})
 				return obs
 			},
 			phase: v1alpha1.PhaseDegraded, ready: string(WaitNameConflict), progressing: metav1.ConditionFalse, degraded: string(WaitNameConflict),

@@ -80,6 +80,14 @@ func Teardown(env *v1alpha1.Environment, obs Observed, opts Options) Plan {
 	if n := obs.Network; n != nil && ownedBy(n.Labels, env.Name, opts) {
 		teardownNetwork(&p, env, *n, obs.NetworkRemoval, all)
 	}
+	// The Environment's networks under other names (an older berth's) or
+	// of an earlier incarnation go too: nothing of its may be left behind.
+	for _, n := range obs.OtherNetworks {
+		if ownedBy(n.Labels, env.Name, opts) {
+			p.add(Op{Kind: OpRemoveNetwork, Environment: env.Name, Network: n.Name, NetworkID: n.ID,
+				Needs: sortedNeeds(all), Reason: "tear down: remove network " + n.Name})
+		}
+	}
 	if env.Spec.Teardown.RetainVolumes {
 		return p
 	}

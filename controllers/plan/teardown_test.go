@@ -20,10 +20,10 @@ func TestTeardownReverseOrder(t *testing.T) {
 			"RemoveContainer api c-api",
 			"RemoveContainer migrate c-migrate",
 			"RemoveContainer db c-db",
-			"RemoveNetwork berth-demo",
+			"RemoveNetwork berth_demo",
 		}
 		if !retain {
-			want = append(want, "RemoveVolume berth-demo-data")
+			want = append(want, "RemoveVolume berth_demo_data")
 		}
 		assertStrings(t, "teardown", p.Strings(), want)
 		if !p.Teardown {
@@ -61,18 +61,18 @@ func TestTeardownIsIdempotent(t *testing.T) {
 func TestTeardownOnlyTouchesWhatIsOwned(t *testing.T) {
 	env := demoEnv()
 	obs := converged(t, env)
-	decoy := ObservedContainer{ID: "decoy", Name: "berth-demo-api2", State: StateRunning, Labels: map[string]string{
+	decoy := ObservedContainer{ID: "decoy", Name: "berth_demo_api2", State: StateRunning, Labels: map[string]string{
 		v1alpha1.LabelEnvironment: "demo", v1alpha1.LabelService: "api",
 	}}
 	stale := container(t, env, "api", "c-stale", StateExited)
 	stale.Labels = copyLabels(stale.Labels, v1alpha1.LabelEnvironmentUID, "uid-0")
-	stale.Name = "berth-demo-api-old"
+	stale.Name = "berth_demo_api-old"
 	extra := container(t, env, "api", "c-extra", StateRunning)
 	extra.Labels = copyLabels(extra.Labels, v1alpha1.LabelService, "worker")
-	extra.Name = "berth-demo-worker"
+	extra.Name = "berth_demo_worker"
 	extra.StopTimeout = 0
 	obs.Containers = append(obs.Containers, decoy, stale, extra)
-	obs.Volumes["berth-demo-other"] = ObservedVolume{Name: "berth-demo-other"} // not labelled
+	obs.Volumes["berth_demo_other"] = ObservedVolume{Name: "berth_demo_other"} // not labelled
 	obs.Network.Labels = copyLabels(obs.Network.Labels, v1alpha1.LabelManagedBy, "someone-else")
 
 	p := Teardown(env, obs, testOptions())
@@ -82,7 +82,7 @@ func TestTeardownOnlyTouchesWhatIsOwned(t *testing.T) {
 		"RemoveContainer api c-stale",
 		"RemoveContainer migrate c-migrate",
 		"RemoveContainer db c-db",
-		"RemoveVolume berth-demo-data",
+		"RemoveVolume berth_demo_data",
 	})
 	if p.Ops[0].Grace != DefaultGracePeriod {
 		t.Errorf("grace of an unknown service without a stop timeout: %s", p.Ops[0].Grace)
@@ -116,10 +116,10 @@ func TestOrphans(t *testing.T) {
 	}
 	inv.Containers = append(inv.Containers, converged(t, live).Containers...)
 	foreign := container(t, gone, "a", "c-foreign", StateRunning)
-	foreign.Name = "berth-gone-x"
+	foreign.Name = "berth_gone_x"
 	foreign.Labels = copyLabels(foreign.Labels, v1alpha1.LabelManagedBy, "other-manager")
 	inv.Containers = append(inv.Containers, foreign, ObservedContainer{ID: "plain", Name: "postgres"})
-	inv.Networks = []ObservedNetwork{*ownedNetwork(live), *ownedNetwork(gone), {Name: "berth-x", ID: "n-x"}}
+	inv.Networks = []ObservedNetwork{*ownedNetwork(live), *ownedNetwork(gone), {Name: "berth_x", ID: "n-x"}}
 	for _, e := range []*v1alpha1.Environment{gone, live} {
 		for _, v := range ownedVolumes(e) {
 			inv.Volumes = append(inv.Volumes, v)
@@ -131,7 +131,7 @@ func TestOrphans(t *testing.T) {
 	assertStrings(t, "orphans", p.Strings(), []string{
 		"RemoveContainer a c-gone-a",
 		"RemoveContainer b c-gone-b",
-		"RemoveNetwork berth-gone",
+		"RemoveNetwork berth_gone",
 	})
 	if p.Ops[0].Grace != 4*time.Second || p.Ops[0].RemoveReason != RemoveOrphan || p.Ops[0].Environment != "gone" {
 		t.Errorf("orphan removal %+v", p.Ops[0])
@@ -143,13 +143,13 @@ func TestOrphans(t *testing.T) {
 	opts := testOptions()
 	opts.CollectOrphanVolumes = true
 	p = Orphans(inv, exists, opts)
-	if last := p.Strings()[len(p.Ops)-1]; last != "RemoveVolume berth-gone-data" {
+	if last := p.Strings()[len(p.Ops)-1]; last != "RemoveVolume berth_gone_data" {
 		t.Errorf("with CollectOrphanVolumes the last op is %q, want the orphan volume", last)
 	}
 	// A volume created under teardown.retainVolumes outlives its
 	// Environment on purpose: the collector leaves it.
 	for i := range inv.Volumes {
-		if inv.Volumes[i].Name == "berth-gone-data" {
+		if inv.Volumes[i].Name == "berth_gone_data" {
 			inv.Volumes[i].Labels = copyLabels(inv.Volumes[i].Labels, v1alpha1.LabelRetain, "true")
 		}
 	}

@@ -47,7 +47,7 @@ func RenderEnvironment(env *v1alpha1.Environment, showEvents bool, now time.Time
 		w.Write(describe.LEVEL_0, "Terminating:\tsince %s (finalizers: %s)\n",
 			timeAndAge(*env.DeletionTimestamp, now), orNone(strings.Join(env.Finalizers, ", ")))
 	}
-	w.Write(describe.LEVEL_0, "Network:\tberth-%s\n", env.Name)
+	w.Write(describe.LEVEL_0, "Network:\t%s\n", v1alpha1.NetworkName(env.Name))
 	w.Write(describe.LEVEL_0, "TTL:\t%s\n", ttl(env, now))
 
 	// Each section is aligned on its own: one tabwriter block for the whole
@@ -188,8 +188,8 @@ func writeVolumes(w describe.PrefixWriter, env *v1alpha1.Environment) {
 				}
 			}
 		}
-		w.Write(describe.LEVEL_1, "%s\tberth-%s-%s\t%s\t%s\n",
-			v.Name, env.Name, v.Name, onDelete, orDash(strings.Join(mounts, ", ")))
+		w.Write(describe.LEVEL_1, "%s\t%s\t%s\t%s\n",
+			v.Name, v1alpha1.VolumeName(env.Name, v.Name), onDelete, orDash(strings.Join(mounts, ", ")))
 	}
 }
 

@@ -66,7 +66,7 @@ func fixtureEnvironment() *v1alpha1.Environment {
 				{Name: "old", ContainerID: "cccccccccccc3333", State: "exited", Message: "removed from spec"},
 			},
 			Events: []v1alpha1.EnvironmentEvent{
-				{Time: ago(9 * time.Minute), Type: "Normal", Reason: "Created", Service: "db", Message: "created container berth-checkout-it-db"},
+				{Time: ago(9 * time.Minute), Type: "Normal", Reason: "Created", Service: "db", Message: "created container berth_checkout-it_db"},
 				{Time: ago(2 * time.Minute), Type: "Warning", Reason: "Restarted", Service: "api", Message: "container exited with 137, restarted"},
 				{Time: ago(30 * time.Second), Type: "Normal", Reason: "Progressing", Message: "generation 3 observed"},
 			},
@@ -103,7 +103,7 @@ func TestRenderEnvironment(t *testing.T) {
 		{"Ready:", "1/4"},
 		{"Generation:", "3"},
 		{"Observed Generation:", "2 (generation 3 not observed yet)"},
-		{"Network:", "berth-checkout-it"},
+		{"Network:", "berth_checkout-it"},
 		{"TTL:", "60m after first Ready (expires in 52m)"},
 		// services, in spec order, then the one only status knows
 		{"Name", "State", "Ready", "Restarts", "Container", "Ports", "Last Exit", "Message"},
@@ -113,12 +113,12 @@ func TestRenderEnvironment(t *testing.T) {
 			"127.0.0.1:32768->8080/tcp, 127.0.0.1:32769->53/udp", "137", "probe failed: connection refused"},
 		{"cache", "-", "false", "0", "-", "-", "-", "-"},
 		{"old", "exited", "false", "0", "cccccccccccc", "-", "-", "removed from spec"},
-		{"pgdata", "berth-checkout-it-pgdata", "retained", "db:/var/lib/postgresql/data"},
+		{"pgdata", "berth_checkout-it_pgdata", "retained", "db:/var/lib/postgresql/data"},
 		{"Type", "Status", "Reason", "Message", "Last Transition"},
 		{"Ready", "False", "ServicesNotReady", "1/4 services ready: api is restarting", "5m ago"},
 		{"Degraded", "True", "CrashLoop", "-", "90s ago"},
 		{"Age", "Type", "Reason", "Service", "Message"},
-		{"9m", "Normal", "Created", "db", "created container berth-checkout-it-db"},
+		{"9m", "Normal", "Created", "db", "created container berth_checkout-it_db"},
 		{"2m", "Warning", "Restarted", "api", "container exited with 137, restarted"},
 		{"30s", "Normal", "Progressing", "-", "generation 3 observed"},
 	}

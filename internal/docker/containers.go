@@ -212,17 +212,19 @@ func (c *Client) ownedFilter() client.Filters {
 // Created is the result of CreateContainer.
 type Created struct {
 	ID string
-	// Adopted: the container already existed with this manager's labels
-	// and the same spec hash (a retry, or a rerun reconcile), and was
-	// taken over instead of created.
+	// Adopted: the container already existed with this manager's labels,
+	// the same Environment name, UID and service, and the same spec hash
+	// (a retry, or a rerun reconcile), and was taken over instead of
+	// created.
 	Adopted bool
 }
 
 // CreateContainer creates the container described by spec. Create is not
 // idempotent, so a failed attempt that may have reached the daemon is
 // followed by a lookup by the deterministic name before any retry, and a
-// name clash with an owned container of the same spec hash adopts it. A
-// clash with anything else is a Conflict (or NotOwned) error.
+// name clash with an owned container of the same Environment (name and
+// UID), service and spec hash adopts it. A clash with anything else is a
+// Conflict (or NotOwned) error.
 func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) (Created, error) {
 	cfg, host, netCfg, err := c.build(spec)
 	if err != nil {
@@ -238,7 +240,7 @@ func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) (Creat
 		if err != nil {
 			return false, err
 		}
-		if err := c.adoptable(existing, spec.SpecHash); err != nil {
+		if err := c.adoptable(existing, spec); err != nil {
 			return false, err
 		}
 		out = Created{ID: existing.ID, Adopted: true}
@@ -273,15 +275,20 @@ func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) (Creat
 	return out, nil
 }
 
-// adoptable says whether an existing container may stand in for a create.
-func (c *Client) adoptable(existing Container, specHash string) error {
-	if !Owned(existing.Labels, c.id) {
-		return &Error{Op: "container_create", Object: existing.Name, Kind: ErrNotOwned,
-			Err: fmt.Errorf("name taken by container %s, which this manager does not own", shortID(existing.ID))}
+// adoptable says whether an existing container may stand in for a create:
+// this manager's, of the same Environment incarnation and service, with
+// the same spec hash.
+func (c *Client) adoptable(existing Container, spec ContainerSpec) error {
+	if err := c.attributable("container_create", "container "+shortID(existing.ID), existing.Name, existing.Labels, spec.Environment, spec.EnvironmentUID); err != nil {
+		return err
 	}
-	if specHash != "" && existing.SpecHash != specHash {
+	if spec.Service != "" && existing.Service != spec.Service {
 		return &Error{Op: "container_create", Object: existing.Name, Kind: ErrConflict,
-			Err: fmt.Errorf("name taken by owned container %s with spec-hash %q, want %q", shortID(existing.ID), existing.SpecHash, specHash)}
+			Err: fmt.Errorf("name taken by owned container %s of service %q, not %q", shortID(existing.ID), existing.Service, spec.Service)}
+	}
+	if spec.SpecHash != "" && existing.SpecHash != spec.SpecHash {
+		return &Error{Op: "container_create", Object: existing.Name, Kind: ErrConflict,
+			Err: fmt.Errorf("name taken by owned container %s with spec-hash %q, want %q", shortID(existing.ID), existing.SpecHash, spec.SpecHash)}
 	}
 	return nil
 }

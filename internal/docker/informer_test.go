@@ -124,7 +124,7 @@ func TestExitCodeFromStatus(t *testing.T) {
 }
 
 func TestNamesAndOwnership(t *testing.T) {
-	if NetworkName("e") != "berth-e" || ContainerName("e", "s") != "berth-e-s" || VolumeName("e", "v") != "berth-e-v" {
+	if NetworkName("e") != "berth_e" || ContainerName("e", "s") != "berth_e_s" || VolumeName("e", "v") != "berth_e_v" {
 		t.Fatal("deterministic names changed")
 	}
 	if Owned(nil, "x") || Owned(map[string]string{v1.LabelManagedBy: "y"}, "x") || Owned(map[string]string{v1.LabelManagedBy: ""}, "") {

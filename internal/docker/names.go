@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"fmt"
 	"strings"
 
 	v1 "berth.dev/berth/apis/v1alpha1"
@@ -22,6 +23,29 @@ var (
 // berth-something.
 func Owned(labels map[string]string, managerID string) bool {
 	return managerID != "" && labels[v1.LabelManagedBy] == managerID
+}
+
+// attributable says whether an object berth found under the name it wanted
+// belongs to the Environment it is wanted for: this manager's identity, and
+// that Environment's name (and UID, when the caller gives one) in its
+// labels. The name alone proves nothing: an object of another Environment,
+// or of an earlier incarnation of this one, may sit under it (older berths
+// gave colliding names). Anything else is NotOwned or a Conflict, never
+// adopted.
+func (c *Client) attributable(op, kind, name string, labels map[string]string, env, envUID string) error {
+	if !Owned(labels, c.id) {
+		return &Error{Op: op, Object: name, Kind: ErrNotOwned,
+			Err: fmt.Errorf("name taken by a %s this manager does not own", kind)}
+	}
+	if got := labels[v1.LabelEnvironment]; got != env {
+		return &Error{Op: op, Object: name, Kind: ErrConflict,
+			Err: fmt.Errorf("name taken by a %s of Environment %q, not %q", kind, got, env)}
+	}
+	if got := labels[v1.LabelEnvironmentUID]; envUID != "" && got != envUID {
+		return &Error{Op: op, Object: name, Kind: ErrConflict,
+			Err: fmt.Errorf("name taken by a %s of another incarnation of Environment %q (uid %q, not %q)", kind, env, got, envUID)}
+	}
+	return nil
 }
 
 // berthLabels are the labels the layer puts on an object it creates; the

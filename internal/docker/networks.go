@@ -115,6 +115,9 @@ func (c *Client) InspectNetwork(ctx context.Context, idOrName string) (Network, 
 }
 
 // EnsureNetwork returns the environment's network, creating it if needed.
+// A network under the name is only used if it carries this manager's
+// identity and the spec's Environment name and UID (when given); one of
+// another Environment or incarnation is a Conflict, a foreign one NotOwned.
 // Docker (before API 1.44) allows two networks with one name, so creates of
 // a name are serialised in this process, a create that may have happened
 // is looked up before it is retried, and if duplicates of ours exist anyway
@@ -130,17 +133,21 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 			return Network{}, false, err
 		}
 		var owned []Network
+		var refused error
 		for _, n := range nets {
-			if Owned(n.Labels, c.id) {
+			err := c.attributable("network_create", "network "+shortID(n.ID), name, n.Labels, spec.Environment, spec.EnvironmentUID)
+			switch {
+			case err == nil:
 				owned = append(owned, n)
+			case refused == nil:
+				refused = err
 			}
 		}
 		if len(owned) == 0 {
-			if len(nets) > 0 {
-				return Network{}, false, &Error{Op: "network_create", Object: name, Kind: ErrNotOwned,
-					Err: fmt.Errorf("name taken by network %s, which this manager does not own", shortID(nets[0].ID))}
-			}
-			return Network{}, false, nil
+			// Any network under the name that is not this
+			// Environment's (incarnation's) blocks it: a container
+			// created with the name could join either.
+			return Network{}, false, refused
 		}
 		for _, extra := range owned[1:] {
 			c.removeDuplicateNetwork(ctx, extra)

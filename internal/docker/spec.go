@@ -17,7 +17,7 @@ import (
 // Docker's create request and adds berth's labels.
 type ContainerSpec struct {
 	// Environment names the owning Environment; with Service it decides
-	// the container name (berth-<env>-<service>) and network.
+	// the container name (berth_<env>_<service>) and network.
 	Environment    string
 	EnvironmentUID string
 	Service        string

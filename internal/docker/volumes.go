@@ -73,14 +73,31 @@ func (c *Client) ListVolumes(ctx context.Context) ([]Volume, error) {
 }
 
 // EnsureVolume returns the environment's volume, creating it if needed. A
-// volume of that name without this manager's identity is NotOwned: berth
-// will not mount someone else's data.
+// volume of that name is only used if it is this manager's and carries the
+// same Environment and volume labels: berth will not mount someone else's
+// data, nor another Environment's. The UID is not compared: a volume kept
+// by spec.teardown.retainVolumes is meant for the next Environment of the
+// same name.
 func (c *Client) EnsureVolume(ctx context.Context, spec VolumeSpec) (Volume, error) {
 	name := spec.name()
+	wantVolume := spec.Volume
+	if wantVolume == "" {
+		wantVolume = spec.Labels[labelVolume]
+	}
+	check := func(v Volume) error {
+		if err := c.attributable("volume_create", "volume", name, v.Labels, spec.Environment, ""); err != nil {
+			return err
+		}
+		if wantVolume != "" && v.Labels[labelVolume] != wantVolume {
+			return &Error{Op: "volume_create", Object: name, Kind: ErrConflict,
+				Err: fmt.Errorf("name taken by volume %q of Environment %q, not %q", v.Labels[labelVolume], spec.Environment, wantVolume)}
+		}
+		return nil
+	}
 	v, err := c.InspectVolume(ctx, name)
 	if err == nil {
-		if !Owned(v.Labels, c.id) {
-			return Volume{}, &Error{Op: "volume_create", Object: name, Kind: ErrNotOwned, Err: fmt.Errorf("name taken by a volume this manager does not own")}
+		if err := check(v); err != nil {
+			return Volume{}, err
 		}
 		return v, nil
 	}
@@ -88,7 +105,9 @@ func (c *Client) EnsureVolume(ctx context.Context, spec VolumeSpec) (Volume, err
 		return Volume{}, fmt.Errorf("ensure volume %s: %w", name, err)
 	}
 	labels := c.berthLabels(spec.Labels, spec.Environment, spec.EnvironmentUID)
-	labels[labelVolume] = spec.Volume
+	if wantVolume != "" {
+		labels[labelVolume] = wantVolume
+	}
 	// Creating a named volume that exists returns the existing one, so a
 	// retry is safe; the label check below catches a foreign one.
 	err = c.gov.do(ctx, call{op: "volume_create", lane: laneWrite, object: name, idempotent: true}, func(ctx context.Context, _ int) error {
@@ -102,8 +121,8 @@ func (c *Client) EnsureVolume(ctx context.Context, spec VolumeSpec) (Volume, err
 	if err != nil {
 		return Volume{}, fmt.Errorf("ensure volume %s: %w", name, err)
 	}
-	if !Owned(v.Labels, c.id) {
-		return Volume{}, &Error{Op: "volume_create", Object: name, Kind: ErrNotOwned, Err: fmt.Errorf("name taken by a volume this manager does not own")}
+	if err := check(v); err != nil {
+		return Volume{}, err
 	}
 	return v, nil
 }

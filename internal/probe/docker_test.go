@@ -93,7 +93,7 @@ func startTestContainer(t *testing.T) *testContainer {
 	if err != nil {
 		t.Fatalf("inspect container: %v", err)
 	}
-	// Environment containers get IPAddress from their berth-<env> network;
+	// Environment containers get IPAddress from their berth_<env> network;
 	// this one's network has a test name.
 	c.IPAddress = c.Networks[netName]
 	tc := &testContainer{cli: cli, c: c}

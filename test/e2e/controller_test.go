@@ -87,7 +87,7 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 		Expect(isReady(env)).To(BeTrue(), describeStatus(env))
 		ids := containerIDs(name, m.identity())
 		Expect(ids).To(HaveLen(3))
-		Expect(containersNamed("berth-" + name + "-")).To(HaveLen(3))
+		Expect(containersNamed(v1alpha1.ContainerName(name, ""))).To(HaveLen(3))
 		migrate, db, api := mustInspect(ids["migrate"]), mustInspect(ids["db"]), mustInspect(ids["api"])
 
 		By("migrate ran exactly once, to completion")
@@ -147,9 +147,9 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 		web := mustInspect(ids["web"])
 
 		By("docker kill of web")
-		mustDocker("kill", "berth-"+name+"-web")
+		mustDocker("kill", v1alpha1.ContainerName(name, "web"))
 		Eventually(func(g Gomega) {
-			c, ok := inspect("berth-" + name + "-web")
+			c, ok := inspect(v1alpha1.ContainerName(name, "web"))
 			g.Expect(ok).To(BeTrue())
 			g.Expect(c.State.Running).To(BeTrue())
 			g.Expect(c.ID != web.ID || c.State.StartedAt != web.State.StartedAt).To(BeTrue(), "web is not back yet")
@@ -164,12 +164,12 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 					HaveField("Message", ContainSubstring("exit code 137")))))
 			}
 		}).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
-		Expect(mustInspect(ids["worker"]).State.StartedAt).To(Equal(mustInspect("berth-" + name + "-worker").State.StartedAt))
+		Expect(mustInspect(ids["worker"]).State.StartedAt).To(Equal(mustInspect(v1alpha1.ContainerName(name, "worker")).State.StartedAt))
 
 		By("stop and remove of worker from outside, without force")
-		removeFromOutside("berth-" + name + "-worker")
+		removeFromOutside(v1alpha1.ContainerName(name, "worker"))
 		Eventually(func(g Gomega) {
-			c, ok := inspect("berth-" + name + "-worker")
+			c, ok := inspect(v1alpha1.ContainerName(name, "worker"))
 			g.Expect(ok).To(BeTrue(), "worker not recreated yet")
 			g.Expect(c.ID).NotTo(Equal(ids["worker"]))
 			g.Expect(c.State.Running).To(BeTrue())
@@ -179,7 +179,7 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 		}).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
 		final := containerIDs(name, m.identity())
 		Expect(final).To(HaveLen(2))
-		Expect(containersNamed("berth-" + name + "-")).To(HaveLen(2))
+		Expect(containersNamed(v1alpha1.ContainerName(name, ""))).To(HaveLen(2))
 
 		m.mustBerth("delete", "env", name)
 		expectNothingLeft(m, name)
@@ -354,7 +354,7 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 		m.waitReady(2*time.Minute, name)
 		ids := containerIDs(name, m.identity())
 		Expect(ids).To(HaveLen(4))
-		netID := networkID("berth-" + name)
+		netID := networkID(v1alpha1.NetworkName(name))
 
 		cRec := recordEvents("type=container", "label="+v1alpha1.LabelEnvironment+"="+name)
 		objRec := recordEvents("type=network", "type=volume", "event=destroy")
@@ -412,7 +412,7 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 		var netEvs, volEvs []events.Message
 		Eventually(func(g Gomega) {
 			objs := objRec.events()
-			netEvs, volEvs = eventsOf(objs, netID, "destroy"), eventsOf(objs, "berth-"+name+"-data", "destroy")
+			netEvs, volEvs = eventsOf(objs, netID, "destroy"), eventsOf(objs, v1alpha1.VolumeName(name, "data"), "destroy")
 			g.Expect(netEvs).To(HaveLen(1))
 			g.Expect(volEvs).To(HaveLen(1))
 		}).WithTimeout(10 * time.Second).Should(Succeed())
@@ -481,7 +481,7 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 		for _, name := range names {
 			ids := containerIDs(name, id)
 			Expect(ids).To(HaveLen(3), "%s", name)
-			Expect(containersNamed("berth-"+name+"-")).To(HaveLen(3), "duplicates of %s", name)
+			Expect(containersNamed(v1alpha1.ContainerName(name, ""))).To(HaveLen(3), "duplicates of %s", name)
 			for svc, cid := range ids {
 				Expect(mustInspect(cid).State.Running).To(BeTrue(), "%s/%s", name, svc)
 			}
@@ -514,9 +514,9 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 		ids := containerIDs(wipeEnv, id)
 		Expect(ids).To(HaveLen(2))
 		keptID := containerIDs(keepEnv, id)["web"]
-		Expect(networkExists("berth-" + wipeEnv)).To(BeTrue())
-		Expect(envVolumes(wipeEnv)).To(ConsistOf("berth-" + wipeEnv + "-data"))
-		keptVolume := "berth-" + keepEnv + "-data"
+		Expect(networkExists(v1alpha1.NetworkName(wipeEnv))).To(BeTrue())
+		Expect(envVolumes(wipeEnv)).To(ConsistOf(v1alpha1.VolumeName(wipeEnv, "data")))
+		keptVolume := v1alpha1.VolumeName(keepEnv, "data")
 		Expect(envVolumes(keepEnv)).To(ConsistOf(keptVolume))
 
 		m.stop()
@@ -531,7 +531,7 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 		Eventually(func(g Gomega) {
 			for _, env := range []string{wipeEnv, keepEnv} {
 				g.Expect(envContainers(env, id)).To(BeEmpty())
-				g.Expect(networkExists("berth-" + env)).To(BeFalse())
+				g.Expect(networkExists(v1alpha1.NetworkName(env))).To(BeFalse())
 			}
 			g.Expect(envVolumes(wipeEnv)).To(BeEmpty())
 		}).WithTimeout(2*time.Minute).WithPolling(500*time.Millisecond).Should(Succeed(), m2.tail())
@@ -587,8 +587,8 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 		m.waitReady(3*time.Minute, names...)
 		ours := map[string]bool{}
 		for _, name := range names {
-			ours[networkID("berth-"+name)] = true
-			ours["berth-"+name] = true
+			ours[networkID(v1alpha1.NetworkName(name))] = true
+			ours[v1alpha1.NetworkName(name)] = true
 		}
 		ids := map[string]string{}
 		for _, name := range names {
@@ -644,7 +644,7 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 				}
 			}
 			Expect(left).To(BeEmpty(), "containers of %s left", name)
-			Expect(networkExists("berth-"+name)).To(BeFalse(), "network of %s left", name)
+			Expect(networkExists(v1alpha1.NetworkName(name))).To(BeFalse(), "network of %s left", name)
 		}
 	})
 })

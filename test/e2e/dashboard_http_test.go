@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"berth.dev/berth/apis/v1alpha1"
 )
 
 var _ = Describe("Dashboard HTTP", Ordered, func() {
@@ -122,7 +124,7 @@ var _ = Describe("Dashboard HTTP", Ordered, func() {
 	})
 
 	It("restarts one service gracefully through the reconciler", func() {
-		before := dashDocker("inspect", "-f", "{{.Id}}", "berth-"+env+"-web")
+		before := dashDocker("inspect", "-f", "{{.Id}}", v1alpha1.ContainerName(env, "web"))
 		code, _ := dashPost(m, "/env/"+env+"/restart/web", false)
 		Expect(code).To(Equal(http.StatusForbidden), "an action without the dashboard's header is refused")
 		code, _ = dashPost(m, "/env/"+env+"/restart/nope", true)
@@ -131,10 +133,10 @@ var _ = Describe("Dashboard HTTP", Ordered, func() {
 		code, body := dashPost(m, "/env/"+env+"/restart/web", true)
 		Expect(code).To(Equal(http.StatusAccepted), body)
 		Eventually(func() string {
-			out, _ := dashExec("docker", "inspect", "-f", "{{.Id}} {{index .Config.Labels \"berth.dev/restarted-at\"}}", "berth-"+env+"-web")
+			out, _ := dashExec("docker", "inspect", "-f", "{{.Id}} {{index .Config.Labels \"berth.dev/restarted-at\"}}", v1alpha1.ContainerName(env, "web"))
 			return out
 		}, 120*time.Second, 500*time.Millisecond).Should(MatchRegexp(`^[0-9a-f]{64} \d{4}-\d\d-\d\dT`))
-		Expect(dashDocker("inspect", "-f", "{{.Id}}", "berth-"+env+"-web")).NotTo(Equal(before))
+		Expect(dashDocker("inspect", "-f", "{{.Id}}", v1alpha1.ContainerName(env, "web"))).NotTo(Equal(before))
 		m.mustBerth("wait", "--for=condition=Ready", "environment/"+env, "--timeout=120s")
 		e, err := m.clientset().BerthV1alpha1().Environments().Get(context.Background(), env, metav1.GetOptions{})
 		Expect(err).NotTo(HaveOccurred())

@@ -14,6 +14,8 @@ import (
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"berth.dev/berth/apis/v1alpha1"
 )
 
 // The dashboard in a real browser: headless Chromium driven over the
@@ -150,7 +152,7 @@ var _ = Describe("Dashboard in a browser", Ordered, func() {
 
 		// Kill it behind berth's back: the page shows the exit and the
 		// restart, with no reload.
-		dashDocker("kill", "berth-"+env+"-web")
+		dashDocker("kill", v1alpha1.ContainerName(env, "web"))
 		waitFor("the restart count", svcRow+`.querySelector('.restarts').textContent.trim() === '1'`)
 		waitFor("the exit code", svcRow+`.querySelector('.exit').textContent.trim() === '137'`)
 		waitFor("running and ready again", svcRow+`.querySelector('.state').textContent.trim() === 'running' && `+
@@ -184,7 +186,7 @@ var _ = Describe("Dashboard in a browser", Ordered, func() {
 		waitFor("the row to be gone", row+` === null && document.querySelector('#conn').dataset.state === 'live'`)
 		_, err := m.clientset().BerthV1alpha1().Environments().Get(context.Background(), env, metav1.GetOptions{})
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Environment still stored: %v", err)
-		out, _ := dashExec("docker", "ps", "-a", "-q", "--filter", "name=berth-"+env+"-")
+		out, _ := dashExec("docker", "ps", "-a", "-q", "--filter", "name="+v1alpha1.ContainerName(env, ""))
 		Expect(out).To(BeEmpty(), "containers left behind")
 	})
 })

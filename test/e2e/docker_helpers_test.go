@@ -239,7 +239,7 @@ func envContainers(env, id string) []container.Summary {
 	}
 	seen := map[string]bool{}
 	var out []container.Summary
-	for _, c := range append(containersLabelled(labels...), containersNamed("berth-"+env+"-")...) {
+	for _, c := range append(containersLabelled(labels...), containersNamed(v1alpha1.ContainerName(env, ""))...) {
 		if !seen[c.ID] {
 			seen[c.ID] = true
 			out = append(out, c)
@@ -282,19 +282,34 @@ func networkID(name string) string {
 	return res.Network.ID
 }
 
-// envVolumes are the Docker volumes named like env's.
+// envVolumes are the Docker volumes named like env's or labelled for it
+// (a volume an older berth named berth-<env>-<volume> keeps its name).
 func envVolumes(env string) []string {
 	GinkgoHelper()
 	ctx, cancel := dockerCtx()
 	defer cancel()
-	f := make(client.Filters)
-	f.Add("name", "berth-"+env+"-")
-	res, err := dockerc().VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	res, err := dockerc().VolumeList(ctx, client.VolumeListOptions{})
 	Expect(err).NotTo(HaveOccurred())
 	var out []string
 	for _, v := range res.Items {
-		if strings.HasPrefix(v.Name, "berth-"+env+"-") {
+		if strings.HasPrefix(v.Name, v1alpha1.VolumeName(env, "")) || v.Labels[v1alpha1.LabelEnvironment] == env {
 			out = append(out, v.Name)
+		}
+	}
+	return out
+}
+
+// envNetworks are the Docker networks named like env's or labelled for it.
+func envNetworks(env string) []string {
+	GinkgoHelper()
+	ctx, cancel := dockerCtx()
+	defer cancel()
+	res, err := dockerc().NetworkList(ctx, client.NetworkListOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	var out []string
+	for _, n := range res.Items {
+		if n.Name == v1alpha1.NetworkName(env) || n.Labels[v1alpha1.LabelEnvironment] == env {
+			out = append(out, n.Name)
 		}
 	}
 	return out
@@ -312,7 +327,7 @@ func expectNothingLeft(m *managerProcess, envs ...string) {
 				names = append(names, c.Names...)
 			}
 			g.Expect(names).To(BeEmpty(), "containers of %s left behind", env)
-			g.Expect(networkExists("berth-"+env)).To(BeFalse(), "network of %s left behind", env)
+			g.Expect(envNetworks(env)).To(BeEmpty(), "network of %s left behind", env)
 			g.Expect(envVolumes(env)).To(BeEmpty(), "volumes of %s left behind", env)
 		}).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(Succeed())
 	}
@@ -570,9 +585,9 @@ func sweepLeftovers(envs []string) {
 			_, _ = dockerCLI("stop", "--timeout", "5", c.ID)
 			_, _ = dockerCLI("rm", c.ID)
 		}
-		if networkExists("berth-" + env) {
-			fmt.Fprintf(GinkgoWriter, "sweeping leftover network berth-%s\n", env)
-			_, _ = dockerCLI("network", "rm", "berth-"+env)
+		for _, n := range envNetworks(env) {
+			fmt.Fprintf(GinkgoWriter, "sweeping leftover network %s\n", n)
+			_, _ = dockerCLI("network", "rm", n)
 		}
 		for _, v := range envVolumes(env) {
 			fmt.Fprintf(GinkgoWriter, "sweeping leftover volume %s\n", v)

@@ -59,6 +59,13 @@ func (b *syncBuffer) String() string {
 // until it prints its kubeconfig line (the API answers by then).
 func startManager(dataDir string, extraArgs ...string) *managerProcess {
 	GinkgoHelper()
+	return startManagerFrom(binDir, dataDir, extraArgs...)
+}
+
+// startManagerFrom is startManager with the manager binary of bin (an
+// older build, for the upgrade specs).
+func startManagerFrom(bin, dataDir string, extraArgs ...string) *managerProcess {
+	GinkgoHelper()
 	args := append([]string{
 		"--data-dir", dataDir,
 		"--api-listen", "127.0.0.1:0",
@@ -68,7 +75,7 @@ func startManager(dataDir string, extraArgs ...string) *managerProcess {
 		"--docker-address-pool", e2eAddressPool,
 	}, extraArgs...)
 	m := &managerProcess{dataDir: dataDir, output: &syncBuffer{}, done: make(chan struct{})}
-	m.cmd = exec.Command(filepath.Join(binDir, "manager"), args...)
+	m.cmd = exec.Command(filepath.Join(bin, "manager"), args...)
 	m.cmd.Stderr = io.MultiWriter(m.output, GinkgoWriter)
 	stdout, err := m.cmd.StdoutPipe()
 	Expect(err).NotTo(HaveOccurred())

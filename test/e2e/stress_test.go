@@ -104,7 +104,7 @@ func runStress(tmp string, track func(...string) []string) {
 		for _, name := range names {
 			ids := containerIDs(name, id)
 			Expect(ids).To(HaveLen(services), "%s", name)
-			Expect(containersNamed("berth-"+name+"-")).To(HaveLen(services), "duplicates in %s", name)
+			Expect(containersNamed(v1alpha1.ContainerName(name, ""))).To(HaveLen(services), "duplicates in %s", name)
 			out[name] = ids
 		}
 		Expect(containersLabelled(v1alpha1.LabelManagedBy + "=" + id)).To(HaveLen(envs * services))

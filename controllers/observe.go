@@ -26,7 +26,8 @@ func (c *Controller) observe(env *v1alpha1.Environment) plan.Observed {
 		Images:  c.images.snapshot(name),
 		Probes:  map[string]plan.ProbeResult{},
 		Memory:  c.runs.get(env),
-		// Only a teardown plan reads it.
+		// Teardown reads it, and so does a plan that meets an earlier
+		// incarnation's network the daemon will not let go.
 		NetworkRemoval: c.refusals.get(env),
 	}
 	// Attribution is by the Environment label; the plan checks the UID

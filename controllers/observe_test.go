@@ -84,7 +84,7 @@ func TestObserveSortsNetworksOutByLabels(t *testing.T) {
 		},
 		containers: []docker.Container{intruder},
 	}
-	c := &Controller{cache: cache, images: newImageBook(), runs: newRunMemory(), everReady: newReadyMemory(), probes: &probe.Manager{}}
+	c := &Controller{cache: cache, images: newImageBook(), runs: newRunMemory(), everReady: newReadyMemory(), probes: &probe.Manager{}, refusals: newNetworkRefusals()}
 	obs := c.observe(env)
 	if obs.Network == nil || obs.Network.ID != "n-ours" {
 		t.Fatalf("network %+v, want n-ours", obs.Network)

@@ -77,6 +77,9 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	}
 
 	outcomes, execErr := c.execute(ctx, env, p)
+	// A refused removal of an earlier incarnation's network decides
+	// whether the next plan adopts it.
+	c.refusals.record(env, outcomes)
 	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
 	c.runs.remember(env, plan.RememberRuns(status, obs))
 	if err := c.writeStatus(ctx, env, status, outcomeEvents(outcomes, now)); err != nil && execErr == nil {

@@ -124,12 +124,23 @@ func (b *builder) ensureNetwork() {
 		})
 	case !ownedBy(n.Labels, b.env.Name, b.opts):
 		b.networkConflict = fmt.Sprintf("network %s exists and is not managed by this berth for Environment %s; berth never touches it", name, b.env.Name)
-	case b.env.UID != "" && n.Labels[v1alpha1.LabelEnvironmentUID] != string(b.env.UID):
+	case b.env.UID != "" && n.Labels[v1alpha1.LabelEnvironmentUID] != string(b.env.UID) && !b.refusedForEndpoints(*n):
 		// Not adopted: a new container would join a network labelled
 		// for another incarnation. It is replaced once its containers
 		// (removed as stale) are gone.
 		b.replaceNetwork(*n)
 	}
+	// An earlier incarnation's network whose removal the daemon refused
+	// for (stale) active endpoints is adopted: only a daemon restart frees
+	// it, a bridge holds no state, and an Environment of the same name
+	// must not wait for that restart.
+}
+
+// refusedForEndpoints reports whether the daemon refused to remove n for
+// active endpoints (the reconciler's record of this incarnation).
+func (b *builder) refusedForEndpoints(n ObservedNetwork) bool {
+	r := b.obs.NetworkRemoval
+	return r != nil && r.Refusals > 0 && r.NetworkID == n.ID
 }
 
 func (b *builder) ensureVolumes() {

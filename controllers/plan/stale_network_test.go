@@ -32,13 +32,13 @@ func TestTeardownStaleEndpointsDisconnectsThenGivesUp(t *testing.T) {
 	env, obs := tornDown(t)
 	opts := testOptions()
 
-	assertStrings(t, "before any refusal", Teardown(env, obs, opts).Strings(), []string{"RemoveNetwork berth-demo"})
+	assertStrings(t, "before any refusal", Teardown(env, obs, opts).Strings(), []string{"RemoveNetwork berth_demo"})
 
 	// The first refusal: clear what berth can name, then remove.
-	obs.NetworkRemoval = &NetworkRemoval{NetworkID: "net-demo", Refusals: 1, Message: "network berth-demo id net-demo has active endpoints",
+	obs.NetworkRemoval = &NetworkRemoval{NetworkID: "net-demo", Refusals: 1, Message: "network berth_demo id net-demo has active endpoints",
 		Containers: []string{"/berth-demo-old"}}
 	p := Teardown(env, obs, opts)
-	assertStrings(t, "after a refusal", p.Strings(), []string{"DisconnectStaleEndpoints berth-demo", "RemoveNetwork berth-demo"})
+	assertStrings(t, "after a refusal", p.Strings(), []string{"DisconnectStaleEndpoints berth_demo", "RemoveNetwork berth_demo"})
 	if len(p.Ops) != 2 {
 		t.FailNow()
 	}
@@ -57,7 +57,7 @@ func TestTeardownStaleEndpointsDisconnectsThenGivesUp(t *testing.T) {
 
 	// Disconnected, but not refused since: one more removal.
 	obs.NetworkRemoval.Disconnected = true
-	assertStrings(t, "after the disconnect", Teardown(env, obs, opts).Strings(), []string{"RemoveNetwork berth-demo"})
+	assertStrings(t, "after the disconnect", Teardown(env, obs, opts).Strings(), []string{"RemoveNetwork berth_demo"})
 
 	// Refused after the disconnect: finished, with the network left.
 	obs.NetworkRemoval.Refusals = 2
@@ -66,14 +66,14 @@ func TestTeardownStaleEndpointsDisconnectsThenGivesUp(t *testing.T) {
 	if !p.Empty() {
 		t.Fatalf("teardown not finished after a second refusal: %v", p.Strings())
 	}
-	if p.LeftNetwork == nil || p.LeftNetwork.Name != "berth-demo" || p.LeftNetwork.ID != "net-demo" || p.LeftNetwork.Refusals != 2 {
-		t.Fatalf("left network %+v, want berth-demo/net-demo after 2 refusals", p.LeftNetwork)
+	if p.LeftNetwork == nil || p.LeftNetwork.Name != "berth_demo" || p.LeftNetwork.ID != "net-demo" || p.LeftNetwork.Refusals != 2 {
+		t.Fatalf("left network %+v, want berth_demo/net-demo after 2 refusals", p.LeftNetwork)
 	}
 	ev := p.LeftNetwork.Event(t0)
 	if ev.Type != EventWarning || ev.Reason != EventNetworkLeftBehind {
 		t.Errorf("event %s/%s, want a Warning %s", ev.Type, ev.Reason, EventNetworkLeftBehind)
 	}
-	for _, must := range []string{"berth-demo", "active endpoints", "stale", "restart of the Docker daemon", "orphan collector", "has active endpoints"} {
+	for _, must := range []string{"berth_demo", "active endpoints", "stale", "restart of the Docker daemon", "orphan collector", "has active endpoints"} {
 		if !strings.Contains(ev.Message, must) {
 			t.Errorf("message lacks %q: %s", must, ev.Message)
 		}
@@ -118,7 +118,7 @@ func TestTeardownRefusalOfAnotherNetwork(t *testing.T) {
 	env, obs := tornDown(t)
 	obs.NetworkRemoval = &NetworkRemoval{NetworkID: "net-old", Refusals: 2, Disconnected: true, RefusalsAfterDisconnect: 1}
 	p := Teardown(env, obs, testOptions())
-	assertStrings(t, "other network", p.Strings(), []string{"RemoveNetwork berth-demo"})
+	assertStrings(t, "other network", p.Strings(), []string{"RemoveNetwork berth_demo"})
 	if p.LeftNetwork != nil {
 		t.Fatalf("gave up on a network that was never refused: %+v", p.LeftNetwork)
 	}
@@ -134,6 +134,13 @@ func TestNewIncarnationAdoptsLeftNetwork(t *testing.T) {
 	env := demoEnv()
 	env.UID = "uid-2"
 	obs := Observed{Network: left, Volumes: map[string]ObservedVolume{}, Images: map[string]ObservedImage{testImage: {Present: true}}}
+	// An earlier incarnation's network is replaced (it is labelled for
+	// another UID) until the daemon refuses its removal for active
+	// endpoints; from then on it is adopted.
+	if _, i := findOp(Compute(env, obs, testOptions(), t0), OpRemoveNetwork, ""); i < 0 {
+		t.Fatalf("earlier incarnation's network not replaced before any refusal")
+	}
+	obs.NetworkRemoval = &NetworkRemoval{NetworkID: left.ID, Refusals: 1, Message: "has active endpoints"}
 	p := Compute(env, obs, testOptions(), t0)
 	for _, o := range p.Ops {
 		switch o.Kind {

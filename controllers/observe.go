@@ -26,6 +26,9 @@ func (c *Controller) observe(env *v1alpha1.Environment) plan.Observed {
 		Probes:  map[string]plan.ProbeResult{},
 		Memory:  c.runs.get(env),
 	}
+	for _, o := range c.cache.Outages() {
+		obs.Outages = append(obs.Outages, plan.Outage{Start: o.Start, End: o.End})
+	}
 	for _, n := range c.cache.Networks(name) {
 		if n.Name == plan.NetworkName(name) {
 			obs.Network = &plan.ObservedNetwork{Name: n.Name, ID: n.ID, Labels: n.Labels}

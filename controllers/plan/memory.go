@@ -127,10 +127,40 @@ func restartPending(c ObservedContainer, m ServiceMemory, now time.Time) bool {
 // memoryFor picks the memory source: the observation's if the caller filled
 // it, else the status it came with.
 func memoryFor(obs Observed, st v1alpha1.EnvironmentStatus) map[string]ServiceMemory {
-	if obs.Memory != nil {
-		return obs.Memory
+	mem := obs.Memory
+	if mem == nil {
+		mem = MemoryFromStatus(st)
 	}
-	return MemoryFromStatus(st)
+	return forgiveOutageCrashes(mem, obs.Outages)
+}
+
+// forgiveOutageCrashes takes back a crash counted before berth knew it was
+// the daemon's: a daemon shutting down stops containers and sends their die
+// events while its event stream still works, so berth may count the exit
+// (and restart) before the stream breaks and the outage begins. Once the
+// outage is known, the crash at LastCrashTime inside it is taken off the
+// streak; clearing LastCrashTime makes that happen once.
+func forgiveOutageCrashes(mem map[string]ServiceMemory, outages []Outage) map[string]ServiceMemory {
+	var out map[string]ServiceMemory
+	for name, m := range mem {
+		if m.RestartStreak <= 0 || !inOutage(outages, m.LastCrashTime) {
+			continue
+		}
+		if out == nil {
+			// The caller's map may be shared (the controller keeps it).
+			out = make(map[string]ServiceMemory, len(mem))
+			for k, v := range mem {
+				out[k] = v
+			}
+		}
+		m.RestartStreak--
+		m.LastCrashTime = time.Time{}
+		out[name] = m
+	}
+	if out == nil {
+		return mem
+	}
+	return out
 }
 
 // runInfo is a container's current run, placed in its history.

@@ -10,10 +10,14 @@ type Outage struct {
 	End   time.Time
 }
 
-// outageLead widens an outage backwards: the daemon's shutdown may stop a
-// container a moment before the stream break reaches the manager, and the
-// two times come from different clocks of one host.
-const outageLead = 2 * time.Second
+// outageLead widens an outage backwards. A daemon that shuts down stops
+// every container first (each with its stop timeout, in parallel, within its
+// 15 s default shutdown timeout) and keeps its event stream open meanwhile,
+// so the exits come up to that long before the stream breaks (seen with
+// Docker 20.10: kill and die events, then the stream's EOF). A real crash
+// that close before a mere stream hiccup goes uncounted, which only delays a
+// back-off by one crash.
+const outageLead = 20 * time.Second
 
 // inOutage reports whether an exit at t happened while the daemon was
 // restarting or down: the daemon's doing, not a crash.

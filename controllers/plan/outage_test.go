@@ -172,3 +172,81 @@ func TestRestartPlannedOnceWhileCacheLags(t *testing.T) {
 		t.Errorf("after %s with no start seen: %v, want the restart retried", restartExpectation, p.Strings())
 	}
 }
+
+// TestDaemonShutdownExitsSeenBeforeTheStreamBreaks is the order Docker
+// 20.10 really uses: on shutdown it stops every container and sends their
+// die events while the event stream still works; only then does the stream
+// break. berth sees the exits before it knows of any outage, counts them
+// and restarts at once (a start the dying daemon refuses, or one it takes
+// and then undoes); once the outage is known, that count is taken back, so
+// neither this nor a second daemon restart a minute later backs off.
+func TestDaemonShutdownExitsSeenBeforeTheStreamBreaks(t *testing.T) {
+	env := simpleEnv("s")
+	opts := testOptions()
+	obs := Observed{
+		Network:    ownedNetwork(env),
+		Containers: []ObservedContainer{container(t, env, "s", "c-s", StateRunning)},
+	}
+	c := &obs.Containers[0]
+	c.StartedAt = t0.Add(300 * time.Millisecond)
+	observe := func(now time.Time) Plan {
+		p := Compute(env, obs, opts, now)
+		env.Status = ComputeStatus(env, obs, opts, p, env.Status, now)
+		obs.Memory = RememberRuns(env.Status, obs)
+		return p
+	}
+	restartNow := func(what string, now time.Time) Op {
+		t.Helper()
+		p := observe(now)
+		if w, ok := p.Waiting["s"]; ok {
+			t.Fatalf("%s: waiting %+v, want an immediate restart", what, w)
+		}
+		if len(p.Ops) != 1 || !p.Ops[0].Restart {
+			t.Fatalf("%s: %v, want a restart", what, p.Strings())
+		}
+		return p.Ops[0]
+	}
+	observe(c.StartedAt)
+
+	// Daemon restart 1: the start on the dying daemon fails.
+	d := t0.Add(time.Minute)
+	c.State, c.ExitCode, c.FinishedAt = StateExited, 0, d
+	restartNow("die event before the break", d.Add(100*time.Millisecond))
+	obs.Outages = append(obs.Outages, Outage{Start: d.Add(time.Second), End: d.Add(15 * time.Second)})
+	op := restartNow("daemon back", d.Add(16*time.Second))
+	if !strings.Contains(op.Reason, "daemon outage") {
+		t.Errorf("reason %q, want a daemon outage", op.Reason)
+	}
+	c.State, c.StartedAt = StateRunning, d.Add(16200*time.Millisecond)
+	observe(d.Add(17 * time.Second))
+	if s := env.Status.Services[0]; s.RestartStreak != 0 {
+		t.Errorf("after daemon restart 1: restartStreak %d, want 0", s.RestartStreak)
+	}
+
+	// Daemon restart 2, a minute later: the dying daemon takes the start,
+	// then kills the container again when it comes back.
+	d2 := d.Add(time.Minute)
+	c.State, c.ExitCode, c.FinishedAt = StateExited, 0, d2
+	restartNow("second die event before the break", d2.Add(100*time.Millisecond))
+	c.State, c.StartedAt = StateRunning, d2.Add(200*time.Millisecond)
+	observe(d2.Add(300 * time.Millisecond))
+	obs.Outages = append(obs.Outages, Outage{Start: d2.Add(time.Second), End: d2.Add(15 * time.Second)})
+	c.State, c.ExitCode, c.FinishedAt = StateExited, 137, d2.Add(14*time.Second)
+	restartNow("second daemon back", d2.Add(16*time.Second))
+	c.State, c.StartedAt = StateRunning, d2.Add(16200*time.Millisecond)
+	observe(d2.Add(17 * time.Second))
+	if s := env.Status.Services[0]; s.RestartStreak != 0 || s.RestartCount != 3 {
+		t.Errorf("after daemon restart 2: restartStreak %d restartCount %d, want 0 and 3 (three runs began)", s.RestartStreak, s.RestartCount)
+	}
+
+	// A real crash later is the first of its streak; the next backs off 10 s.
+	crash := d2.Add(time.Minute)
+	c.State, c.ExitCode, c.FinishedAt = StateExited, 1, crash
+	restartNow("first real crash", crash.Add(100*time.Millisecond))
+	c.State, c.StartedAt = StateRunning, crash.Add(200*time.Millisecond)
+	observe(crash.Add(300 * time.Millisecond))
+	c.State, c.FinishedAt = StateExited, crash.Add(time.Second)
+	if w, ok := Compute(env, obs, opts, c.FinishedAt).Waiting["s"]; !ok || w.Reason != WaitCrashLoopBackOff || w.Until.Sub(c.FinishedAt) != 10*time.Second {
+		t.Errorf("second real crash: waiting %+v, want a 10s back-off", w)
+	}
+}

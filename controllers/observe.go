@@ -30,6 +30,9 @@ func (c *Controller) observe(env *v1alpha1.Environment) plan.Observed {
 		// incarnation's network the daemon will not let go.
 		NetworkRemoval: c.refusals.get(env),
 	}
+	for _, o := range c.cache.Outages() {
+		obs.Outages = append(obs.Outages, plan.Outage{Start: o.Start, End: o.End})
+	}
 	// Attribution is by the Environment label; the plan checks the UID
 	// and sorts out which object is the Environment's own.
 	for _, n := range c.cache.Networks(name) {

@@ -27,6 +27,7 @@ func (f *fakeCache) Volumes(string) []docker.Volume       { return nil }
 func (f *fakeCache) All() docker.Snapshot                 { return docker.Snapshot{} }
 func (f *fakeCache) Environments() []string               { return nil }
 func (f *fakeCache) Relist()                              {}
+func (f *fakeCache) Outages() []docker.Outage             { return nil }
 func (f *fakeCache) Networks(env string) []docker.Network { return filterEnv(f.networks, env) }
 func (f *fakeCache) Containers(env string) []docker.Container {
 	var out []docker.Container

@@ -81,7 +81,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	// whether the next plan adopts it.
 	c.refusals.record(env, outcomes)
 	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
-	c.runs.remember(env, plan.RememberRuns(status, obs))
+	c.runs.remember(env, rememberRestarts(plan.RememberRuns(status, obs), obs, outcomes, now))
 	if err := c.writeStatus(ctx, env, status, outcomeEvents(outcomes, now)); err != nil && execErr == nil {
 		execErr = err
 	}
@@ -161,6 +161,23 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 	// Requeue right away: the next pass sees what is left (normally
 	// nothing) and releases the finalizer.
 	return Result{RequeueAfter: 200 * time.Millisecond}, nil
+}
+
+// rememberRestarts adds the restarts that just succeeded to memory: the
+// next reconcile can come before the cache has the start event, and must
+// not restart (and report) the same exit again.
+func rememberRestarts(memory map[string]plan.ServiceMemory, obs plan.Observed, outcomes []outcome, now time.Time) map[string]plan.ServiceMemory {
+	for _, o := range outcomes {
+		if o.err != nil || o.op.Kind != plan.OpStartContainer || !o.op.Restart {
+			continue
+		}
+		for _, ct := range obs.Containers {
+			if ct.ID == o.op.ContainerID {
+				plan.MarkRestarted(memory, o.op.Service, ct.ID, ct.FinishedAt, now)
+			}
+		}
+	}
+	return memory
 }
 
 func hasTeardownEvent(st v1alpha1.EnvironmentStatus) bool {

@@ -165,6 +165,12 @@ type Service struct {
 	// signal before Docker kills the container. Default 10.
 	// +optional
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+	// StopSignal is the signal a stop sends first (SIGINT, SIGQUIT, ...,
+	// with or without the SIG prefix, or a number, as Docker accepts it).
+	// Unset keeps the image's STOPSIGNAL (SIGTERM when the image sets none):
+	// postgres stops fast on SIGINT, nginx gracefully on SIGQUIT.
+	// +optional
+	StopSignal string `json:"stopSignal,omitempty"`
 }
 
 // EnvVar is one environment variable.
@@ -364,6 +370,14 @@ type ServiceStatus struct {
 	LastExitCode *int32 `json:"lastExitCode,omitempty"`
 	// +optional
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// RestartStreak is the crash-loop back-off's position: how many exits in
+	// a row counted as crashes (the run before each was shorter than the
+	// reset time). Exits caused by a Docker daemon outage do not count.
+	// +optional
+	RestartStreak int32 `json:"restartStreak,omitempty"`
+	// LastCrashTime is when the last exit counted in RestartStreak happened.
+	// +optional
+	LastCrashTime *metav1.Time `json:"lastCrashTime,omitempty"`
 	// +optional
 	Message string `json:"message,omitempty"`
 }

@@ -23,6 +23,7 @@ func validateService(s *Service, p *field.Path, ctx *specContext) field.ErrorLis
 		allErrs = append(allErrs, field.Invalid(p.Child("terminationGracePeriodSeconds"), *g,
 			validation.InclusiveRangeError(0, MaxTerminationGracePeriodSeconds)))
 	}
+	allErrs = append(allErrs, validateStopSignal(p.Child("stopSignal"), s.StopSignal)...)
 
 	allErrs = append(allErrs, validateEnv(s.Env, p.Child("env"))...)
 	allErrs = append(allErrs, validatePorts(s.Ports, p.Child("ports"))...)

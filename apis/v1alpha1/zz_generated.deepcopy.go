@@ -445,6 +445,10 @@ func (in *ServiceStatus) DeepCopyInto(out *ServiceStatus) {
 		in, out := &in.StartedAt, &out.StartedAt
 		*out = (*in).DeepCopy()
 	}
+	if in.LastCrashTime != nil {
+		in, out := &in.LastCrashTime, &out.LastCrashTime
+		*out = (*in).DeepCopy()
+	}
 	return
 }
 

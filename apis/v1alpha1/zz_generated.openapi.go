@@ -896,6 +896,13 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 							Format:      "int64",
 						},
 					},
+					"stopSignal": {
+						SchemaProps: spec.SchemaProps{
+							Description: "StopSignal is the signal a stop sends first (SIGINT, SIGQUIT, ..., with or without the SIG prefix, or a number, as Docker accepts it). Unset keeps the image's STOPSIGNAL (SIGTERM when the image sets none): postgres stops fast on SIGINT, nginx gracefully on SIGQUIT.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 				},
 				Required: []string{"name", "image"},
 			},
@@ -1024,6 +1031,19 @@ func schema_berthdev_berth_apis_v1alpha1_ServiceStatus(ref common.ReferenceCallb
 					"startedAt": {
 						SchemaProps: spec.SchemaProps{
 							Ref: ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"restartStreak": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RestartStreak is the crash-loop back-off's position: how many exits in a row counted as crashes (the run before each was shorter than the reset time). Exits caused by a Docker daemon outage do not count.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"lastCrashTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LastCrashTime is when the last exit counted in RestartStreak happened.",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
 						},
 					},
 					"message": {

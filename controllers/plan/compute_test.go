@@ -279,7 +279,7 @@ func TestComputeStartedDependencyChainsWithinOnePlan(t *testing.T) {
 	db := container(t, env, "db", "c-db", StateExited)
 	db.ExitCode, db.StartedAt, db.FinishedAt = 1, t0.Add(-2*time.Second), t0.Add(-time.Second)
 	obs.Containers = []ObservedContainer{db}
-	obs.Memory = map[string]ServiceMemory{"db": {ContainerID: "c-db", StartedAt: db.StartedAt.Truncate(time.Second), RestartCount: 1, CrashLoopRestarts: 1}}
+	obs.Memory = map[string]ServiceMemory{"db": {ContainerID: "c-db", StartedAt: db.StartedAt.Truncate(time.Second), RestartCount: 1, RestartStreak: 1}}
 	p = Compute(env, obs, testOptions(), t0)
 	if w := p.Waiting["app"]; w.Reason != WaitingForDependency || w.Dependency != "db" {
 		t.Errorf("app waiting %+v, want WaitingForDependency on db", w)
@@ -332,7 +332,7 @@ func TestComputeCrashLoopBackOffTiming(t *testing.T) {
 	obs := Observed{Network: ownedNetwork(env), Containers: []ObservedContainer{c},
 		// Three quick restarts already happened in this loop (the first at
 		// once, then 10s, 20s): the next waits 40s.
-		Memory: map[string]ServiceMemory{"s": {ContainerID: "c-s", StartedAt: c.StartedAt.Truncate(time.Second), RestartCount: 5, CrashLoopRestarts: 3}}}
+		Memory: map[string]ServiceMemory{"s": {ContainerID: "c-s", StartedAt: c.StartedAt.Truncate(time.Second), RestartCount: 5, RestartStreak: 3}}}
 
 	p := Compute(env, obs, testOptions(), t0.Add(15*time.Second))
 	if !p.Empty() {

@@ -35,7 +35,10 @@ type ContainerConfig struct {
 	Network      string
 	NetworkAlias string
 	Hostname     string
-	StopSignal   string
+	// StopSignal is the spec's stopSignal; "" keeps the image's STOPSIGNAL,
+	// which Docker then sends on every stop (berth's, a `docker stop`, a
+	// daemon shutdown).
+	StopSignal string
 	// StopTimeout is the service's grace period, so a `docker stop` from
 	// outside or a daemon shutdown is as gentle as berth's own stops.
 	StopTimeout time.Duration
@@ -79,10 +82,6 @@ type Mount struct {
 	ReadOnly bool
 }
 
-// StopSignal is what every container gets first on stop; Docker kills it
-// after the grace period.
-const StopSignal = "SIGTERM"
-
 // The deterministic Docker names, from the API package that defines them.
 var (
 	NetworkName   = v1alpha1.NetworkName
@@ -123,7 +122,7 @@ func BuildContainerConfig(env *v1alpha1.Environment, svc *v1alpha1.Service, opts
 		Network:      NetworkName(env.Name),
 		NetworkAlias: svc.Name,
 		Hostname:     svc.Name,
-		StopSignal:   StopSignal,
+		StopSignal:   svc.StopSignal,
 		StopTimeout:  GracePeriod(svc),
 		RestartedAt:  restartRequest(env, svc.Name),
 	}

@@ -24,7 +24,7 @@ func TestBuildContainerConfigDemoAPI(t *testing.T) {
 			MemoryLimit: 64 << 20, MemoryReservation: 32 << 20, NanoCPUs: 500_000_000,
 		},
 		Network: "berth_demo", NetworkAlias: "api", Hostname: "api",
-		StopSignal: "SIGTERM", StopTimeout: 2 * time.Second,
+		StopTimeout: 2 * time.Second,
 	}
 	labels := cfg.Labels
 	cfg.Labels = nil

@@ -54,7 +54,10 @@ func SpecHash(cfg ContainerConfig) string {
 		Network      string
 		NetworkAlias string
 		Hostname     string
-		StopSignal   string
+		// Omitted when empty (the image's own signal), so only a spec
+		// that sets stopSignal moves the hash; a container from before
+		// the field existed (created with SIGTERM) is recreated once.
+		StopSignal string `json:",omitempty"`
 		// Omitted when empty, so containers that never had a restart
 		// request keep the hash they were created with.
 		RestartedAt string `json:",omitempty"`

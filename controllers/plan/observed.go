@@ -40,6 +40,9 @@ type Observed struct {
 	// "take it from env.Status" (MemoryFromStatus), which is what a manager
 	// that just restarted has.
 	Memory map[string]ServiceMemory
+	// Outages are the Docker daemon outages the informer saw, oldest
+	// first: exits inside one do not count as crashes.
+	Outages []Outage
 }
 
 // ObservedNetwork is a Docker network.

@@ -82,17 +82,17 @@ func TestTrackRun(t *testing.T) {
 		m    ServiceMemory
 		want runInfo
 	}{
-		{"new container starts a new history", c, ServiceMemory{ContainerID: "other", RestartCount: 4, CrashLoopRestarts: 3}, runInfo{}},
-		{"same run, second precision", c, ServiceMemory{ContainerID: "c", StartedAt: t0.Add(100 * time.Second), RestartCount: 4, CrashLoopRestarts: 3},
+		{"new container starts a new history", c, ServiceMemory{ContainerID: "other", RestartCount: 4, RestartStreak: 3}, runInfo{}},
+		{"same run, second precision", c, ServiceMemory{ContainerID: "c", StartedAt: t0.Add(100 * time.Second), RestartCount: 4, RestartStreak: 3},
 			runInfo{restarts: 4, loopRestarts: 3}},
-		{"restarted after a short run", c, ServiceMemory{ContainerID: "c", StartedAt: t0, RestartCount: 4, CrashLoopRestarts: 3},
-			runInfo{restarts: 5, loopRestarts: 4, newRun: true}},
+		{"restarted after a short run", c, ServiceMemory{ContainerID: "c", StartedAt: t0, RestartCount: 4, RestartStreak: 3},
+			runInfo{restarts: 5, loopRestarts: 4, lastCrash: t0.Add(50 * time.Second), newRun: true}},
 		{"restarted after a long run", ObservedContainer{ID: "c", State: StateRunning, StartedAt: t0.Add(time.Hour), FinishedAt: t0.Add(59 * time.Minute)},
-			ServiceMemory{ContainerID: "c", StartedAt: t0, RestartCount: 4, CrashLoopRestarts: 3}, runInfo{restarts: 5, loopRestarts: 1, newRun: true}},
+			ServiceMemory{ContainerID: "c", StartedAt: t0, RestartCount: 4, RestartStreak: 3}, runInfo{restarts: 5, loopRestarts: 1, lastCrash: t0.Add(59 * time.Minute), newRun: true}},
 		{"memory from before the first start", c, ServiceMemory{ContainerID: "c"}, runInfo{}},
 	}
 	for _, tt := range tests {
-		if got := trackRun(tt.c, tt.m, b); got != tt.want {
+		if got := trackRun(tt.c, tt.m, b, nil); got != tt.want {
 			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
@@ -102,19 +102,25 @@ func TestMemoryFromStatusRoundTrip(t *testing.T) {
 	code := int32(3)
 	st := v1alpha1.EnvironmentStatus{Services: []v1alpha1.ServiceStatus{
 		{Name: "a", ContainerID: "c-a", RestartCount: 7, LastExitCode: &code, StartedAt: secondTime(t0),
-			Message: "exited with code 3; " + formatCrashLoopNote(4)},
-		{Name: "b", Message: "crash-loop restarts: nonsense"},
+			RestartStreak: 4, LastCrashTime: secondTime(t0.Add(-time.Minute)), Message: "exited with code 3"},
+		// The streak is a field, not a note in the message.
+		{Name: "b", Message: "crash-loop restarts: 5"},
+		{Name: "c", RestartStreak: -2},
 	}}
 	m := MemoryFromStatus(st)
 	a := m["a"]
-	if a.ContainerID != "c-a" || a.RestartCount != 7 || a.CrashLoopRestarts != 4 || !a.StartedAt.Equal(t0) || a.LastExitCode == nil || *a.LastExitCode != 3 {
+	if a.ContainerID != "c-a" || a.RestartCount != 7 || a.RestartStreak != 4 || !a.StartedAt.Equal(t0) ||
+		!a.LastCrashTime.Equal(t0.Add(-time.Minute)) || a.LastExitCode == nil || *a.LastExitCode != 3 {
 		t.Errorf("memory of a: %+v", a)
 	}
 	code = 9
 	if *a.LastExitCode != 3 {
 		t.Error("memory aliases the status")
 	}
-	if m["b"].CrashLoopRestarts != 0 {
-		t.Errorf("unparsable note gave %d, want 0", m["b"].CrashLoopRestarts)
+	if m["b"].RestartStreak != 0 {
+		t.Errorf("a message gave a streak of %d, want 0: it is read from restartStreak only", m["b"].RestartStreak)
+	}
+	if m["c"].RestartStreak != 0 {
+		t.Errorf("negative restartStreak gave %d, want 0", m["c"].RestartStreak)
 	}
 }

@@ -31,6 +31,7 @@ type serviceState struct {
 	removeMessage string
 	run           runInfo
 	streak        int32 // crash streak of a restart
+	outageExit    bool  // the exit being restarted happened in a daemon outage
 	startOp       int
 }
 
@@ -122,9 +123,18 @@ func (b *builder) decideExited(st *serviceState) {
 		st.intent = intentKeep
 		return
 	}
-	st.run = trackRun(*c, b.memory[st.svc.Name], b.opts.Backoff)
-	due, streak := restartDue(*c, st.run, b.opts.Backoff)
-	st.streak = streak
+	m := b.memory[st.svc.Name]
+	if restartPending(*c, m, b.now) {
+		// berth restarted this exit already; the cache has not seen the
+		// start event yet. Wait for it rather than start (and report) the
+		// same restart twice.
+		st.intent = intentKeep
+		b.plan.requeueAt(b.now, b.now.Add(b.opts.WaitPoll))
+		return
+	}
+	st.run = trackRun(*c, m, b.opts.Backoff, b.obs.Outages)
+	due, streak, outage := restartDue(*c, st.run, b.opts.Backoff, b.obs.Outages)
+	st.streak, st.outageExit = streak, outage
 	if b.now.Before(due) {
 		st.intent = intentHold
 		b.plan.wait(st.svc.Name, Waiting{
@@ -146,11 +156,14 @@ func (b *builder) emitServices() {
 		st := b.states[name]
 		switch st.intent {
 		case intentRestart:
+			reason := fmt.Sprintf("restart %s after exit code %d (restart %d, backoff %s)", name, st.primary.ExitCode, st.run.restarts+1, b.opts.Backoff.RestartDelay(st.streak))
+			if st.outageExit {
+				reason = fmt.Sprintf("restart %s after exit code %d during a Docker daemon outage (restart %d, not counted as a crash)", name, st.primary.ExitCode, st.run.restarts+1)
+			}
 			st.startOp = b.plan.add(Op{
 				Kind: OpStartContainer, Environment: b.env.Name, Service: name,
 				ContainerID: st.primary.ID, ContainerName: st.primary.name(), Restart: true,
-				Needs:  b.networkNeeds(),
-				Reason: fmt.Sprintf("restart %s after exit code %d (restart %d, backoff %s)", name, st.primary.ExitCode, st.run.restarts+1, b.opts.Backoff.RestartDelay(st.streak)),
+				Needs: b.networkNeeds(), Reason: reason,
 			})
 		case intentStart, intentCreate, intentRecreate:
 			needs, w := checkDependencies(st.svc, views)

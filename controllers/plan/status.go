@@ -84,7 +84,7 @@ func observeServices(env *v1alpha1.Environment, obs Observed, opts Options, p Pl
 		if c == nil {
 			describeAbsent(&f, m, obs.Images[svc.Image])
 		} else {
-			describeContainer(&f, svc, c, m, obs.Probes, opts.Backoff, now)
+			describeContainer(&f, svc, c, m, obs, opts.Backoff, now)
 			f.current = hashes[svc.Name] != "" && c.specHash() == hashes[svc.Name]
 			f.status.Ready = f.status.Ready && f.current
 			f.status.Ports = portStatus(svc, cfgs[svc.Name], c)
@@ -116,10 +116,11 @@ func describeAbsent(f *serviceFacts, m ServiceMemory, img ObservedImage) {
 }
 
 func describeContainer(f *serviceFacts, svc *v1alpha1.Service, c *ObservedContainer, m ServiceMemory,
-	probes map[string]ProbeResult, b BackoffPolicy, now time.Time) {
+	obs Observed, b BackoffPolicy, now time.Time) {
 	b = b.withDefaults()
+	probes := obs.Probes
 	f.hasContainer = true
-	run := trackRun(*c, m, b)
+	run := trackRun(*c, m, b, obs.Outages)
 	st := &f.status
 	st.ContainerID = c.ID
 	st.State = string(c.State)
@@ -175,10 +176,11 @@ func describeContainer(f *serviceFacts, svc *v1alpha1.Service, c *ObservedContai
 	if loop > 0 && !st.Ready {
 		f.crashLoop = true
 	}
-	if loop > 0 {
-		// Kept in the message because the status type has no field for it;
-		// MemoryFromStatus reads it back.
-		f.addMessage(formatCrashLoopNote(loop))
+	// The streak has a field of its own, which MemoryFromStatus reads
+	// back; the message stays for people.
+	st.RestartStreak = loop
+	if !run.lastCrash.IsZero() {
+		st.LastCrashTime = secondTime(run.lastCrash)
 	}
 }
 

@@ -137,7 +137,7 @@ func TestStatusConditionsAndPhases(t *testing.T) {
 				api.ExitCode, api.StartedAt, api.FinishedAt = 1, t0.Add(-2*time.Second), t0.Add(-time.Second)
 				obs := withContainer(converged(t, env), api)
 				// Its second crash in a row: the first restarted at once.
-				obs.Memory = map[string]ServiceMemory{"api": {ContainerID: "c-api", StartedAt: api.StartedAt.Truncate(time.Second), RestartCount: 1, CrashLoopRestarts: 1}}
+				obs.Memory = map[string]ServiceMemory{"api": {ContainerID: "c-api", StartedAt: api.StartedAt.Truncate(time.Second), RestartCount: 1, RestartStreak: 1}}
 				return obs
 			},
 			phase: v1alpha1.PhaseDegraded, ready: string(WaitCrashLoopBackOff), progressing: metav1.ConditionTrue, degraded: string(WaitCrashLoopBackOff),
@@ -150,7 +150,7 @@ func TestStatusConditionsAndPhases(t *testing.T) {
 				api.StartedAt, api.FinishedAt = t0.Add(-5*time.Second), t0.Add(-25*time.Second)
 				obs := withContainer(converged(t, env), api)
 				delete(obs.Probes, "c-api")
-				obs.Memory = map[string]ServiceMemory{"api": {ContainerID: "c-api", StartedAt: t0.Add(-30 * time.Second), RestartCount: 2, CrashLoopRestarts: 2}}
+				obs.Memory = map[string]ServiceMemory{"api": {ContainerID: "c-api", StartedAt: t0.Add(-30 * time.Second), RestartCount: 2, RestartStreak: 2}}
 				return obs
 			},
 			phase: v1alpha1.PhaseDegraded, ready: string(WaitCrashLoopBackOff), progressing: metav1.ConditionTrue, degraded: string(WaitCrashLoopBackOff),
@@ -315,12 +315,12 @@ func TestStatusRestartCount(t *testing.T) {
 	if s.RestartCount != 1 {
 		t.Errorf("restartCount %d, want 1", s.RestartCount)
 	}
-	if !strings.Contains(s.Message, formatCrashLoopNote(1)) {
-		t.Errorf("message %q lacks the crash-loop note", s.Message)
+	if s.RestartStreak != 1 || s.LastCrashTime == nil || !s.LastCrashTime.Time.Equal(t0.Add(50*time.Second)) {
+		t.Errorf("restartStreak %d, lastCrashTime %v: want 1 at the previous run's end", s.RestartStreak, s.LastCrashTime)
 	}
 	// After ten minutes of running the streak is forgotten.
 	env.Status = status(t, env, obs, t0.Add(12*time.Minute))
-	if s := env.Status.Services[0]; s.RestartCount != 1 || strings.Contains(s.Message, "crash-loop") {
+	if s := env.Status.Services[0]; s.RestartCount != 1 || s.RestartStreak != 0 {
 		t.Errorf("after a healthy run: %+v", s)
 	}
 	// A new container is a new history.

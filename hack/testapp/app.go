@@ -151,14 +151,18 @@ func (a *app) run(sig <-chan os.Signal) int {
 		select {
 		case s := <-sig:
 			if a.cfg.ignoreSigterm {
-				a.logf("received %s, ignoring it (--ignore-sigterm)", s)
+				a.logf("received %s, ignoring it (--ignore-sigterm)", signalName(s))
+				continue
+			}
+			if !a.isStopSignal(s) {
+				a.logf("received %s, ignoring it (not in --stop-signals)", signalName(s))
 				continue
 			}
 			if a.cfg.stopDelay > 0 {
-				a.logf("received %s, stopping in %s", s, a.cfg.stopDelay)
+				a.logf("received %s, stopping in %s", signalName(s), a.cfg.stopDelay)
 				a.waitIgnoringSignals(sig, a.cfg.stopDelay)
 			}
-			a.logf("received %s, exiting with code 0", s)
+			a.logf("received %s, exiting with code 0", signalName(s))
 			return 0
 		case <-exitC:
 			a.logf("exiting with code %d after %s", a.cfg.exitCode, a.cfg.exitAfter)
@@ -181,9 +185,22 @@ func (a *app) waitIgnoringSignals(sig <-chan os.Signal, d time.Duration) {
 		case <-t.C:
 			return
 		case s := <-sig:
-			a.logf("received %s again, still stopping", s)
+			a.logf("received %s again, still stopping", signalName(s))
 		}
 	}
+}
+
+func (a *app) isStopSignal(s os.Signal) bool {
+	stop := a.cfg.stopSignals
+	if stop == nil {
+		stop = defaultStopSignals
+	}
+	for _, t := range stop {
+		if t == s {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *app) every(done <-chan struct{}, d time.Duration, f func()) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -334,5 +335,30 @@ func TestIgnoreSigterm(t *testing.T) {
 	}
 	if n := strings.Count(r.out.String(), "ignoring it"); n != 2 {
 		t.Fatalf("%d signals logged as ignored, want 2:\n%s", n, r.out)
+	}
+}
+
+// With --stop-signals SIGUSR1 the app is what a STOPSIGNAL test needs: the
+// configured signal ends it with 0, Docker's usual SIGTERM is logged by name
+// and ignored.
+func TestStopSignals(t *testing.T) {
+	cfg, err := parseFlags([]string{"--http-port", "0", "--stop-signals", "usr1", "--exit-after", "5s", "--exit-code", "9"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, cfg, false)
+	r.sig <- syscall.SIGTERM
+	r.sig <- syscall.SIGUSR1
+	if c := r.wait(t, 3*time.Second); c != 0 {
+		t.Fatalf("exit code = %d, want 0 from SIGUSR1", c)
+	}
+	out := r.out.String()
+	for _, want := range []string{"received SIGTERM, ignoring it", "received SIGUSR1, exiting with code 0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := parseFlags([]string{"--stop-signals", "SIGFOO"}, io.Discard); err == nil || !strings.Contains(err.Error(), "unknown signal") {
+		t.Errorf("--stop-signals SIGFOO: err = %v, want unknown signal", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 )
 
@@ -25,6 +26,8 @@ type config struct {
 
 	ignoreSigterm bool
 	stopDelay     time.Duration
+	// stopSignals end the app; nil means SIGTERM and SIGINT.
+	stopSignals []os.Signal
 
 	allocMB       int
 	allocStepMB   int
@@ -66,7 +69,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.exitAfter, "exit-after", 0, "exit with --exit-code after `D` (one-shot jobs, crash loops)")
 	fs.IntVar(&c.exitCode, "exit-code", 0, "exit `code` for --exit-after; alone, exit with it right after start-up")
 	fs.BoolVar(&c.ignoreSigterm, "ignore-sigterm", false, "ignore SIGTERM and SIGINT: only SIGKILL stops the process")
-	fs.DurationVar(&c.stopDelay, "stop-delay", 0, "on SIGTERM/SIGINT keep running for `D`, then exit 0")
+	fs.DurationVar(&c.stopDelay, "stop-delay", 0, "on a stop signal keep running for `D`, then exit 0")
+	stopList := fs.String("stop-signals", "SIGTERM,SIGINT", "the `LIST` of signals that stop the app; SIGTERM and SIGINT not in it are logged and ignored")
 	fs.IntVar(&c.allocMB, "alloc-mb", 0, "allocate and touch `N` MiB of memory at start")
 	fs.IntVar(&c.allocStepMB, "alloc-step-mb", 0, "then allocate `N` more MiB every --alloc-interval")
 	fs.DurationVar(&c.allocInterval, "alloc-interval", time.Second, "interval `D` of --alloc-step-mb")
@@ -80,11 +84,18 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q (flags only, or the check subcommand)", fs.Arg(0))
 	}
+	var stopErr error
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "exit-after" || f.Name == "exit-code" {
 			c.exitSet = true
 		}
+		if f.Name == "stop-signals" {
+			c.stopSignals, stopErr = parseStopSignals(*stopList)
+		}
 	})
+	if stopErr != nil {
+		return config{}, stopErr
+	}
 	if err := c.validate(); err != nil {
 		return config{}, err
 	}

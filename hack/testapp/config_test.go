@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestParseFlagsAll(t *testing.T) {
 		allocMB: 16, allocStepMB: 4, allocInterval: 100 * time.Millisecond, allocMaxMB: 64,
 		touchFile: "/data/started", readyFile: "/tmp/ready",
 	}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
 	}
 }

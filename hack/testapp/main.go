@@ -22,7 +22,10 @@
 //	--exit-code N        exit code used by --exit-after (default 0); given alone,
 //	                     testapp exits with N as soon as its start-up work is done
 //	--ignore-sigterm     ignore SIGTERM and SIGINT entirely: only SIGKILL stops it
-//	--stop-delay D       on SIGTERM/SIGINT keep running for D, then exit 0
+//	--stop-delay D       on a stop signal keep running for D, then exit 0
+//	--stop-signals LIST  signals that stop it (default SIGTERM,SIGINT; also SIGQUIT,
+//	                     SIGHUP, SIGUSR1, SIGUSR2); SIGTERM or SIGINT left out of
+//	                     LIST are logged ("received SIGTERM, ignoring it") and ignored
 //	--alloc-mb N         allocate and touch N MiB of memory at start
 //	--alloc-step-mb N    then allocate N more MiB every --alloc-interval
 //	--alloc-interval D   interval of --alloc-step-mb (default 1s)
@@ -56,7 +59,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"syscall"
 )
 
 func main() {
@@ -84,6 +86,6 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	// without any goroutine that can wake up, which the Go runtime kills as
 	// a deadlock (exit 2) instead of letting Docker's SIGKILL do it.
 	sig := make(chan os.Signal, 4)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sig, caughtSignals(cfg.stopSignals)...)
 	return newApp(cfg, stdout).run(sig)
 }

@@ -46,6 +46,9 @@ type Cache interface {
 	// Relist asks for a fresh list of every owned object, for a consumer
 	// that finds the cache contradicting what Docker just told it.
 	Relist()
+	// Outages are the daemon outages seen so far (event stream lost until
+	// the daemon answered a full list again), oldest first.
+	Outages() []Outage
 }
 
 var (

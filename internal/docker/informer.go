@@ -83,6 +83,7 @@ type Informer struct {
 
 	relists, restarts, events atomic.Int64
 	lastEvent                 atomic.Int64 // unix nanos
+	outages                   outageLog
 
 	running atomic.Bool
 }
@@ -139,6 +140,9 @@ func (i *Informer) Run(ctx context.Context) error {
 		if err == nil {
 			break
 		}
+		// A daemon that is down (or restarting) while the manager starts
+		// may stop containers before it answers.
+		i.outages.lost(time.Now())
 		i.log.Error(err, "initial list of Docker objects failed; retrying")
 		if sleepCtx(ctx, streamBackoff(attempt)) != nil {
 			return nil

@@ -78,6 +78,7 @@ func (i *Informer) follow(ctx context.Context, k streamKind, since time.Time) {
 		}
 		i.restarts.Add(1)
 		i.c.gov.stats.streamDropped()
+		i.outages.lost(time.Now())
 		if got > 0 || time.Since(opened) > 30*time.Second {
 			attempt = 0
 		}

@@ -75,6 +75,10 @@ func (i *Informer) relist(ctx context.Context, action string) (time.Time, error)
 		return time.Time{}, err
 	}
 	i.relists.Add(1)
+	// The outage ends before the cache takes the list in, so a reconcile
+	// the list's events trigger already knows the exits it shows were the
+	// daemon's.
+	i.outages.answered(time.Now())
 
 	var evs []Event
 	i.mu.Lock()

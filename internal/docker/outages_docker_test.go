@@ -1,0 +1,81 @@
+package docker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"berth.dev/berth/internal/docker/faultproxy"
+)
+
+// TestInformerRecordsDaemonOutage: while the informer cannot reach the
+// daemon (its event streams cut, every request failing, as during a daemon
+// restart) a container stops; once the daemon answers again the informer
+// reports an outage that holds the container's FinishedAt, which is what
+// tells the planner the exit was no crash. Before that, nothing is
+// reported.
+func TestInformerRecordsDaemonOutage(t *testing.T) {
+	needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	env := envName(t, "outage")
+	cleanupEnv(t, env)
+	p := startProxy(t)
+	c := newTestClient(t, p.Host(), ProfileCI, func(cfg *Config) {
+		cfg.RetryBackoff = []time.Duration{50 * time.Millisecond}
+	})
+	inf, _ := startInformer(t, ctx, c)
+
+	if _, err := c.EnsureNetwork(ctx, NetworkSpec{Environment: env}); err != nil {
+		t.Fatal(err)
+	}
+	cr, err := c.CreateContainer(ctx, spec(env, "svc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StartContainer(ctx, cr.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ctx, c, cr.ID)
+	eventually(t, 30*time.Second, "running in the cache", func() bool {
+		ct, ok := inf.Container(cr.ID)
+		return ok && ct.State == "running"
+	})
+	if o := inf.Outages(); len(o) != 0 {
+		t.Fatalf("outages before any: %+v", o)
+	}
+
+	// The daemon "goes away" for the informer and stops the container.
+	p.SetFaults(faultproxy.Faults{ErrorRate: 1})
+	if p.CutStreams() == 0 {
+		t.Fatal("no event stream to cut")
+	}
+	eventually(t, 30*time.Second, "an open outage", func() bool { return len(inf.Outages()) == 1 })
+	secs := 5
+	if _, err := raw.ContainerStop(ctx, cr.ID, client.ContainerStopOptions{Timeout: &secs}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // a few failed relists and stream reopens
+	p.SetFaults(faultproxy.Faults{})
+
+	var ct Container
+	eventually(t, 60*time.Second, "the exit in the cache", func() bool {
+		var ok bool
+		ct, ok = inf.Container(cr.ID)
+		return ok && ct.State == "exited" && !ct.FinishedAt.IsZero()
+	})
+	// The outage closes at the first successful relist.
+	eventually(t, 30*time.Second, "the outage closed", func() bool {
+		o := inf.Outages()
+		return len(o) == 1 && time.Since(o[0].End) > 200*time.Millisecond
+	})
+	o := inf.Outages()[0]
+	if ct.FinishedAt.Before(o.Start) || ct.FinishedAt.After(o.End) {
+		t.Errorf("exit at %s is outside the outage %s – %s", ct.FinishedAt, o.Start, o.End)
+	}
+	if err := c.StopAndRemove(ctx, cr.ID, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -115,8 +115,8 @@ func New(opts Options) (*Server, error) {
 }
 
 // Handler serves the pages, event streams, actions and static assets. The
-// caller mounts it at / next to /metrics and /healthz, behind RequireToken
-// when the listener is not loopback.
+// caller mounts it at / next to /metrics and /healthz, behind Protect
+// (the token on every listener).
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Run watches Environments and samples the engine figures until ctx ends.

@@ -146,7 +146,7 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 		DataDir:       o.dataDir,
 		ListenAddress: o.apiListen,
 		EtcdServers:   o.etcdServers,
-		Logs:          dockerLogs{client: dockerClient, cache: dockerInformer},
+		Logs:          newDockerLogs(dockerClient, dockerInformer),
 		Log:           log.WithName("apiserver"),
 	})
 	if err != nil {

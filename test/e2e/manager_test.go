@@ -33,13 +33,14 @@ type managerProcess struct {
 	kubeconfig string
 	apiHost    string
 	httpAddr   string // dashboard / metrics host:port
+	output     *syncBuffer
+	done       chan struct{}
+	exitErr    error
+
 	// signInURL is the dashboard line's one-time sign-in address, and
 	// token its ?token= (the API bearer token).
 	signInURL string
 	token     string
-	output     *syncBuffer
-	done       chan struct{}
-	exitErr    error
 }
 
 // syncBuffer collects a process's output for failure messages.

@@ -44,7 +44,13 @@ else
     fi
     sleep 0.1
   done
-  grep -E '^(api|kubeconfig|dashboard|metrics): ' "$log" || true
+  grep -E '^(api|kubeconfig|metrics): ' "$log" || true
+fi
+# The dashboard needs the token on every listener: print the sign-in URL
+# (the manager's own line when it started here, else built from the token).
+signin=$(grep -E '^dashboard: ' "$log" 2>/dev/null | tail -1 | sed 's/^dashboard: //' || true)
+if [ -z "$signin" ] && [ -f "$data_dir/token" ]; then
+  signin="http://$dashboard_listen/?token=$(cat "$data_dir/token")"
 fi
 
 set -x
@@ -55,7 +61,11 @@ set -x
 set +x
 cat <<MSG
 
-The demo is Ready. Try:
+The demo is Ready. Open the dashboard (this sign-in URL sets a cookie, then
+drops the token from the address):
+  $signin
+
+Try:
   bin/berth get env -w                  # watch it (berth uses $data_dir/kubeconfig by default)
   docker kill berth_demo_api            # berth brings it back
   bin/berth delete -f config/samples/demo.yaml

@@ -4,17 +4,34 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"berth.dev/berth/internal/apiserver"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/streamcap"
+)
+
+// Caps on the API's log streams (environments/NAME/log): each holds a
+// Docker stream and a goroutine for as long as its client stays.
+const (
+	apiLogStreams             = 32
+	apiLogStreamsPerContainer = 4
 )
 
 // dockerLogs is the API server's log source: the Docker informer's cache
-// says which container runs a service, the Docker layer streams its output.
+// says which container runs a service, the Docker layer streams its output
+// (and refuses a container this manager does not own).
 type dockerLogs struct {
-	client *docker.Client
-	cache  *docker.Informer
+	client  *docker.Client
+	cache   *docker.Informer
+	streams *streamcap.Limiter
+}
+
+func newDockerLogs(client *docker.Client, cache *docker.Informer) dockerLogs {
+	return dockerLogs{client: client, cache: cache, streams: streamcap.New("API log streams", apiLogStreams, apiLogStreamsPerContainer)}
 }
 
 var _ apiserver.LogSource = dockerLogs{}
@@ -24,22 +41,21 @@ func (d dockerLogs) Logs(ctx context.Context, env, service string, opts apiserve
 	if !ok {
 		return apiserver.ErrNoContainer
 	}
-	o := docker.LogOptions{Follow: opts.Follow, Since: opts.Since, Timestamps: opts.Timestamps}
-	switch {
-	case opts.TailLines > 0:
-		o.Tail = int(opts.TailLines)
-	case opts.TailLines == 0 && !opts.Follow:
+	if opts.TailLines == 0 && !opts.Follow {
 		return nil
-	case opts.TailLines == 0:
-		// The Docker layer cannot ask for "no old lines" (its Tail 0 means
-		// all), and Since has one-second precision: lines from the current
-		// second may come too.
-		if now := time.Now(); o.Since.Before(now) {
-			o.Since = now
-		}
 	}
+	release, err := d.streams.Acquire(c.ID[:min(12, len(c.ID))])
+	if err != nil {
+		return apierrors.NewTooManyRequests(fmt.Sprintf("service %s of environment %s: %v", service, env, err), 1)
+	}
+	defer release()
+	o := docker.LogOptions{Follow: opts.Follow, Since: opts.Since, Timestamps: opts.Timestamps, Tail: int(opts.TailLines)}
 	// One writer for both: the client sees the lines in the order written.
 	if err := d.client.Logs(ctx, c.ID, o, w, w); err != nil {
+		if docker.IsNotOwned(err) {
+			return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusForbidden,
+				Reason: metav1.StatusReasonForbidden, Message: fmt.Sprintf("service %s of environment %s: %v", service, env, err)}}
+		}
 		return fmt.Errorf("service %s of environment %s: %w", service, env, err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -145,7 +146,7 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 		DataDir:       o.dataDir,
 		ListenAddress: o.apiListen,
 		EtcdServers:   o.etcdServers,
-		Logs:          dockerLogs{client: dockerClient, cache: dockerInformer},
+		Logs:          newDockerLogs(dockerClient, dockerInformer),
 		Log:           log.WithName("apiserver"),
 	})
 	if err != nil {
@@ -160,13 +161,13 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	// Dashboard: pages at / next to /metrics and /healthz; the whole
-	// listener needs the API token unless it is loopback.
+	// listener needs the API token, loopback included.
 	dash, err := newDashboard(api, dockerClient, dockerInformer, registry, managerID, memLimit, memReservation, log)
 	if err != nil {
 		return err
 	}
 	mux.Handle("/", dash.Handler())
-	httpServer := &http.Server{Handler: dashboard.Protect(mux, o.dashboardListen, api.RESTConfig().BearerToken), ReadHeaderTimeout: 10 * time.Second}
+	httpServer := &http.Server{Handler: dashboard.Protect(mux, httpLn.Addr().String(), api.RESTConfig().BearerToken), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := httpServer.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error(err, "dashboard listener stopped")
@@ -187,7 +188,9 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 		fmt.Printf("api: %s\n", api.Host())
 		fmt.Printf("kubeconfig: %s\n", api.KubeconfigPath())
 		fmt.Printf("metrics: http://%s/metrics\n", httpLn.Addr())
-		fmt.Printf("dashboard: http://%s/\n", httpLn.Addr())
+		// The sign-in URL, as Jupyter prints one: its ?token= is exchanged
+		// for a cookie and dropped from the address on first use.
+		fmt.Printf("dashboard: http://%s/?token=%s\n", httpLn.Addr(), url.QueryEscape(api.RESTConfig().BearerToken))
 		go func() {
 			if err := dash.Run(ctx); err != nil && ctx.Err() == nil {
 				log.Error(err, "dashboard stopped")

@@ -24,7 +24,8 @@ type EnvironmentLogOptions struct {
 	Service string `json:"service,omitempty"`
 	// Follow keeps the stream open and sends new lines as they are written.
 	Follow bool `json:"follow,omitempty"`
-	// TailLines starts that many lines from the end; unset means all.
+	// TailLines starts that many lines from the end, 0 to MaxTailLines;
+	// unset means MaxTailLines (a log can be gigabytes: never all of it).
 	TailLines *int64 `json:"tailLines,omitempty"`
 	// SinceSeconds drops lines older than that many seconds.
 	SinceSeconds *int64 `json:"sinceSeconds,omitempty"`
@@ -38,7 +39,7 @@ func (EnvironmentLogOptions) SwaggerDoc() map[string]string {
 	return map[string]string{
 		"service":      "The service whose container output to read; optional when the Environment has one service.",
 		"follow":       "Keep streaming new lines until the client disconnects or the container stops.",
-		"tailLines":    "Start with this many lines from the end of the log; all lines when unset.",
+		"tailLines":    "Start with this many lines from the end of the log (0 to 10000; 0 is only new lines with follow); 10000 when unset.",
 		"sinceSeconds": "Only lines written in the last this many seconds.",
 		"timestamps":   "Prefix every line with its RFC3339Nano timestamp.",
 	}

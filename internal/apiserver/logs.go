@@ -33,13 +33,17 @@ type LogSource interface {
 // LogOptions select the part of a log a LogSource streams.
 type LogOptions struct {
 	Follow bool
-	// TailLines is how many lines from the end to start with; negative
-	// means the whole log, 0 means none (only new lines, with Follow).
+	// TailLines is how many lines from the end to start with, 0 to
+	// MaxTailLines; 0 means none (only new lines, with Follow).
 	TailLines int64
 	// Since drops older lines (zero: no limit).
 	Since      time.Time
 	Timestamps bool
 }
+
+// MaxTailLines is the most lines from the end a log request may start
+// with, and what it gets when it does not say.
+const MaxTailLines = 10000
 
 // ErrNoContainer is what a LogSource returns for a service that has no
 // container (not created yet, or being replaced).
@@ -108,8 +112,8 @@ func (r *logREST) Get(ctx context.Context, name string, options runtime.Object) 
 
 func validateLogOptions(opts *EnvironmentLogOptions) field.ErrorList {
 	var errs field.ErrorList
-	if opts.TailLines != nil && *opts.TailLines < 0 {
-		errs = append(errs, field.Invalid(field.NewPath("tailLines"), *opts.TailLines, "must be 0 or more"))
+	if opts.TailLines != nil && (*opts.TailLines < 0 || *opts.TailLines > MaxTailLines) {
+		errs = append(errs, field.Invalid(field.NewPath("tailLines"), *opts.TailLines, fmt.Sprintf("must be from 0 to %d", MaxTailLines)))
 	}
 	if opts.SinceSeconds != nil && *opts.SinceSeconds < 1 {
 		errs = append(errs, field.Invalid(field.NewPath("sinceSeconds"), *opts.SinceSeconds, "must be 1 or more"))
@@ -150,7 +154,7 @@ func notFound(msg string) error {
 }
 
 func sourceOptions(opts *EnvironmentLogOptions, now time.Time) LogOptions {
-	o := LogOptions{Follow: opts.Follow, TailLines: -1, Timestamps: opts.Timestamps}
+	o := LogOptions{Follow: opts.Follow, TailLines: MaxTailLines, Timestamps: opts.Timestamps}
 	if opts.TailLines != nil {
 		o.TailLines = *opts.TailLines
 	}

@@ -44,6 +44,8 @@ func (s *scriptedLogs) Logs(ctx context.Context, env, service string, opts LogOp
 		return ErrNoContainer
 	case "broken":
 		return errors.New("daemon said no")
+	case "busy":
+		return apierrors.NewTooManyRequests("too many log streams", 1)
 	}
 	for i := 1; i <= 3; i++ {
 		if _, err := fmt.Fprintf(w, "%s/%s line %d\n", env, service, i); err != nil {
@@ -131,7 +133,7 @@ func startLogServer(t *testing.T) *logServer {
 		t.Fatal(err)
 	}
 	ls.rest = cs.BerthV1alpha1().RESTClient()
-	for name, services := range map[string][]string{"one": {"web"}, "many": {"web", "pending", "broken"}} {
+	for name, services := range map[string][]string{"one": {"web"}, "many": {"web", "pending", "broken", "busy"}} {
 		env := &v1alpha1.Environment{ObjectMeta: metav1.ObjectMeta{Name: name}}
 		for _, svc := range services {
 			env.Spec.Services = append(env.Spec.Services, v1alpha1.Service{Name: svc, Image: "berth-testapp:dev"})
@@ -177,7 +179,7 @@ func TestLogSubresource(t *testing.T) {
 		}
 	})
 
-	t.Run("defaults: all lines, and the only service", func(t *testing.T) {
+	t.Run("defaults: the most lines, and the only service", func(t *testing.T) {
 		body, err := ls.get(ctx, "one", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -187,8 +189,8 @@ func TestLogSubresource(t *testing.T) {
 		if !strings.HasPrefix(string(out), "one/web line 1\n") {
 			t.Errorf("body = %q", out)
 		}
-		if got := ls.source.lastCall(t); got.TailLines != -1 || !got.Since.IsZero() {
-			t.Errorf("source options = %+v, want whole log", got)
+		if got := ls.source.lastCall(t); got.TailLines != MaxTailLines || !got.Since.IsZero() {
+			t.Errorf("source options = %+v, want the last %d lines, never the whole log", got, MaxTailLines)
 		}
 	})
 
@@ -199,12 +201,14 @@ func TestLogSubresource(t *testing.T) {
 		message   string
 	}{
 		{"unknown environment", "nope", map[string]string{"service": "web"}, apierrors.IsNotFound, `"nope" not found`},
-		{"unknown service", "many", map[string]string{"service": "x"}, apierrors.IsNotFound, "environment many has no service x (services: web, pending, broken)"},
-		{"no service named with several", "many", nil, apierrors.IsBadRequest, "environment many has 3 services"},
+		{"unknown service", "many", map[string]string{"service": "x"}, apierrors.IsNotFound, "environment many has no service x (services: web, pending, broken, busy)"},
+		{"no service named with several", "many", nil, apierrors.IsBadRequest, "environment many has 4 services"},
 		{"no container yet", "many", map[string]string{"service": "pending"}, apierrors.IsBadRequest, "service pending of environment many has no container yet"},
 		{"source fails before output", "many", map[string]string{"service": "broken"}, apierrors.IsInternalError, "daemon said no"},
 		{"negative tail", "one", map[string]string{"tailLines": "-3"}, apierrors.IsBadRequest, "tailLines"},
 		{"tail not a number", "one", map[string]string{"tailLines": "x"}, apierrors.IsBadRequest, "tailLines"},
+		{"tail above the most", "one", map[string]string{"tailLines": "10001"}, apierrors.IsBadRequest, "tailLines: Invalid value: 10001: must be from 0 to 10000"},
+		{"source chose its status", "many", map[string]string{"service": "busy"}, apierrors.IsTooManyRequests, "too many log streams"},
 		{"since zero", "one", map[string]string{"sinceSeconds": "0"}, apierrors.IsBadRequest, "sinceSeconds"},
 	}
 	for _, tc := range errorCases {

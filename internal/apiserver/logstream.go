@@ -79,8 +79,14 @@ func (s *logStream) InputStream(ctx context.Context, _, _ string) (io.ReadCloser
 	return &cancelOnClose{ReadCloser: pr, cancel: cancel}, true, "text/plain; charset=utf-8", nil
 }
 
-// statusFor words a source error for the client.
+// statusFor words a source error for the client. A source that already
+// chose a status (too many streams, a container berth does not own) keeps
+// it.
 func (s *logStream) statusFor(err error) error {
+	var st apierrors.APIStatus
+	if errors.As(err, &st) {
+		return err
+	}
 	if errors.Is(err, ErrNoContainer) {
 		msg := fmt.Sprintf("service %s of environment %s has no container yet", s.service, s.env.Name)
 		for _, st := range s.env.Status.Services {

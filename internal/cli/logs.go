@@ -27,10 +27,11 @@ var (
 		in the order the container wrote them.
 
 		With -f, berth keeps printing new lines until interrupted or until the
-		container stops.`)
+		container stops. It starts with the last 10000 lines at most (--tail):
+		a log can be gigabytes, so there is no "all".`)
 
 	logsExample = templates.Examples(`
-		# Everything the web service of demo printed so far
+		# What the web service of demo printed so far (the last 10000 lines)
 		berth logs demo web
 
 		# The last 20 lines, then follow new ones
@@ -39,6 +40,9 @@ var (
 		# Lines of the last 5 minutes, with Docker's timestamps
 		berth logs demo web --since 5m --timestamps`)
 )
+
+// maxTail is the manager's cap on tailLines (apiserver.MaxTailLines).
+const maxTail = 10000
 
 // logsOptions are berth logs' flags.
 type logsOptions struct {
@@ -74,15 +78,15 @@ func newLogsCommand(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobr
 	}
 	fl := cmd.Flags()
 	fl.BoolVarP(&o.follow, "follow", "f", false, "Keep streaming new lines until interrupted or the container stops.")
-	fl.Int64Var(&o.tail, "tail", -1, "Lines from the end of the log to start with; -1 prints all of it.")
+	fl.Int64Var(&o.tail, "tail", maxTail, fmt.Sprintf("Lines from the end of the log to start with, 0 to %d (0: only new lines, with -f). A log can be gigabytes: there is no \"all\".", maxTail))
 	fl.DurationVar(&o.since, "since", 0, "Only lines newer than this, e.g. 10s, 5m, 1h (whole seconds).")
 	fl.BoolVar(&o.timestamps, "timestamps", false, "Prefix every line with its timestamp.")
 	return cmd
 }
 
 func (o *logsOptions) run(ctx context.Context, f cmdutil.Factory, env, service string, out io.Writer) error {
-	if o.tail < -1 {
-		return fmt.Errorf("--tail %d: must be -1 (all) or more", o.tail)
+	if o.tail < 0 || o.tail > maxTail {
+		return fmt.Errorf("--tail %d: must be from 0 to %d", o.tail, maxTail)
 	}
 	if o.since < 0 {
 		return fmt.Errorf("--since %s: must be positive", o.since)
@@ -102,9 +106,7 @@ func (o *logsOptions) run(ctx context.Context, f cmdutil.Factory, env, service s
 	if o.follow {
 		req = req.Param("follow", "true")
 	}
-	if o.tail >= 0 {
-		req = req.Param("tailLines", strconv.FormatInt(o.tail, 10))
-	}
+	req = req.Param("tailLines", strconv.FormatInt(o.tail, 10))
 	if o.since > 0 {
 		// The API counts whole seconds; round up so 1500ms still means "recent".
 		req = req.Param("sinceSeconds", strconv.FormatInt(int64((o.since+time.Second-1)/time.Second), 10))

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,25 +12,55 @@ import (
 	"berth.dev/berth/internal/docker"
 )
 
-// Log stream limits: the tail a page may ask for, and the longest partial
-// line held back waiting for its newline.
+// Log stream limits: the tail a page gets unless it asks, the most it may
+// ask for, the open streams allowed (in total and per container), and the
+// longest partial line held back waiting for its newline.
 const (
-	maxTail    = 10000
-	maxPending = 16 << 10
+	defaultTail             = 100
+	maxTail                 = docker.MaxLogTail
+	defaultLogStreams       = 32
+	defaultLogStreamsPerCtr = 4
+	maxPending              = 16 << 10
 )
+
+// parseTail reads the tail parameter: absent is defaultTail, 0 is no old
+// lines (with follow, only new ones); anything else outside 0..maxTail is
+// an error, never "everything".
+func parseTail(v string) (int, error) {
+	if v == "" {
+		return defaultTail, nil
+	}
+	t, err := strconv.Atoi(v)
+	if err != nil || t < 0 || t > maxTail {
+		return 0, fmt.Errorf("tail: invalid value %q: must be a whole number from 0 to %d", v, maxTail)
+	}
+	return t, nil
+}
 
 // logs streams one service's container output as server-sent events
 // ("out" and "err" carry lines, "end" says why the stream stopped),
-// through the Docker layer's governed Logs call. The stream lives exactly
-// as long as the browser's request: closing the pane or the page ends it.
+// through the Docker layer's governed Logs call, which refuses a container
+// this manager does not own (a status can name any container). The stream
+// lives exactly as long as the browser's request: closing the pane or the
+// page ends it.
 func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	name, service := r.PathValue("name"), r.PathValue("service")
 	q := r.URL.Query()
-	opts := docker.LogOptions{Follow: q.Get("follow") != "0", Tail: 200}
-	if t, err := strconv.Atoi(q.Get("tail")); err == nil {
-		opts.Tail = min(max(t, 0), maxTail)
+	tail, err := parseTail(q.Get("tail"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
+	opts := docker.LogOptions{Follow: q.Get("follow") != "0", Tail: tail}
 	id := s.containerOf(name, service)
+	var release func()
+	if id != "" {
+		if release, err = s.logStreams.Acquire(shortID(id)); err != nil {
+			http.Error(w, "log stream refused: "+err.Error(), http.StatusTooManyRequests)
+			return
+		}
+		defer release()
+	}
 
 	stream, err := startSSE(w)
 	if err != nil {
@@ -59,6 +90,9 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case ctx.Err() != nil:
 		return
+	case docker.IsNotOwned(err):
+		s.log.Info("refused a log stream of a container berth does not own", "environment", name, "service", service, "container", shortID(id))
+		_ = stream.send("end", "refused: container "+shortID(id)+" is not managed by this berth manager")
 	case err != nil:
 		s.log.V(1).Info("log stream ended", "environment", name, "service", service, "error", err.Error())
 		_ = stream.send("end", "log stream ended: "+err.Error())
@@ -70,7 +104,9 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 }
 
 // containerOf finds the service's current container: the Docker cache's
-// (a running one first, else the newest), else the one status names.
+// (a running one first, else the newest), else the one status names. The
+// status is only a hint (anyone who may write status can set it); the
+// Docker layer checks ownership before streaming.
 func (s *Server) containerOf(env, service string) string {
 	var best *docker.Container
 	for _, c := range s.opts.Cache.Containers(env) {

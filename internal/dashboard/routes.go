@@ -39,14 +39,20 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) {
 	writeBody(w, r, a.body, a.zipped)
 }
 
-// sameOrigin guards the two mutations against cross-site requests: the
-// page's script sends a custom header, which a form on another site
-// cannot, and a cross-origin script cannot without a CORS preflight this
-// server never answers. A browser's Origin, when sent, must be this host.
+// sameOrigin guards the two mutations against cross-site requests, on top
+// of the SameSite=Strict cookie: the page's script sends a custom header,
+// which a form on another site cannot, and a cross-origin script cannot
+// without a CORS preflight this server never answers. A browser's
+// Sec-Fetch-Site, when sent, must say same-origin, and its Origin, when
+// sent, must be this host.
 func sameOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get(actionHeader) != "1" {
 			http.Error(w, "dashboard actions need the "+actionHeader+" header", http.StatusForbidden)
+			return
+		}
+		if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+			http.Error(w, "dashboard action from "+site+" refused", http.StatusForbidden)
 			return
 		}
 		if o := r.Header.Get("Origin"); o != "" && o != "null" {

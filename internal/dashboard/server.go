@@ -17,6 +17,7 @@ import (
 	listers "berth.dev/berth/client/listers/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/streamcap"
 )
 
 // Docker is the part of berth's Docker layer the dashboard reads through:
@@ -52,7 +53,12 @@ type Options struct {
 	// History is how many points they keep (120, four minutes).
 	SampleInterval time.Duration
 	History        int
-	Log            logr.Logger
+	// MaxLogStreams caps the log streams open at once (32), and
+	// MaxLogStreamsPerContainer those of one container (4): each holds a
+	// Docker stream and a goroutine for as long as a page stays open.
+	MaxLogStreams             int
+	MaxLogStreamsPerContainer int
+	Log                       logr.Logger
 }
 
 // Server is the dashboard: an http.Handler plus the informer and sampler
@@ -68,6 +74,8 @@ type Server struct {
 	info     *infoCache
 	pages    *pages
 	handler  http.Handler
+	// logStreams caps the open log streams.
+	logStreams *streamcap.Limiter
 	// done closes when Run returns, ending every open event stream so the
 	// HTTP server can shut down without waiting for browsers.
 	done chan struct{}
@@ -84,6 +92,12 @@ func New(opts Options) (*Server, error) {
 	if opts.History <= 0 {
 		opts.History = 120
 	}
+	if opts.MaxLogStreams <= 0 {
+		opts.MaxLogStreams = defaultLogStreams
+	}
+	if opts.MaxLogStreamsPerContainer <= 0 {
+		opts.MaxLogStreamsPerContainer = defaultLogStreamsPerCtr
+	}
 	pg, err := newPages()
 	if err != nil {
 		return nil, fmt.Errorf("dashboard templates: %w", err)
@@ -96,6 +110,8 @@ func New(opts Options) (*Server, error) {
 		info:    &infoCache{docker: opts.Docker, ttl: 10 * time.Second, diskTTL: time.Minute},
 		pages:   pg,
 		done:    make(chan struct{}),
+
+		logStreams: streamcap.New("dashboard log streams", opts.MaxLogStreams, opts.MaxLogStreamsPerContainer),
 	}
 	// Resync 0: the dashboard only needs changes, and a periodic resync
 	// would push every row to every open page for nothing.
@@ -115,8 +131,8 @@ func New(opts Options) (*Server, error) {
 }
 
 // Handler serves the pages, event streams, actions and static assets. The
-// caller mounts it at / next to /metrics and /healthz, behind RequireToken
-// when the listener is not loopback.
+// caller mounts it at / next to /metrics and /healthz, behind Protect
+// (the token on every listener).
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Run watches Environments and samples the engine figures until ctx ends.

@@ -28,6 +28,8 @@ type Client struct {
 	// process: Docker (before API 1.44) happily creates two networks with
 	// one name.
 	nameLocks keyedMutex
+	// owned holds container IDs verified to carry this manager's identity.
+	owned ownedIDs
 }
 
 // New builds a Client from a config. It does not contact the daemon; the

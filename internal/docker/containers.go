@@ -171,8 +171,23 @@ func sortPorts(p []PublishedPort) {
 	})
 }
 
-// InspectContainer reads one container by ID or name (a read).
+// InspectContainer reads one container by ID or name (a read). A
+// container without this manager's identity is refused (ErrNotOwned).
 func (c *Client) InspectContainer(ctx context.Context, idOrName string) (Container, error) {
+	cur, err := c.inspectContainer(ctx, idOrName)
+	if err != nil {
+		return Container{}, err
+	}
+	if err := c.checkOwned("container_inspect", containerLabel(cur, idOrName), cur.Labels); err != nil {
+		return Container{}, err
+	}
+	c.owned.add(cur.ID)
+	return cur, nil
+}
+
+// inspectContainer reads any container, owned or not: for the layer's own
+// checks (a name clash on create, an endpoint on a network, an event).
+func (c *Client) inspectContainer(ctx context.Context, idOrName string) (Container, error) {
 	var out Container
 	err := c.gov.do(ctx, call{op: "container_inspect", lane: laneRead, object: idOrName, idempotent: true}, func(ctx context.Context, _ int) error {
 		observed := time.Now()
@@ -233,7 +248,7 @@ func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) (Creat
 	name := spec.name()
 	var out Created
 	adopt := func(ctx context.Context) (bool, error) {
-		existing, err := c.InspectContainer(ctx, name)
+		existing, err := c.inspectContainer(ctx, name)
 		if IsNotFound(err) {
 			return false, nil
 		}
@@ -253,6 +268,7 @@ func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) (Creat
 			return err
 		}
 		out = Created{ID: r.ID}
+		c.owned.add(r.ID)
 		return nil
 	})
 	if IsConflict(err) {

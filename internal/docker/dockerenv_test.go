@@ -327,7 +327,7 @@ func waitReady(t testing.TB, ctx context.Context, c *Client, id string) {
 	t.Helper()
 	eventually(t, 60*time.Second, "testapp ready in "+shortID(id), func() bool {
 		var out strings.Builder
-		_ = c.Logs(ctx, id, LogOptions{}, &out, &out)
+		_ = c.Logs(ctx, id, LogOptions{Tail: MaxLogTail}, &out, &out)
 		return strings.Contains(out.String(), "testapp: ready")
 	})
 }

@@ -28,16 +28,22 @@ type ExecResult struct {
 
 // Exec runs cmd in a running container and waits up to timeout for it (an
 // exec probe). Its calls run in the read lane: probe traffic must never
-// starve reconcile writes.
+// starve reconcile writes. A container without this manager's identity is
+// refused (ErrNotOwned).
 func (c *Client) Exec(ctx context.Context, containerID string, cmd []string, timeout time.Duration) (ExecResult, error) {
 	if len(cmd) == 0 {
 		return ExecResult{}, &Error{Op: "exec_create", Object: containerID, Kind: ErrInvalid, Err: errors.New("empty command")}
 	}
+	id, err := c.ownedContainer(ctx, "exec_create", containerID)
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("exec in %s: %w", shortID(containerID), err)
+	}
+	containerID = id
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
 	var execID string
-	err := c.gov.do(ctx, call{op: "exec_create", lane: laneRead, object: containerID, idempotent: true}, func(ctx context.Context, _ int) error {
+	err = c.gov.do(ctx, call{op: "exec_create", lane: laneRead, object: containerID, idempotent: true}, func(ctx context.Context, _ int) error {
 		r, err := c.api.ExecCreate(ctx, containerID, client.ExecCreateOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
 		execID = r.ID
 		return err

@@ -206,7 +206,7 @@ func (i *Informer) inspectLoop(ctx context.Context) {
 		if !ok {
 			return
 		}
-		c, err := i.c.InspectContainer(ctx, id)
+		c, err := i.c.inspectContainer(ctx, id)
 		if ctx.Err() != nil {
 			return
 		}

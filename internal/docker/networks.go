@@ -427,7 +427,7 @@ func sortedEndpointNames(eps map[string]string) []string {
 // disconnectStale disconnects one endpoint if its container is berth's and
 // not running (or gone), gracefully.
 func (c *Client) disconnectStale(ctx context.Context, n Network, cid, endpoint string) error {
-	ctr, err := c.InspectContainer(ctx, cid)
+	ctr, err := c.inspectContainer(ctx, cid)
 	switch {
 	case IsNotFound(err):
 		// A vanished container's endpoint: ask without force; if Docker

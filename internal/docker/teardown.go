@@ -31,7 +31,7 @@ func (c *Client) StopAndRemove(ctx context.Context, idOrName string, grace time.
 	if grace < 0 {
 		grace = 0
 	}
-	cur, err := c.InspectContainer(ctx, idOrName)
+	cur, err := c.inspectContainer(ctx, idOrName)
 	if IsNotFound(err) {
 		return nil
 	}

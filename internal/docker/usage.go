@@ -22,10 +22,16 @@ type ResourceUsage struct {
 }
 
 // Usage takes one stats sample of a running container (stream=false,
-// one-shot, a read).
+// one-shot, a read). A container without this manager's identity is
+// refused (ErrNotOwned).
 func (c *Client) Usage(ctx context.Context, containerID string) (ResourceUsage, error) {
 	var out ResourceUsage
-	err := c.gov.do(ctx, call{op: "container_stats", lane: laneRead, object: containerID, idempotent: true}, func(ctx context.Context, _ int) error {
+	id, err := c.ownedContainer(ctx, "container_stats", containerID)
+	if err != nil {
+		return out, fmt.Errorf("stats of %s: %w", shortID(containerID), err)
+	}
+	containerID = id
+	err = c.gov.do(ctx, call{op: "container_stats", lane: laneRead, object: containerID, idempotent: true}, func(ctx context.Context, _ int) error {
 		r, err := c.api.ContainerStats(ctx, containerID, client.ContainerStatsOptions{Stream: false})
 		if err != nil {
 			return err

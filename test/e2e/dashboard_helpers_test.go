@@ -35,14 +35,21 @@ spec:
 `
 }
 
-// dashGet fetches a dashboard path and returns status, body and headers.
+// dashGet fetches a dashboard path, signed in with the bearer token
+// unless header sets Authorization (to "" for none), and returns status,
+// body and headers.
 func dashGet(m *managerProcess, path string, header ...string) (int, string, http.Header) {
 	GinkgoHelper()
 	req, err := http.NewRequest(http.MethodGet, "http://"+m.httpAddr+path, nil)
 	Expect(err).NotTo(HaveOccurred())
+	req.Header.Set("Authorization", "Bearer "+m.token)
 	for i := 0; i+1 < len(header); i += 2 {
 		if header[i] == "Host" {
 			req.Host = header[i+1]
+			continue
+		}
+		if header[i+1] == "" {
+			req.Header.Del(header[i])
 			continue
 		}
 		req.Header.Set(header[i], header[i+1])
@@ -61,6 +68,7 @@ func dashPost(m *managerProcess, path string, withHeader bool) (int, string) {
 	GinkgoHelper()
 	req, err := http.NewRequest(http.MethodPost, "http://"+m.httpAddr+path, nil)
 	Expect(err).NotTo(HaveOccurred())
+	req.Header.Set("Authorization", "Bearer "+m.token)
 	if withHeader {
 		req.Header.Set("X-Berth-Dashboard", "1")
 	}
@@ -82,6 +90,7 @@ func readEvents(m *managerProcess, path string, timeout time.Duration, done func
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+m.httpAddr+path, nil)
 	Expect(err).NotTo(HaveOccurred())
+	req.Header.Set("Authorization", "Bearer "+m.token)
 	resp, err := http.DefaultClient.Do(req)
 	Expect(err).NotTo(HaveOccurred())
 	defer resp.Body.Close()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -31,8 +32,63 @@ var _ = Describe("Dashboard HTTP", Ordered, func() {
 		DeferCleanup(func() { _, _, _ = m.berth("", "delete", "environment", env, "--timeout=120s") })
 	})
 
+	It("prints a one-time sign-in URL and refuses everything without the token, on loopback too", func() {
+		tokenBytes, err := os.ReadFile(filepath.Join(m.dataDir, "token"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(m.token).To(Equal(strings.TrimSpace(string(tokenBytes))), "the sign-in URL carries the API token")
+		Expect(m.output.String()).To(ContainSubstring("dashboard: http://" + m.httpAddr + "/?token=" + m.token + "\n"))
+		Expect(m.httpAddr).To(HavePrefix("127.0.0.1:"))
+
+		// No token, no cookie: 401 and a page saying how to sign in, never
+		// the data (a spec's env values may hold passwords).
+		for _, path := range []string{"/", "/env/" + env, "/engine", "/events/overview", "/env/" + env + "/logs/web?follow=0", "/env/" + env + "/memory", "/metrics"} {
+			code, body, h := dashGet(m, path, "Authorization", "")
+			Expect(code).To(Equal(http.StatusUnauthorized), "GET %s without a token on loopback", path)
+			Expect(body).To(ContainSubstring("?token="), "GET %s: the 401 page says how to sign in", path)
+			Expect(body).NotTo(ContainSubstring(env), "GET %s: the 401 page shows no data", path)
+			Expect(h.Get("WWW-Authenticate")).To(ContainSubstring("Bearer"))
+		}
+		code, _, _ := dashGet(m, "/", "Authorization", "Bearer not-the-token")
+		Expect(code).To(Equal(http.StatusUnauthorized))
+		req, err := http.NewRequest(http.MethodPost, "http://"+m.httpAddr+"/env/"+env+"/restart/web", nil)
+		Expect(err).NotTo(HaveOccurred())
+		req.Header.Set("X-Berth-Dashboard", "1")
+		resp, err := http.DefaultClient.Do(req)
+		Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		Expect(resp.StatusCode).To(Equal(http.StatusUnauthorized), "a restart without the token")
+
+		// The printed URL: a cookie (HttpOnly, SameSite=Strict, Path=/,
+		// not the token) and a redirect to the same address without it.
+		u, err := url.Parse(m.signInURL)
+		Expect(err).NotTo(HaveOccurred())
+		code, _, h := dashGet(m, u.RequestURI(), "Authorization", "")
+		Expect(code).To(Equal(http.StatusSeeOther))
+		Expect(h.Get("Location")).To(Equal("/"))
+		cookies := (&http.Response{Header: h}).Cookies()
+		Expect(cookies).To(HaveLen(1))
+		Expect(cookies[0].HttpOnly).To(BeTrue())
+		Expect(cookies[0].SameSite).To(Equal(http.SameSiteStrictMode))
+		Expect(cookies[0].Path).To(Equal("/"))
+		Expect(cookies[0].Value).NotTo(ContainSubstring(m.token))
+		code, body, _ := dashGet(m, "/", "Authorization", "", "Cookie", cookies[0].Name+"="+cookies[0].Value)
+		Expect(code).To(Equal(http.StatusOK))
+		Expect(body).To(ContainSubstring(`data-name="` + env + `"`))
+		// /metrics takes the bearer token, as Prometheus sends it.
+		code, _, _ = dashGet(m, "/metrics")
+		Expect(code).To(Equal(http.StatusOK))
+
+		// DNS rebinding: only localhost, loopback IPs and the bound
+		// address; a *.localhost name is not proof of this machine.
+		for _, host := range []string{"attacker.example", "app.localhost:" + strings.Split(m.httpAddr, ":")[1]} {
+			code, _, _ = dashGet(m, "/", "Host", host)
+			Expect(code).To(Equal(http.StatusMisdirectedRequest), "Host %s", host)
+		}
+		code, _, _ = dashGet(m, "/", "Host", "localhost:"+strings.Split(m.httpAddr, ":")[1])
+		Expect(code).To(Equal(http.StatusOK))
+	})
+
 	It("prints its address and serves every page", func() {
-		Expect(m.output.String()).To(ContainSubstring("dashboard: http://" + m.httpAddr + "/"))
 
 		code, body, h := dashGet(m, "/")
 		Expect(code).To(Equal(http.StatusOK))
@@ -211,24 +267,25 @@ var _ = Describe("Dashboard HTTP", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		token := strings.TrimSpace(string(tokenBytes))
 
+		Expect(open.token).To(Equal(token))
 		for _, path := range []string{"/", "/engine", "/metrics", "/events/overview"} {
-			code, _, h := dashGet(open, path)
+			code, _, h := dashGet(open, path, "Authorization", "")
 			Expect(code).To(Equal(http.StatusUnauthorized), "GET %s without a token", path)
 			Expect(h.Get("WWW-Authenticate")).To(ContainSubstring("Bearer"))
 		}
 		code, _, _ := dashGet(open, "/", "Authorization", "Bearer not-the-token")
 		Expect(code).To(Equal(http.StatusUnauthorized))
-		code, _ = dashPost(open, "/env/x/delete", true)
+		code, _, _ = dashGet(open, "/", "Authorization", "", "Cookie", "berth_dashboard=forged")
 		Expect(code).To(Equal(http.StatusUnauthorized))
 
 		code, _, _ = dashGet(open, "/metrics", "Authorization", "Bearer "+token)
 		Expect(code).To(Equal(http.StatusOK))
-		code, _, h := dashGet(open, "/?token="+token)
+		code, _, h := dashGet(open, "/?token="+token, "Authorization", "")
 		Expect(code).To(Equal(http.StatusSeeOther))
 		cookie := h.Get("Set-Cookie")
 		Expect(cookie).NotTo(BeEmpty())
 		Expect(cookie).NotTo(ContainSubstring(token))
-		code, _, _ = dashGet(open, "/", "Cookie", strings.Split(cookie, ";")[0])
+		code, _, _ = dashGet(open, "/", "Authorization", "", "Cookie", strings.Split(cookie, ";")[0])
 		Expect(code).To(Equal(http.StatusOK))
 		code, _, _ = dashGet(open, "/healthz")
 		Expect(code).To(Equal(http.StatusOK))

@@ -119,6 +119,23 @@ var _ = Describe("Dashboard in a browser", Ordered, func() {
 	row := `document.querySelector('#rows tr[data-name="` + env + `"]')`
 	svcRow := `document.querySelector('#env-services tr[data-service="web"]')`
 
+	It("signs in through the URL the manager printed", func() {
+		// Not signed in yet: the sign-in page, no data.
+		do(60*time.Second, chromedp.Navigate("http://"+m.httpAddr+"/"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+		Expect(text("h1")).To(ContainSubstring("Sign in"))
+		Expect(eval(`document.querySelector('#rows') === null`)).To(BeTrue())
+
+		do(60*time.Second, chromedp.Navigate(m.signInURL), chromedp.WaitVisible(chromedp.CSS(`#rows`)))
+		// The token is gone from the address (and so from history), and
+		// the cookie that replaced it is out of the page script's reach.
+		Expect(eval(`location.href === 'http://`+m.httpAddr+`/'`)).To(BeTrue(), "the address still carries the token")
+		Expect(eval(`!location.href.includes('token')`)).To(BeTrue())
+		Expect(eval(`document.cookie === ''`)).To(BeTrue(), "the session cookie must be HttpOnly")
+		// The cookie keeps the browser signed in.
+		do(60*time.Second, chromedp.Navigate("http://"+m.httpAddr+"/engine"), chromedp.WaitVisible(chromedp.CSS(`body`)))
+		Expect(eval(`document.querySelector('h1') === null || !document.querySelector('h1').textContent.includes('Sign in')`)).To(BeTrue())
+	})
+
 	It("shows a new Environment appear and turn Ready without a reload", func() {
 		do(60*time.Second, chromedp.Navigate("http://"+m.httpAddr+"/"), chromedp.WaitVisible(chromedp.CSS(`#rows`)))
 		markPage()

@@ -196,10 +196,20 @@ func (m *managerProcess) tail() string {
 	return s
 }
 
+// scrape GETs /metrics with the bearer token, as Prometheus does.
+func (m *managerProcess) scrape() (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+m.httpAddr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+m.token)
+	return http.DefaultClient.Do(req)
+}
+
 // metrics scrapes the manager's /metrics.
 func (m *managerProcess) metrics() map[string]*dto.MetricFamily {
 	GinkgoHelper()
-	resp, err := http.Get("http://" + m.httpAddr + "/metrics")
+	resp, err := m.scrape()
 	Expect(err).NotTo(HaveOccurred())
 	defer resp.Body.Close()
 	Expect(resp.StatusCode).To(Equal(http.StatusOK))

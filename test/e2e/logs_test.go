@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -93,7 +92,7 @@ func logNumbers(lines []string) []int {
 func openLogStreams(m *managerProcess) func() (int, error) {
 	re := regexp.MustCompile(`(?m)^berth_docker_in_flight\{lane="stream"\} (\d+)$`)
 	return func() (int, error) {
-		resp, err := http.Get("http://" + m.httpAddr + "/metrics")
+		resp, err := m.scrape()
 		if err != nil {
 			return 0, err
 		}

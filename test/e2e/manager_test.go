@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +36,11 @@ type managerProcess struct {
 	output     *syncBuffer
 	done       chan struct{}
 	exitErr    error
+
+	// signInURL is the dashboard line's one-time sign-in address, and
+	// token its ?token= (the API bearer token).
+	signInURL string
+	token     string
 }
 
 // syncBuffer collects a process's output for failure messages.
@@ -111,9 +117,10 @@ func startManagerFrom(bin, dataDir string, extraArgs ...string) *managerProcess 
 				m.apiHost = value
 			case "kubeconfig":
 				m.kubeconfig = value
-			case "metrics", "dashboard":
-				m.httpAddr = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(value, "http://"), "https://"), "/metrics")
-				m.httpAddr = strings.TrimSuffix(m.httpAddr, "/")
+			case "dashboard":
+				u, err := url.Parse(value)
+				Expect(err).NotTo(HaveOccurred(), "dashboard line %q", line)
+				m.httpAddr, m.signInURL, m.token = u.Host, value, u.Query().Get("token")
 			}
 		case <-deadline:
 			m.kill()

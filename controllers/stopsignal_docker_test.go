@@ -151,7 +151,9 @@ func TestTeardownStopsWithTheImagesStopSignal(t *testing.T) {
 			}
 			var logs lockedBuffer
 			logsDone := make(chan error, 1)
-			go func() { logsDone <- cli.Logs(ctx, created.ID, docker.LogOptions{Follow: true, Tail: docker.MaxLogTail}, &logs, &logs) }()
+			go func() {
+				logsDone <- cli.Logs(ctx, created.ID, docker.LogOptions{Follow: true, Tail: docker.MaxLogTail}, &logs, &logs)
+			}()
 			deadline := time.Now().Add(time.Minute)
 			for !strings.Contains(logs.String(), "testapp: ready") {
 				if time.Now().After(deadline) {

@@ -42,7 +42,7 @@ lint: vet
 docker:
 	hack/ensure-docker.sh
 
-## images: build berth-testapp:dev FROM scratch, no registry needed
+## images: berth-testapp:dev FROM scratch, berth-postgres:dev and berth-redis:dev from Debian packages; no registry needed
 images: docker
 	hack/build-images.sh
 

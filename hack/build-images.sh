@@ -3,6 +3,9 @@
 # FROM scratch and without any registry: machines here cannot pull images, so
 # the only base is the empty one and the only content is our static binary.
 #
+# Also builds berth-postgres:dev and berth-redis:dev from Debian's packages
+# (hack/build-debian-images.sh; BERTH_DEBIAN_IMAGES=0 skips them).
+#
 # Usage: hack/build-images.sh
 #   BERTH_TESTAPP_IMAGE  image to build (default berth-testapp:dev)
 #   BERTH_IMAGES_FORCE=1 rebuild even when the image is up to date
@@ -30,6 +33,17 @@ arch=$(docker version --format '{{.Server.Arch}}' 2>/dev/null) || {
   echo "build-images: the Docker Engine does not answer (run hack/ensure-docker.sh)" >&2
   exit 1
 }
+
+# The real-server images (berth-postgres:dev, berth-redis:dev) from
+# Debian's packages; debootstrap needs root, so others get a warning and
+# the tests that use those images fail naming them.
+if [ "${BERTH_DEBIAN_IMAGES:-1}" = 1 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    "$root/hack/build-debian-images.sh"
+  else
+    echo "build-images: not root: skipping berth-postgres:dev and berth-redis:dev (sudo hack/build-debian-images.sh)" >&2
+  fi
+fi
 
 ctx=$(mktemp -d "${TMPDIR:-/tmp}/berth-testapp.XXXXXX")
 trap 'rm -rf "$ctx"' EXIT

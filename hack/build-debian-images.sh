@@ -62,6 +62,22 @@ shape_rootfs() {
   grep -q "^listen_addresses = '\*'" "$r/usr/share/postgresql/$major/postgresql.conf.sample"
   # The package's own cluster (15/main) is not used: the entrypoint makes one in PGDATA.
   rm -rf "$r/etc/postgresql/$major" "$r/var/lib/postgresql/$major"
+  # Size (measure with `du` on the tar): LLVM and its solver are a third of
+  # the rootfs and serve only postgres' optional JIT, which turns itself off
+  # when its provider library is absent (queries run the same, interpreted).
+  rm -rf "$r/usr/lib/postgresql/$major/lib/bitcode" "$r/usr/lib/postgresql/$major"/lib/llvmjit*
+  rm -f "$r"/usr/lib/*/libLLVM-*.so* "$r"/usr/lib/*/libz3.so*
+  # Debian's multi-cluster tools (pg_wrapper, pg_ctlcluster) are perl and
+  # pointless with one server per container: /usr/bin's client names point
+  # at the binaries themselves, and perl beyond Essential perl-base goes.
+  local link name
+  for link in "$r"/usr/bin/*; do
+    [ "$(readlink "$link")" = ../share/postgresql-common/pg_wrapper ] || continue
+    name=${link##*/}
+    rm -f "$link"
+    [ -e "$r/usr/lib/postgresql/$major/bin/$name" ] && ln -s "../lib/postgresql/$major/bin/$name" "$link"
+  done
+  rm -rf "$r"/usr/share/perl "$r"/usr/lib/*/perl "$r"/usr/lib/*/libperl.so* "$r"/usr/share/i18n
   rm -rf "$r"/usr/share/doc/* "$r"/usr/share/man/* "$r"/usr/share/info/* \
     "$r"/usr/share/locale/* "$r"/usr/share/lintian "$r"/usr/share/bash-completion \
     "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/* "$r"/var/cache/debconf/*-old \

@@ -163,6 +163,11 @@ if [ ! -s "$tarball" ]; then
     # One builder at a time (two CI runs on one machine share the cache).
     exec 9>"$cache/.lock"
     flock 9
+    # A run killed mid-debootstrap leaves its staging dir (we hold the lock,
+    # so no other builder is using one).
+    for d in "$cache"/staging.*; do
+      [ -d "$d" ] && remove_staging "$d"
+    done
     [ -s "$tarball" ] || build_rootfs "$tarball"
   )
   # Older rootfs tars are stale once this one exists.

@@ -171,7 +171,84 @@ type Service struct {
 	// postgres stops fast on SIGINT, nginx gracefully on SIGQUIT.
 	// +optional
 	StopSignal string `json:"stopSignal,omitempty"`
+
+	// User runs the container's process as "uid[:gid]" or a user (and
+	// group) name the image knows, as `docker run --user`. Unset keeps the
+	// image's USER.
+	// +optional
+	User string `json:"user,omitempty"`
+	// WorkingDir is the absolute path the process starts in. Unset keeps
+	// the image's WORKDIR.
+	// +optional
+	WorkingDir string `json:"workingDir,omitempty"`
+	// Labels are added to the container. Keys under berth.dev/ are
+	// berth's own and refused; berth's labels are always set.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+	// ReadOnlyRootFilesystem mounts the container's root filesystem
+	// read-only; volumes stay writable.
+	// +optional
+	ReadOnlyRootFilesystem bool `json:"readOnlyRootFilesystem,omitempty"`
+	// Init runs Docker's init (tini) as PID 1, which forwards signals and
+	// reaps zombies for images whose process does neither.
+	// +optional
+	Init bool `json:"init,omitempty"`
+	// ShmSize is the size of /dev/shm as a quantity (64Mi, 1Gi). Unset
+	// keeps Docker's default (64 MiB).
+	// +optional
+	ShmSize *intstr.IntOrString `json:"shmSize,omitempty"`
+	// CapAdd adds Linux capabilities (NET_ADMIN or CAP_NET_ADMIN).
+	// +optional
+	// +listType=atomic
+	CapAdd []string `json:"capAdd,omitempty"`
+	// CapDrop drops Linux capabilities; ALL drops every one.
+	// +optional
+	// +listType=atomic
+	CapDrop []string `json:"capDrop,omitempty"`
+	// Ulimits set resource limits of the container's processes.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Ulimits []Ulimit `json:"ulimits,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+	// ExtraHosts add entries to the container's /etc/hosts.
+	// +optional
+	// +listType=atomic
+	ExtraHosts []ExtraHost `json:"extraHosts,omitempty"`
+	// Sysctls set namespaced kernel parameters of the container (net.*,
+	// kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*).
+	// +optional
+	Sysctls map[string]string `json:"sysctls,omitempty"`
+	// Privileged gives the container every capability and the host's
+	// devices. Refused unless the manager runs with --allow-privileged.
+	// +optional
+	Privileged bool `json:"privileged,omitempty"`
 }
+
+// Ulimit is one resource limit (`ulimit`) of the container's processes.
+type Ulimit struct {
+	// Name of the limit, as Docker spells it: nofile, nproc, core, memlock, ...
+	Name string `json:"name"`
+	// Soft is the limit the process gets; it may raise it up to Hard.
+	Soft int64 `json:"soft"`
+	// Hard is the ceiling; at least Soft.
+	Hard int64 `json:"hard"`
+}
+
+// ExtraHost is one line of the container's /etc/hosts (compose's
+// "hostname:ip" form, split).
+type ExtraHost struct {
+	// Hostname the entry resolves.
+	Hostname string `json:"hostname"`
+	// IP is an IPv4 or IPv6 address, or host-gateway for the Docker
+	// host's address as seen from the container.
+	IP string `json:"ip"`
+}
+
+// HostGateway is the ExtraHost IP that Docker replaces with the host's
+// gateway address.
+const HostGateway = "host-gateway"
 
 // EnvVar is one environment variable.
 type EnvVar struct {

@@ -33,6 +33,7 @@ func validateService(s *Service, p *field.Path, ctx *specContext) field.ErrorLis
 		allErrs = append(allErrs, validateProbe(s.ReadinessProbe, s, p.Child("readinessProbe"))...)
 	}
 	allErrs = append(allErrs, validateDependsOn(s, p.Child("dependsOn"), ctx)...)
+	allErrs = append(allErrs, validateSettings(s, p)...)
 	return allErrs
 }
 

@@ -72,6 +72,11 @@ func (in HTTPGetAction) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Policy) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.Policy"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PortStatus) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.PortStatus"
 }

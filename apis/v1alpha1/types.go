@@ -159,8 +159,17 @@ type Service struct {
 	// +patchStrategy=merge
 	DependsOn []Dependency `json:"dependsOn,omitempty" patchStrategy:"merge" patchMergeKey:"service"`
 	// RestartPolicy: Always (default), OnFailure or Never (one-shot jobs).
+	// berth restarts containers itself (Docker's restart policy is off).
+	// Compose's always and unless-stopped both map onto Always,
+	// on-failure[:N] onto OnFailure (with RestartLimit N), no onto Never.
 	// +optional
 	RestartPolicy RestartPolicy `json:"restartPolicy,omitempty"`
+	// RestartLimit caps how many times an OnFailure service's container is
+	// restarted after failing (compose's on-failure:N); once used up, the
+	// next failure is final and the service is Failed. A recreated
+	// container starts counting again. Unset: no limit.
+	// +optional
+	RestartLimit *int32 `json:"restartLimit,omitempty"`
 	// TerminationGracePeriodSeconds is how long a stop waits after the stop
 	// signal before Docker kills the container. Default 10.
 	// +optional

@@ -151,3 +151,33 @@ func TestCapabilityName(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateRestartLimit(t *testing.T) {
+	const path = "spec.services[2].restartLimit"
+	for _, tc := range []struct {
+		name   string
+		policy RestartPolicy
+		limit  int32
+		typ    field.ErrorType
+		detail string
+	}{
+		{"with Always", RestartAlways, 3, field.ErrorTypeForbidden, "only be set with restartPolicy OnFailure"},
+		{"with Never", RestartNever, 3, field.ErrorTypeForbidden, "only be set with restartPolicy OnFailure"},
+		{"zero", RestartOnFailure, 0, field.ErrorTypeInvalid, "between 1 and 10000"},
+		{"negative", RestartOnFailure, -1, field.ErrorTypeInvalid, "between 1 and 10000"},
+		{"too many", RestartOnFailure, MaxRestartLimit + 1, field.ErrorTypeInvalid, "between 1 and 10000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := validEnv()
+			env.Spec.Services[2].RestartPolicy = tc.policy
+			env.Spec.Services[2].RestartLimit = ptr(tc.limit)
+			expectError(t, ValidateEnvironment(env), 1, path, tc.typ, tc.detail)
+		})
+	}
+	env := validEnv()
+	env.Spec.Services[2].RestartPolicy = RestartOnFailure
+	env.Spec.Services[2].RestartLimit = ptr(int32(5))
+	if errs := ValidateEnvironment(env); len(errs) != 0 {
+		t.Errorf("on-failure:5 refused:\n%s", dump(errs))
+	}
+}

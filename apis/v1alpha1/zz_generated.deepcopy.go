@@ -406,6 +406,11 @@ func (in *Service) DeepCopyInto(out *Service) {
 		*out = make([]Dependency, len(*in))
 		copy(*out, *in)
 	}
+	if in.RestartLimit != nil {
+		in, out := &in.RestartLimit, &out.RestartLimit
+		*out = new(int32)
+		**out = **in
+	}
 	if in.TerminationGracePeriodSeconds != nil {
 		in, out := &in.TerminationGracePeriodSeconds, &out.TerminationGracePeriodSeconds
 		*out = new(int64)

@@ -915,10 +915,17 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 					},
 					"restartPolicy": {
 						SchemaProps: spec.SchemaProps{
-							Description: "RestartPolicy: Always (default), OnFailure or Never (one-shot jobs).\n\nPossible enum values:\n - `\"Always\"`\n - `\"Never\"`\n - `\"OnFailure\"`",
+							Description: "RestartPolicy: Always (default), OnFailure or Never (one-shot jobs). berth restarts containers itself (Docker's restart policy is off). Compose's always and unless-stopped both map onto Always, on-failure[:N] onto OnFailure (with RestartLimit N), no onto Never.\n\nPossible enum values:\n - `\"Always\"`\n - `\"Never\"`\n - `\"OnFailure\"`",
 							Type:        []string{"string"},
 							Format:      "",
 							Enum:        []interface{}{"Always", "Never", "OnFailure"},
+						},
+					},
+					"restartLimit": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RestartLimit caps how many times an OnFailure service's container is restarted after failing (compose's on-failure:N); once used up, the next failure is final and the service is Failed. A recreated container starts counting again. Unset: no limit.",
+							Type:        []string{"integer"},
+							Format:      "int32",
 						},
 					},
 					"terminationGracePeriodSeconds": {

@@ -129,14 +129,17 @@ type Service struct {
 	// +patchMergeKey=name
 	// +patchStrategy=merge
 	Env []EnvVar `json:"env,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
-	// Ports the container listens on; those with a hostPort other than
-	// unset are published on the host (0 picks a free port).
+	// Ports the container listens on, each containerPort and protocol
+	// once (as in a Kubernetes Pod). Those with a hostPort are published on
+	// the host (0 picks a free port); those without are compose's expose:
+	// reachable by service name on the Environment's network only.
 	// +optional
 	// +listType=map
-	// +listMapKey=name
-	// +patchMergeKey=name
+	// +listMapKey=containerPort
+	// +listMapKey=protocol
+	// +patchMergeKey=containerPort
 	// +patchStrategy=merge
-	Ports []ServicePort `json:"ports,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+	Ports []ServicePort `json:"ports,omitempty" patchStrategy:"merge" patchMergeKey:"containerPort"`
 	// Resources caps the container; without a memory limit the manager's
 	// default applies, so no container is ever unbounded.
 	// +optional
@@ -268,8 +271,10 @@ type EnvVar struct {
 
 // ServicePort is a port the container listens on.
 type ServicePort struct {
-	// Name identifies the port (DNS-1123 label); it also names it in status.
-	Name string `json:"name"`
+	// Name, optional, lets probes refer to the port and names it in status
+	// (an IANA_SVC_NAME: at most 15 characters, lower case, a letter).
+	// +optional
+	Name string `json:"name,omitempty"`
 	// ContainerPort is the port inside the container.
 	ContainerPort int32 `json:"containerPort"`
 	// HostPort publishes the port on the host: 0 picks a free port, unset
@@ -281,6 +286,7 @@ type ServicePort struct {
 	HostIP string `json:"hostIP,omitempty"`
 	// Protocol: TCP (default) or UDP.
 	// +optional
+	// +default="TCP"
 	Protocol Protocol `json:"protocol,omitempty"`
 }
 

@@ -181,3 +181,21 @@ func TestValidateRestartLimit(t *testing.T) {
 		t.Errorf("on-failure:5 refused:\n%s", dump(errs))
 	}
 }
+
+// TestValidatePortsWithoutNames: a port needs a name only to be referred
+// to; one container port may be listed for TCP and for UDP (DNS on 53).
+func TestValidatePortsWithoutNames(t *testing.T) {
+	env := validEnv()
+	env.Spec.Services[1].Ports = []ServicePort{
+		{ContainerPort: 5432, Protocol: ProtocolTCP},
+		{ContainerPort: 53, Protocol: ProtocolTCP, HostPort: ptr(int32(0)), HostIP: "127.0.0.1"},
+		{ContainerPort: 53, Protocol: ProtocolUDP, HostPort: ptr(int32(0)), HostIP: "127.0.0.1"},
+	}
+	env.Spec.Services[1].ReadinessProbe = &Probe{TCPSocket: &TCPSocketAction{Port: intstr.FromInt32(5432)}}
+	SetDefaults(env)
+	if errs := ValidateEnvironment(env); len(errs) != 0 {
+		t.Errorf("unnamed ports refused:\n%s", dump(errs))
+	}
+	env.Spec.Services[1].ReadinessProbe.TCPSocket.Port = intstr.FromString("sql")
+	expectError(t, ValidateEnvironment(env), 1, "spec.services[1].readinessProbe.tcpSocket.port", field.ErrorTypeInvalid, `no port named "sql"`)
+}

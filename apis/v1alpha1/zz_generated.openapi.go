@@ -835,15 +835,16 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 						VendorExtensible: spec.VendorExtensible{
 							Extensions: spec.Extensions{
 								"x-kubernetes-list-map-keys": []interface{}{
-									"name",
+									"containerPort",
+									"protocol",
 								},
 								"x-kubernetes-list-type":       "map",
-								"x-kubernetes-patch-merge-key": "name",
+								"x-kubernetes-patch-merge-key": "containerPort",
 								"x-kubernetes-patch-strategy":  "merge",
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "Ports the container listens on; those with a hostPort other than unset are published on the host (0 picks a free port).",
+							Description: "Ports the container listens on, each containerPort and protocol once (as in a Kubernetes Pod). Those with a hostPort are published on the host (0 picks a free port); those without are compose's expose: reachable by service name on the Environment's network only.",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
@@ -1110,8 +1111,7 @@ func schema_berthdev_berth_apis_v1alpha1_ServicePort(ref common.ReferenceCallbac
 				Properties: map[string]spec.Schema{
 					"name": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Name identifies the port (DNS-1123 label); it also names it in status.",
-							Default:     "",
+							Description: "Name, optional, lets probes refer to the port and names it in status (an IANA_SVC_NAME: at most 15 characters, lower case, a letter).",
 							Type:        []string{"string"},
 							Format:      "",
 						},
@@ -1141,13 +1141,14 @@ func schema_berthdev_berth_apis_v1alpha1_ServicePort(ref common.ReferenceCallbac
 					"protocol": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Protocol: TCP (default) or UDP.\n\nPossible enum values:\n - `\"TCP\"`\n - `\"UDP\"`",
+							Default:     "TCP",
 							Type:        []string{"string"},
 							Format:      "",
 							Enum:        []interface{}{"TCP", "UDP"},
 						},
 					},
 				},
-				Required: []string{"name", "containerPort"},
+				Required: []string{"containerPort"},
 			},
 		},
 	}

@@ -135,3 +135,29 @@ func TestSpecHashSettings(t *testing.T) {
 		}
 	})
 }
+
+// TestPortStatusUnnamedPorts: with names optional, status pairs a port with
+// its binding by container port and protocol, so the address the spec asked
+// for is the one reported.
+func TestPortStatusUnnamedPorts(t *testing.T) {
+	env := simpleEnv("s")
+	svc := service(env, "s")
+	svc.Ports = []v1alpha1.ServicePort{
+		{ContainerPort: 8080, Protocol: v1alpha1.ProtocolTCP, HostPort: ptr(int32(0)), HostIP: "0.0.0.0"},
+		{ContainerPort: 9090, Protocol: v1alpha1.ProtocolTCP},
+	}
+	cfg := mustConfig(t, env, "s")
+	c := container(t, env, "s", "c-s", StateRunning)
+	c.Ports = []ObservedPort{
+		{ContainerPort: 8080, Protocol: "tcp", HostIP: "::", HostPort: 32001},
+		{ContainerPort: 8080, Protocol: "tcp", HostIP: "0.0.0.0", HostPort: 32000},
+	}
+	got := portStatus(svc, cfg, &c)
+	want := []v1alpha1.PortStatus{
+		{ContainerPort: 8080, Protocol: v1alpha1.ProtocolTCP, HostIP: "0.0.0.0", HostPort: 32000},
+		{ContainerPort: 9090, Protocol: v1alpha1.ProtocolTCP},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("port status:\n got %+v\nwant %+v", got, want)
+	}
+}

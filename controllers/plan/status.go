@@ -197,8 +197,10 @@ func portStatus(svc *v1alpha1.Service, cfg ContainerConfig, c *ObservedContainer
 			ps.Protocol = v1alpha1.ProtocolTCP
 		}
 		want := ""
+		// Ports are keyed by container port and protocol; names are
+		// optional, so they cannot pair a status entry with its binding.
 		for _, b := range cfg.Ports {
-			if b.Name == sp.Name {
+			if b.ContainerPort == sp.ContainerPort && strings.EqualFold(string(b.Protocol), string(ps.Protocol)) {
 				want = b.HostIP
 			}
 		}

@@ -107,7 +107,6 @@ type environmentStatusStrategy struct {
 	environmentStrategy
 }
 
-
 // GetResetFields tells server-side apply that status writes never own spec
 // or metadata fields.
 func (environmentStatusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {

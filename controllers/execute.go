@@ -180,6 +180,19 @@ func containerSpec(op plan.Op, uid string) docker.ContainerSpec {
 		Aliases:           []string{cfg.NetworkAlias},
 		StopSignal:        cfg.StopSignal,
 		StopTimeout:       cfg.StopTimeout,
+		User:              cfg.Settings.User,
+		WorkingDir:        cfg.Settings.WorkingDir,
+		ReadOnlyRootfs:    cfg.Settings.ReadOnly,
+		Init:              cfg.Settings.Init,
+		Privileged:        cfg.Settings.Privileged,
+		ShmSize:           cfg.Settings.ShmSize,
+		CapAdd:            cfg.Settings.CapAdd,
+		CapDrop:           cfg.Settings.CapDrop,
+		ExtraHosts:        cfg.Settings.ExtraHosts,
+		Sysctls:           cfg.Settings.Sysctls,
+	}
+	for _, u := range cfg.Settings.Ulimits {
+		spec.Ulimits = append(spec.Ulimits, docker.UlimitSpec{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
 	}
 	for _, kv := range cfg.Env {
 		name, value, _ := strings.Cut(kv, "=")

@@ -129,14 +129,17 @@ type Service struct {
 	// +patchMergeKey=name
 	// +patchStrategy=merge
 	Env []EnvVar `json:"env,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
-	// Ports the container listens on; those with a hostPort other than
-	// unset are published on the host (0 picks a free port).
+	// Ports the container listens on, each containerPort and protocol
+	// once (as in a Kubernetes Pod). Those with a hostPort are published on
+	// the host (0 picks a free port); those without are compose's expose:
+	// reachable by service name on the Environment's network only.
 	// +optional
 	// +listType=map
-	// +listMapKey=name
-	// +patchMergeKey=name
+	// +listMapKey=containerPort
+	// +listMapKey=protocol
+	// +patchMergeKey=containerPort
 	// +patchStrategy=merge
-	Ports []ServicePort `json:"ports,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+	Ports []ServicePort `json:"ports,omitempty" patchStrategy:"merge" patchMergeKey:"containerPort"`
 	// Resources caps the container; without a memory limit the manager's
 	// default applies, so no container is ever unbounded.
 	// +optional
@@ -159,8 +162,17 @@ type Service struct {
 	// +patchStrategy=merge
 	DependsOn []Dependency `json:"dependsOn,omitempty" patchStrategy:"merge" patchMergeKey:"service"`
 	// RestartPolicy: Always (default), OnFailure or Never (one-shot jobs).
+	// berth restarts containers itself (Docker's restart policy is off).
+	// Compose's always and unless-stopped both map onto Always,
+	// on-failure[:N] onto OnFailure (with RestartLimit N), no onto Never.
 	// +optional
 	RestartPolicy RestartPolicy `json:"restartPolicy,omitempty"`
+	// RestartLimit caps how many times an OnFailure service's container is
+	// restarted after failing (compose's on-failure:N); once used up, the
+	// next failure is final and the service is Failed. A recreated
+	// container starts counting again. Unset: no limit.
+	// +optional
+	RestartLimit *int32 `json:"restartLimit,omitempty"`
 	// TerminationGracePeriodSeconds is how long a stop waits after the stop
 	// signal before Docker kills the container. Default 10.
 	// +optional
@@ -171,7 +183,84 @@ type Service struct {
 	// postgres stops fast on SIGINT, nginx gracefully on SIGQUIT.
 	// +optional
 	StopSignal string `json:"stopSignal,omitempty"`
+
+	// User runs the container's process as "uid[:gid]" or a user (and
+	// group) name the image knows, as `docker run --user`. Unset keeps the
+	// image's USER.
+	// +optional
+	User string `json:"user,omitempty"`
+	// WorkingDir is the absolute path the process starts in. Unset keeps
+	// the image's WORKDIR.
+	// +optional
+	WorkingDir string `json:"workingDir,omitempty"`
+	// Labels are added to the container. Keys under berth.dev/ are
+	// berth's own and refused; berth's labels are always set.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+	// ReadOnlyRootFilesystem mounts the container's root filesystem
+	// read-only; volumes stay writable.
+	// +optional
+	ReadOnlyRootFilesystem bool `json:"readOnlyRootFilesystem,omitempty"`
+	// Init runs Docker's init (tini) as PID 1, which forwards signals and
+	// reaps zombies for images whose process does neither.
+	// +optional
+	Init bool `json:"init,omitempty"`
+	// ShmSize is the size of /dev/shm as a quantity (64Mi, 1Gi). Unset
+	// keeps Docker's default (64 MiB).
+	// +optional
+	ShmSize *intstr.IntOrString `json:"shmSize,omitempty"`
+	// CapAdd adds Linux capabilities (NET_ADMIN or CAP_NET_ADMIN).
+	// +optional
+	// +listType=atomic
+	CapAdd []string `json:"capAdd,omitempty"`
+	// CapDrop drops Linux capabilities; ALL drops every one.
+	// +optional
+	// +listType=atomic
+	CapDrop []string `json:"capDrop,omitempty"`
+	// Ulimits set resource limits of the container's processes.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Ulimits []Ulimit `json:"ulimits,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+	// ExtraHosts add entries to the container's /etc/hosts.
+	// +optional
+	// +listType=atomic
+	ExtraHosts []ExtraHost `json:"extraHosts,omitempty"`
+	// Sysctls set namespaced kernel parameters of the container (net.*,
+	// kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*).
+	// +optional
+	Sysctls map[string]string `json:"sysctls,omitempty"`
+	// Privileged gives the container every capability and the host's
+	// devices. Refused unless the manager runs with --allow-privileged.
+	// +optional
+	Privileged bool `json:"privileged,omitempty"`
 }
+
+// Ulimit is one resource limit (`ulimit`) of the container's processes.
+type Ulimit struct {
+	// Name of the limit, as Docker spells it: nofile, nproc, core, memlock, ...
+	Name string `json:"name"`
+	// Soft is the limit the process gets; it may raise it up to Hard.
+	Soft int64 `json:"soft"`
+	// Hard is the ceiling; at least Soft.
+	Hard int64 `json:"hard"`
+}
+
+// ExtraHost is one line of the container's /etc/hosts (compose's
+// "hostname:ip" form, split).
+type ExtraHost struct {
+	// Hostname the entry resolves.
+	Hostname string `json:"hostname"`
+	// IP is an IPv4 or IPv6 address, or host-gateway for the Docker
+	// host's address as seen from the container.
+	IP string `json:"ip"`
+}
+
+// HostGateway is the ExtraHost IP that Docker replaces with the host's
+// gateway address.
+const HostGateway = "host-gateway"
 
 // EnvVar is one environment variable.
 type EnvVar struct {
@@ -182,8 +271,10 @@ type EnvVar struct {
 
 // ServicePort is a port the container listens on.
 type ServicePort struct {
-	// Name identifies the port (DNS-1123 label); it also names it in status.
-	Name string `json:"name"`
+	// Name, optional, lets probes refer to the port and names it in status
+	// (an IANA_SVC_NAME: at most 15 characters, lower case, a letter).
+	// +optional
+	Name string `json:"name,omitempty"`
 	// ContainerPort is the port inside the container.
 	ContainerPort int32 `json:"containerPort"`
 	// HostPort publishes the port on the host: 0 picks a free port, unset
@@ -195,6 +286,7 @@ type ServicePort struct {
 	HostIP string `json:"hostIP,omitempty"`
 	// Protocol: TCP (default) or UDP.
 	// +optional
+	// +default="TCP"
 	Protocol Protocol `json:"protocol,omitempty"`
 }
 

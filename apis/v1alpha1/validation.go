@@ -21,6 +21,9 @@ const (
 	// MaxTerminationGracePeriodSeconds keeps a typo from stalling a teardown
 	// for hours.
 	MaxTerminationGracePeriodSeconds = 3600
+	// MaxRestartLimit bounds restartLimit; more retries than this is no
+	// limit in practice, which is what leaving it unset says.
+	MaxRestartLimit = 10000
 )
 
 // ValidateEnvironment checks a defaulted Environment on create. Errors carry

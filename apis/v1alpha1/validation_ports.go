@@ -16,16 +16,33 @@ const maxPortNameLength = 15
 func validatePorts(ports []ServicePort, p *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 	names := sets.New[string]()
+	keys := map[string]int{}
 	for i := range ports {
 		port := &ports[i]
 		pp := p.Index(i)
 
-		namePath := pp.Child("name")
-		allErrs = append(allErrs, validatePortName(namePath, port.Name)...)
-		if port.Name != "" && names.Has(port.Name) {
-			allErrs = append(allErrs, field.Duplicate(namePath, port.Name))
+		if port.Name != "" {
+			namePath := pp.Child("name")
+			allErrs = append(allErrs, validatePortName(namePath, port.Name)...)
+			if names.Has(port.Name) {
+				allErrs = append(allErrs, field.Duplicate(namePath, port.Name))
+			}
+			names.Insert(port.Name)
 		}
-		names.Insert(port.Name)
+		// containerPort and protocol are the list's key (a Pod's too):
+		// server-side apply merges ports by them.
+		proto := port.Protocol
+		if proto == "" {
+			proto = ProtocolTCP
+		}
+		key := fmt.Sprintf("%d/%s", port.ContainerPort, proto)
+		if j, dup := keys[key]; dup {
+			d := field.Duplicate(pp.Child("containerPort"), port.ContainerPort)
+			d.Detail = fmt.Sprintf("%s is already listed at %s; a container port is listed once per protocol", key, p.Index(j))
+			allErrs = append(allErrs, d)
+		} else {
+			keys[key] = i
+		}
 
 		if port.ContainerPort < 1 || port.ContainerPort > 65535 {
 			allErrs = append(allErrs, field.Invalid(pp.Child("containerPort"), port.ContainerPort,

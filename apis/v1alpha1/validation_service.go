@@ -19,6 +19,16 @@ func validateService(s *Service, p *field.Path, ctx *specContext) field.ErrorLis
 		PullAlways, PullIfNotPresent, PullNever)...)
 	allErrs = append(allErrs, validateEnum(p.Child("restartPolicy"), s.RestartPolicy,
 		RestartAlways, RestartOnFailure, RestartNever)...)
+	if l := s.RestartLimit; l != nil {
+		lp := p.Child("restartLimit")
+		switch {
+		case s.RestartPolicy != RestartOnFailure:
+			allErrs = append(allErrs, field.Forbidden(lp,
+				"may only be set with restartPolicy OnFailure (Always restarts after every exit, Never after none)"))
+		case *l < 1 || *l > MaxRestartLimit:
+			allErrs = append(allErrs, field.Invalid(lp, *l, validation.InclusiveRangeError(1, MaxRestartLimit)))
+		}
+	}
 	if g := s.TerminationGracePeriodSeconds; g != nil && (*g < 0 || *g > MaxTerminationGracePeriodSeconds) {
 		allErrs = append(allErrs, field.Invalid(p.Child("terminationGracePeriodSeconds"), *g,
 			validation.InclusiveRangeError(0, MaxTerminationGracePeriodSeconds)))
@@ -33,6 +43,7 @@ func validateService(s *Service, p *field.Path, ctx *specContext) field.ErrorLis
 		allErrs = append(allErrs, validateProbe(s.ReadinessProbe, s, p.Child("readinessProbe"))...)
 	}
 	allErrs = append(allErrs, validateDependsOn(s, p.Child("dependsOn"), ctx)...)
+	allErrs = append(allErrs, validateSettings(s, p)...)
 	return allErrs
 }
 

@@ -172,8 +172,13 @@ func TestValidateEnvironmentRejectsInvalidSpecs(t *testing.T) {
 			db + ".env[1].name", duplicate, "", 0},
 
 		// ports
-		{"port without name", func(e *Environment) { e.Spec.Services[1].Ports[0].Name = "" },
-			db + ".ports[0].name", required, "", 0},
+		{"container port listed twice", func(e *Environment) { e.Spec.Services[2].Ports[1].ContainerPort = 8080 },
+			api + ".ports[1].containerPort", duplicate, "8080/TCP is already listed at spec.services[2].ports[0]", 0},
+		{"container port listed twice, protocol defaulted", func(e *Environment) {
+			e.Spec.Services[2].Ports[1].ContainerPort = 8080
+			e.Spec.Services[2].Ports[0].Protocol = ""
+			e.Spec.Services[2].Ports[1].Protocol = ProtocolTCP
+		}, api + ".ports[1].containerPort", duplicate, "8080/TCP is already listed", 0},
 		{"upper-case port name", func(e *Environment) { e.Spec.Services[1].Ports[0].Name = "Sql" },
 			db + ".ports[0].name", invalid, "alpha-numeric", 0},
 		{"port name too long", func(e *Environment) { e.Spec.Services[1].Ports[0].Name = "postgres-primary" },

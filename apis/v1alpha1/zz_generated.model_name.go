@@ -62,8 +62,18 @@ func (in ExecAction) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ExtraHost) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.ExtraHost"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in HTTPGetAction) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.HTTPGetAction"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Policy) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.Policy"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
@@ -104,6 +114,11 @@ func (in TCPSocketAction) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Teardown) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.Teardown"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Ulimit) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.Ulimit"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

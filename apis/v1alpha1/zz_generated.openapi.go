@@ -40,6 +40,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		EnvironmentSpec{}.OpenAPIModelName():              schema_berthdev_berth_apis_v1alpha1_EnvironmentSpec(ref),
 		EnvironmentStatus{}.OpenAPIModelName():            schema_berthdev_berth_apis_v1alpha1_EnvironmentStatus(ref),
 		ExecAction{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_ExecAction(ref),
+		ExtraHost{}.OpenAPIModelName():                    schema_berthdev_berth_apis_v1alpha1_ExtraHost(ref),
 		HTTPGetAction{}.OpenAPIModelName():                schema_berthdev_berth_apis_v1alpha1_HTTPGetAction(ref),
 		PortStatus{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_PortStatus(ref),
 		Probe{}.OpenAPIModelName():                        schema_berthdev_berth_apis_v1alpha1_Probe(ref),
@@ -49,6 +50,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		ServiceStatus{}.OpenAPIModelName():                schema_berthdev_berth_apis_v1alpha1_ServiceStatus(ref),
 		TCPSocketAction{}.OpenAPIModelName():              schema_berthdev_berth_apis_v1alpha1_TCPSocketAction(ref),
 		Teardown{}.OpenAPIModelName():                     schema_berthdev_berth_apis_v1alpha1_Teardown(ref),
+		Ulimit{}.OpenAPIModelName():                       schema_berthdev_berth_apis_v1alpha1_Ulimit(ref),
 		Volume{}.OpenAPIModelName():                       schema_berthdev_berth_apis_v1alpha1_Volume(ref),
 		VolumeMount{}.OpenAPIModelName():                  schema_berthdev_berth_apis_v1alpha1_VolumeMount(ref),
 		v1.APIGroup{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_APIGroup(ref),
@@ -523,6 +525,36 @@ func schema_berthdev_berth_apis_v1alpha1_ExecAction(ref common.ReferenceCallback
 	}
 }
 
+func schema_berthdev_berth_apis_v1alpha1_ExtraHost(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ExtraHost is one line of the container's /etc/hosts (compose's \"hostname:ip\" form, split).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"hostname": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Hostname the entry resolves.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"ip": {
+						SchemaProps: spec.SchemaProps{
+							Description: "IP is an IPv4 or IPv6 address, or host-gateway for the Docker host's address as seen from the container.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"hostname", "ip"},
+			},
+		},
+	}
+}
+
 func schema_berthdev_berth_apis_v1alpha1_HTTPGetAction(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -803,15 +835,16 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 						VendorExtensible: spec.VendorExtensible{
 							Extensions: spec.Extensions{
 								"x-kubernetes-list-map-keys": []interface{}{
-									"name",
+									"containerPort",
+									"protocol",
 								},
 								"x-kubernetes-list-type":       "map",
-								"x-kubernetes-patch-merge-key": "name",
+								"x-kubernetes-patch-merge-key": "containerPort",
 								"x-kubernetes-patch-strategy":  "merge",
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "Ports the container listens on; those with a hostPort other than unset are published on the host (0 picks a free port).",
+							Description: "Ports the container listens on, each containerPort and protocol once (as in a Kubernetes Pod). Those with a hostPort are published on the host (0 picks a free port); those without are compose's expose: reachable by service name on the Environment's network only.",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
@@ -883,10 +916,17 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 					},
 					"restartPolicy": {
 						SchemaProps: spec.SchemaProps{
-							Description: "RestartPolicy: Always (default), OnFailure or Never (one-shot jobs).\n\nPossible enum values:\n - `\"Always\"`\n - `\"Never\"`\n - `\"OnFailure\"`",
+							Description: "RestartPolicy: Always (default), OnFailure or Never (one-shot jobs). berth restarts containers itself (Docker's restart policy is off). Compose's always and unless-stopped both map onto Always, on-failure[:N] onto OnFailure (with RestartLimit N), no onto Never.\n\nPossible enum values:\n - `\"Always\"`\n - `\"Never\"`\n - `\"OnFailure\"`",
 							Type:        []string{"string"},
 							Format:      "",
 							Enum:        []interface{}{"Always", "Never", "OnFailure"},
+						},
+					},
+					"restartLimit": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RestartLimit caps how many times an OnFailure service's container is restarted after failing (compose's on-failure:N); once used up, the next failure is final and the service is Failed. A recreated container starts counting again. Unset: no limit.",
+							Type:        []string{"integer"},
+							Format:      "int32",
 						},
 					},
 					"terminationGracePeriodSeconds": {
@@ -903,12 +943,162 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 							Format:      "",
 						},
 					},
+					"user": {
+						SchemaProps: spec.SchemaProps{
+							Description: "User runs the container's process as \"uid[:gid]\" or a user (and group) name the image knows, as `docker run --user`. Unset keeps the image's USER.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"workingDir": {
+						SchemaProps: spec.SchemaProps{
+							Description: "WorkingDir is the absolute path the process starts in. Unset keeps the image's WORKDIR.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"labels": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Labels are added to the container. Keys under berth.dev/ are berth's own and refused; berth's labels are always set.",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"readOnlyRootFilesystem": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ReadOnlyRootFilesystem mounts the container's root filesystem read-only; volumes stay writable.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"init": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Init runs Docker's init (tini) as PID 1, which forwards signals and reaps zombies for images whose process does neither.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"shmSize": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ShmSize is the size of /dev/shm as a quantity (64Mi, 1Gi). Unset keeps Docker's default (64 MiB).",
+							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
+						},
+					},
+					"capAdd": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "CapAdd adds Linux capabilities (NET_ADMIN or CAP_NET_ADMIN).",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"capDrop": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "CapDrop drops Linux capabilities; ALL drops every one.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"ulimits": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type":       "map",
+								"x-kubernetes-patch-merge-key": "name",
+								"x-kubernetes-patch-strategy":  "merge",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Ulimits set resource limits of the container's processes.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(Ulimit{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"extraHosts": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "ExtraHosts add entries to the container's /etc/hosts.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(ExtraHost{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"sysctls": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Sysctls set namespaced kernel parameters of the container (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*).",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"privileged": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Privileged gives the container every capability and the host's devices. Refused unless the manager runs with --allow-privileged.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
 				},
 				Required: []string{"name", "image"},
 			},
 		},
 		Dependencies: []string{
-			Dependency{}.OpenAPIModelName(), EnvVar{}.OpenAPIModelName(), Probe{}.OpenAPIModelName(), ResourceRequirements{}.OpenAPIModelName(), ServicePort{}.OpenAPIModelName(), VolumeMount{}.OpenAPIModelName()},
+			Dependency{}.OpenAPIModelName(), EnvVar{}.OpenAPIModelName(), ExtraHost{}.OpenAPIModelName(), Probe{}.OpenAPIModelName(), ResourceRequirements{}.OpenAPIModelName(), ServicePort{}.OpenAPIModelName(), Ulimit{}.OpenAPIModelName(), VolumeMount{}.OpenAPIModelName(), intstr.IntOrString{}.OpenAPIModelName()},
 	}
 }
 
@@ -921,8 +1111,7 @@ func schema_berthdev_berth_apis_v1alpha1_ServicePort(ref common.ReferenceCallbac
 				Properties: map[string]spec.Schema{
 					"name": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Name identifies the port (DNS-1123 label); it also names it in status.",
-							Default:     "",
+							Description: "Name, optional, lets probes refer to the port and names it in status (an IANA_SVC_NAME: at most 15 characters, lower case, a letter).",
 							Type:        []string{"string"},
 							Format:      "",
 						},
@@ -952,13 +1141,14 @@ func schema_berthdev_berth_apis_v1alpha1_ServicePort(ref common.ReferenceCallbac
 					"protocol": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Protocol: TCP (default) or UDP.\n\nPossible enum values:\n - `\"TCP\"`\n - `\"UDP\"`",
+							Default:     "TCP",
 							Type:        []string{"string"},
 							Format:      "",
 							Enum:        []interface{}{"TCP", "UDP"},
 						},
 					},
 				},
-				Required: []string{"name", "containerPort"},
+				Required: []string{"containerPort"},
 			},
 		},
 	}
@@ -1098,6 +1288,44 @@ func schema_berthdev_berth_apis_v1alpha1_Teardown(ref common.ReferenceCallback) 
 						},
 					},
 				},
+			},
+		},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_Ulimit(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Ulimit is one resource limit (`ulimit`) of the container's processes.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the limit, as Docker spells it: nofile, nproc, core, memlock, ...",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"soft": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Soft is the limit the process gets; it may raise it up to Hard.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"hard": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Hard is the ceiling; at least Soft.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+				},
+				Required: []string{"name", "soft", "hard"},
 			},
 		},
 	}

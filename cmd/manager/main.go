@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/client/clientset/versioned"
 	"berth.dev/berth/controllers"
 	"berth.dev/berth/controllers/plan"
@@ -42,6 +43,7 @@ type options struct {
 	resync                   time.Duration
 	defaultMemoryLimit       string
 	defaultMemoryReservation string
+	allowPrivileged          bool
 	verbosity                int
 }
 
@@ -88,6 +90,7 @@ for /metrics and the dashboard. When the API answers it writes
 	f.DurationVar(&o.resync, "resync", 10*time.Minute, "how often every Environment is reconciled again and orphans are collected, even without changes")
 	f.StringVar(&o.defaultMemoryLimit, "default-memory-limit", "512Mi", "memory limit of containers whose spec sets none (no container is ever unbounded)")
 	f.StringVar(&o.defaultMemoryReservation, "default-memory-reservation", "256Mi", "memory reservation of containers whose spec sets none")
+	f.BoolVar(&o.allowPrivileged, "allow-privileged", false, "admit services with privileged: true (every capability and the host's devices); refused by default")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity (0 = info, 1 = debug, higher = more)")
 	return cmd
 }
@@ -147,6 +150,7 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 		ListenAddress: o.apiListen,
 		EtcdServers:   o.etcdServers,
 		Logs:          newDockerLogs(dockerClient, dockerInformer),
+		Policy:        v1alpha1.Policy{AllowPrivileged: o.allowPrivileged},
 		Log:           log.WithName("apiserver"),
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -45,6 +46,36 @@ type ContainerConfig struct {
 	// RestartedAt is the service's restart request (RestartAnnotation), ""
 	// when none was made; a new value recreates the container.
 	RestartedAt string
+	// Settings are the service's container settings (user, capabilities,
+	// limits, ...); the zero value keeps the image's and Docker's defaults.
+	Settings Settings
+}
+
+// Settings are the container settings real images need, each one a
+// `docker run` flag and a compose service key. Lists and maps are
+// normalised (capabilities upper case with CAP_, sorted; ulimits by name;
+// extra hosts in spec order, which /etc/hosts keeps), so a reordered spec
+// does not recreate the container.
+type Settings struct {
+	User       string            `json:",omitempty"`
+	WorkingDir string            `json:",omitempty"`
+	Labels     map[string]string `json:",omitempty"`
+	ReadOnly   bool              `json:",omitempty"`
+	Init       bool              `json:",omitempty"`
+	// ShmSize is bytes; 0 keeps Docker's default (64 MiB).
+	ShmSize    int64             `json:",omitempty"`
+	CapAdd     []string          `json:",omitempty"`
+	CapDrop    []string          `json:",omitempty"`
+	Ulimits    []Ulimit          `json:",omitempty"`
+	ExtraHosts []string          `json:",omitempty"` // "hostname:ip", ip may be host-gateway
+	Sysctls    map[string]string `json:",omitempty"`
+	Privileged bool              `json:",omitempty"`
+}
+
+// Ulimit is one resource limit; -1 is unlimited.
+type Ulimit struct {
+	Name       string
+	Soft, Hard int64
 }
 
 // PortBinding is one container port and where it is published.
@@ -110,6 +141,10 @@ func BuildContainerConfig(env *v1alpha1.Environment, svc *v1alpha1.Service, opts
 	if err != nil {
 		return ContainerConfig{}, fmt.Errorf("service %q: %w", svc.Name, err)
 	}
+	settings, err := buildSettings(svc)
+	if err != nil {
+		return ContainerConfig{}, fmt.Errorf("service %q: %w", svc.Name, err)
+	}
 	cfg := ContainerConfig{
 		Name:         ContainerName(env.Name, svc.Name),
 		Image:        svc.Image,
@@ -125,8 +160,15 @@ func BuildContainerConfig(env *v1alpha1.Environment, svc *v1alpha1.Service, opts
 		StopSignal:   svc.StopSignal,
 		StopTimeout:  GracePeriod(svc),
 		RestartedAt:  restartRequest(env, svc.Name),
+		Settings:     settings,
 	}
-	cfg.Labels = EnvironmentLabels(env, opts)
+	// The user's labels first, so berth's own always win (validation
+	// refuses berth.dev/ keys anyway).
+	cfg.Labels = maps.Clone(settings.Labels)
+	if cfg.Labels == nil {
+		cfg.Labels = map[string]string{}
+	}
+	maps.Copy(cfg.Labels, EnvironmentLabels(env, opts))
 	cfg.Labels[v1alpha1.LabelService] = svc.Name
 	if cfg.RestartedAt != "" {
 		cfg.Labels[LabelRestartedAt] = cfg.RestartedAt

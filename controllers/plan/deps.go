@@ -77,9 +77,20 @@ func completedJob(svc *v1alpha1.Service, c *ObservedContainer) bool {
 }
 
 // failedJob reports a container that exited non-zero and will not be
-// restarted (restartPolicy Never).
-func failedJob(svc *v1alpha1.Service, c *ObservedContainer) bool {
-	return c != nil && c.exited() && c.ExitCode != 0 && restartPolicy(svc) == v1alpha1.RestartNever
+// restarted: restartPolicy Never, or OnFailure with its restartLimit used
+// up by the container's restarts so far.
+func failedJob(svc *v1alpha1.Service, c *ObservedContainer, restarts int32) bool {
+	if c == nil || !c.exited() || c.ExitCode == 0 {
+		return false
+	}
+	return restartPolicy(svc) == v1alpha1.RestartNever || retriesExhausted(svc, c.ExitCode, restarts)
+}
+
+// retriesExhausted reports an OnFailure failure after restartLimit
+// restarts: like Docker's on-failure:N, the container is left exited.
+func retriesExhausted(svc *v1alpha1.Service, exitCode, restarts int32) bool {
+	return restartPolicy(svc) == v1alpha1.RestartOnFailure && svc.RestartLimit != nil &&
+		exitCode != 0 && restarts >= *svc.RestartLimit
 }
 
 // containerReady is the service's readiness as observed: running and

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -22,7 +23,7 @@ const hashLen = 16
 // recreated; everything else is kept with its ID.
 //
 // Left out on purpose:
-//   - Labels: they are berth's bookkeeping (identity, owner, the hash
+//   - Labels: berth's own are bookkeeping (identity, owner, the hash
 //     itself). A new Environment UID is handled by removing containers of
 //     the old incarnation outright, not through the hash.
 //   - Port names: a rename changes status, not the container.
@@ -61,6 +62,12 @@ func SpecHash(cfg ContainerConfig) string {
 		// Omitted when empty, so containers that never had a restart
 		// request keep the hash they were created with.
 		RestartedAt string `json:",omitempty"`
+		// Omitted when every setting is unset, and each setting is
+		// omitted when unset, so containers from before a setting
+		// existed keep their hash; only a service that sets one is
+		// recreated. Unlike berth's labels, the user's labels are
+		// part of what the container is (Docker cannot change them).
+		Settings *Settings `json:",omitempty"`
 	}{
 		Version:      hashVersion,
 		Name:         cfg.Name,
@@ -75,6 +82,7 @@ func SpecHash(cfg ContainerConfig) string {
 		Hostname:     cfg.Hostname,
 		StopSignal:   cfg.StopSignal,
 		RestartedAt:  cfg.RestartedAt,
+		Settings:     settingsForHash(cfg.Settings),
 	}
 	ports := slices.Clone(cfg.Ports)
 	slices.SortStableFunc(ports, comparePorts)
@@ -86,8 +94,9 @@ func SpecHash(cfg ContainerConfig) string {
 		view.Mounts = nil
 	}
 
-	// Struct fields marshal in declaration order and nothing here is a map,
-	// so the bytes are the same on every run.
+	// Struct fields marshal in declaration order and maps (the settings'
+	// labels and sysctls) in key order, so the bytes are the same on every
+	// run.
 	data, err := json.Marshal(view)
 	if err != nil {
 		// Only plain strings and integers are marshalled; this cannot fail,
@@ -111,4 +120,28 @@ func sortedEnv(env []string) []string {
 		return strings.Compare(ka, kb)
 	})
 	return out
+}
+
+// settingsForHash is s in a canonical form, or nil when nothing is set.
+func settingsForHash(s Settings) *Settings {
+	s.CapAdd = capabilities(s.CapAdd)
+	s.CapDrop = capabilities(s.CapDrop)
+	s.Ulimits = slices.Clone(s.Ulimits)
+	slices.SortStableFunc(s.Ulimits, func(a, b Ulimit) int { return strings.Compare(a.Name, b.Name) })
+	if len(s.Ulimits) == 0 {
+		s.Ulimits = nil
+	}
+	if len(s.ExtraHosts) == 0 {
+		s.ExtraHosts = nil
+	}
+	if len(s.Labels) == 0 {
+		s.Labels = nil
+	}
+	if len(s.Sysctls) == 0 {
+		s.Sysctls = nil
+	}
+	if reflect.ValueOf(s).IsZero() {
+		return nil
+	}
+	return &s
 }

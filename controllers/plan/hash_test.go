@@ -48,6 +48,10 @@ func TestSpecHashIgnores(t *testing.T) {
 		{"probe removed", func(e *v1alpha1.Environment, _ *Options) { service(e, "api").ReadinessProbe = nil }},
 		{"dependsOn", func(e *v1alpha1.Environment, _ *Options) { service(e, "api").DependsOn = nil }},
 		{"restartPolicy", func(e *v1alpha1.Environment, _ *Options) { service(e, "api").RestartPolicy = v1alpha1.RestartOnFailure }},
+		{"restartLimit", func(e *v1alpha1.Environment, _ *Options) {
+			service(e, "api").RestartPolicy = v1alpha1.RestartOnFailure
+			service(e, "api").RestartLimit = ptr(int32(3))
+		}},
 		{"imagePullPolicy", func(e *v1alpha1.Environment, _ *Options) { service(e, "api").ImagePullPolicy = v1alpha1.PullAlways }},
 		{"grace period", func(e *v1alpha1.Environment, _ *Options) {
 			service(e, "api").TerminationGracePeriodSeconds = ptr(int64(60))

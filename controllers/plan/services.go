@@ -133,6 +133,10 @@ func (b *builder) decideExited(st *serviceState) {
 		return
 	}
 	st.run = trackRun(*c, m, b.opts.Backoff, b.obs.Outages)
+	if retriesExhausted(st.svc, c.ExitCode, st.run.restarts) {
+		st.intent = intentKeep
+		return
+	}
 	due, streak, outage := restartDue(*c, st.run, b.opts.Backoff, b.obs.Outages)
 	st.streak, st.outageExit = streak, outage
 	if b.now.Before(due) {

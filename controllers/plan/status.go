@@ -50,7 +50,7 @@ type serviceFacts struct {
 	waiting      *Waiting
 	hasContainer bool
 	current      bool // the container matches the spec
-	failed       bool // a restartPolicy Never container that exited non-zero
+	failed       bool // exited non-zero and not restarted: restartPolicy Never, or restartLimit used up
 	crashLoop    bool // in back-off, or restarted after short runs and not ready
 	probePending bool // running, probe has no verdict yet
 	probeFailing bool // running, probe says not ready
@@ -144,9 +144,13 @@ func describeContainer(f *serviceFacts, svc *v1alpha1.Service, c *ObservedContai
 		switch {
 		case completedJob(svc, c):
 			f.addMessage("completed")
-		case failedJob(svc, c):
+		case failedJob(svc, c, run.restarts):
 			f.failed = true
-			f.addMessage(fmt.Sprintf("failed with exit code %d", code))
+			if retriesExhausted(svc, code, run.restarts) {
+				f.addMessage(fmt.Sprintf("failed with exit code %d after %d restarts (restartLimit %d)", code, run.restarts, *svc.RestartLimit))
+			} else {
+				f.addMessage(fmt.Sprintf("failed with exit code %d", code))
+			}
 		case f.waiting == nil:
 			f.addMessage(fmt.Sprintf("exited with code %d", code))
 		}
@@ -193,8 +197,10 @@ func portStatus(svc *v1alpha1.Service, cfg ContainerConfig, c *ObservedContainer
 			ps.Protocol = v1alpha1.ProtocolTCP
 		}
 		want := ""
+		// Ports are keyed by container port and protocol; names are
+		// optional, so they cannot pair a status entry with its binding.
 		for _, b := range cfg.Ports {
-			if b.Name == sp.Name {
+			if b.ContainerPort == sp.ContainerPort && strings.EqualFold(string(b.Protocol), string(ps.Protocol)) {
 				want = b.HostIP
 			}
 		}

@@ -42,7 +42,10 @@ type Options struct {
 	// Logs serves environments/NAME/log; without it the subresource
 	// answers 503.
 	Logs LogSource
-	Log  logr.Logger
+	// Policy is what specs may ask beyond the API's own rules
+	// (--allow-privileged); the zero value permits nothing extra.
+	Policy v1alpha1.Policy
+	Log    logr.Logger
 }
 
 // Server is a configured, not yet running API server.
@@ -169,7 +172,7 @@ func (s *Server) config(etcdServers []string) (*genericapiserver.Config, error) 
 var longRunning = genericfilters.BasicLongRunningRequestCheck(sets.NewString("watch"), sets.NewString("log"))
 
 func (s *Server) installAPI(optsGetter generic.RESTOptionsGetter) error {
-	envREST, statusREST, err := newEnvironmentStorage(optsGetter)
+	envREST, statusREST, err := newEnvironmentStorage(optsGetter, s.opts.Policy)
 	if err != nil {
 		return err
 	}

@@ -22,9 +22,14 @@ import (
 type environmentStrategy struct {
 	runtime.ObjectTyper
 	names.NameGenerator
+	// policy is what the manager's flags permit (--allow-privileged);
+	// specs asking for more are refused at admission.
+	policy v1alpha1.Policy
 }
 
-var strategy = environmentStrategy{Scheme, names.SimpleNameGenerator}
+func newStrategy(policy v1alpha1.Policy) environmentStrategy {
+	return environmentStrategy{Scheme, names.SimpleNameGenerator, policy}
+}
 
 func (environmentStrategy) NamespaceScoped() bool { return false }
 
@@ -58,12 +63,22 @@ func (environmentStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.
 	}
 }
 
-func (environmentStrategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
-	return v1alpha1.ValidateEnvironment(obj.(*v1alpha1.Environment))
+func (s environmentStrategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
+	env := obj.(*v1alpha1.Environment)
+	allErrs := v1alpha1.ValidateEnvironment(env)
+	return append(allErrs, v1alpha1.ValidatePolicy(&env.Spec, s.policy)...)
 }
 
-func (environmentStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return v1alpha1.ValidateEnvironmentUpdate(obj.(*v1alpha1.Environment), old.(*v1alpha1.Environment))
+// ValidateUpdate checks the manager's policy only when the spec changes,
+// like the rest of the spec: a stored Environment admitted under a looser
+// policy can still have its finalizer removed.
+func (s environmentStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
+	newEnv, oldEnv := obj.(*v1alpha1.Environment), old.(*v1alpha1.Environment)
+	allErrs := v1alpha1.ValidateEnvironmentUpdate(newEnv, oldEnv)
+	if !apiequality.Semantic.DeepEqual(newEnv.Spec, oldEnv.Spec) {
+		allErrs = append(allErrs, v1alpha1.ValidatePolicy(&newEnv.Spec, s.policy)...)
+	}
+	return allErrs
 }
 
 func (environmentStrategy) WarningsOnCreate(context.Context, runtime.Object) []string { return nil }
@@ -91,8 +106,6 @@ func addFinalizer(env *v1alpha1.Environment) {
 type environmentStatusStrategy struct {
 	environmentStrategy
 }
-
-var statusStrategy = environmentStatusStrategy{strategy}
 
 // GetResetFields tells server-side apply that status writes never own spec
 // or metadata fields.

@@ -53,6 +53,32 @@ type ContainerSpec struct {
 	// grace period Docker uses when the container is stopped without one.
 	StopSignal  string
 	StopTimeout time.Duration
+
+	// User is "uid[:gid]" or a name; WorkingDir an absolute path. Empty
+	// keeps the image's.
+	User       string
+	WorkingDir string
+	// ReadOnlyRootfs, Init (Docker's tini as PID 1) and Privileged are
+	// off unless set.
+	ReadOnlyRootfs bool
+	Init           bool
+	Privileged     bool
+	// ShmSize is /dev/shm in bytes; 0 keeps Docker's default.
+	ShmSize int64
+	// CapAdd and CapDrop are capability names (CAP_NET_ADMIN, ALL).
+	CapAdd  []string
+	CapDrop []string
+	Ulimits []UlimitSpec
+	// ExtraHosts are "hostname:ip" lines for /etc/hosts; ip may be
+	// host-gateway.
+	ExtraHosts []string
+	Sysctls    map[string]string
+}
+
+// UlimitSpec is one resource limit; -1 is unlimited.
+type UlimitSpec struct {
+	Name       string
+	Soft, Hard int64
 }
 
 // EnvVar is one environment variable, in order.
@@ -117,6 +143,8 @@ func (c *Client) build(s ContainerSpec) (container.Config, container.HostConfig,
 		StopSignal:   s.StopSignal,
 		Hostname:     s.Hostname,
 		ExposedPorts: network.PortSet{},
+		User:         s.User,
+		WorkingDir:   s.WorkingDir,
 	}
 	for _, e := range s.Env {
 		cfg.Env = append(cfg.Env, e.Name+"="+e.Value)
@@ -136,6 +164,22 @@ func (c *Client) build(s ContainerSpec) (container.Config, container.HostConfig,
 			NanoCPUs:          s.NanoCPUs,
 			CPUShares:         s.CPUShares,
 		},
+		ReadonlyRootfs: s.ReadOnlyRootfs,
+		Privileged:     s.Privileged,
+		ShmSize:        s.ShmSize,
+		CapAdd:         s.CapAdd,
+		CapDrop:        s.CapDrop,
+		ExtraHosts:     s.ExtraHosts,
+		Sysctls:        s.Sysctls,
+	}
+	if s.Init {
+		// Unset (nil) leaves the daemon's default, which a daemon.json
+		// may turn on; berth only ever asks for it.
+		init := true
+		host.Init = &init
+	}
+	for _, u := range s.Ulimits {
+		host.Ulimits = append(host.Ulimits, &container.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
 	}
 	for _, p := range s.Ports {
 		proto := p.Protocol

@@ -2,8 +2,6 @@ package controllers
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"os/exec"
 	"reflect"
@@ -12,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr/testr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -30,23 +27,9 @@ func TestContainerSettingsReachDocker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("Docker-backed")
 	}
-	buf := make([]byte, 4)
-	_, _ = rand.Read(buf)
-	run := hex.EncodeToString(buf)
-	cfg := docker.DefaultConfig()
-	cfg.Profile = docker.ProfileCI
-	cfg.ManagerID = "berth-settings-" + run
-	cfg.Logger = testr.New(t)
-	cli, err := docker.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
+	cli, cfg, run := dockerTestClient(t, "berth-settings-")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		t.Skipf("no Docker Engine at %s: %v", cfg.Host, err)
-	}
 
 	env := &v1alpha1.Environment{ObjectMeta: metav1.ObjectMeta{Name: "set" + run, UID: types.UID("uid-set" + run)}}
 	grace := int64(5)

@@ -3,8 +3,6 @@ package controllers
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr/testr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -78,23 +75,9 @@ func TestTeardownStopsWithTheImagesStopSignal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("Docker-backed")
 	}
-	buf := make([]byte, 4)
-	_, _ = rand.Read(buf)
-	run := hex.EncodeToString(buf)
-	cfg := docker.DefaultConfig()
-	cfg.Profile = docker.ProfileCI
-	cfg.ManagerID = "berth-stopsig-" + run
-	cfg.Logger = testr.New(t)
-	cli, err := docker.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
+	cli, cfg, run := dockerTestClient(t, "berth-stopsig-")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		t.Skipf("no Docker Engine at %s: %v", cfg.Host, err)
-	}
 	image := "berth-stopsig-test:" + run
 	stopSignalImage(t, image)
 

@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-logr/logr/testr"
 
+	"berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
 )
 
@@ -37,4 +39,35 @@ func dockerTestClient(t *testing.T, prefix string) (*docker.Client, docker.Confi
 		t.Skipf("no Docker Engine at %s: %v", cfg.Host, err)
 	}
 	return cli, cfg, run
+}
+
+// createLikeController creates svc's container the way the controller does
+// (spec → plan config → Docker spec → create) on the Environment's own
+// network, both removed gracefully when the test ends.
+func createLikeController(ctx context.Context, t *testing.T, cli *docker.Client, cfg docker.Config, env *v1alpha1.Environment, svc *v1alpha1.Service) docker.Created {
+	t.Helper()
+	pc, err := plan.BuildContainerConfig(env, svc, plan.Options{ManagerID: cfg.ManagerID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.EnsureNetwork(ctx, docker.NetworkSpec{Environment: env.Name, EnvironmentUID: string(env.UID)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cli.RemoveNetwork(context.Background(), pc.Network); err != nil {
+			t.Errorf("remove network: %v", err)
+		}
+	})
+	created, err := cli.CreateContainer(ctx, containerSpec(plan.Op{
+		Kind: plan.OpCreateContainer, Environment: env.Name, Service: svc.Name, Config: &pc,
+	}, string(env.UID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cli.StopAndRemove(context.Background(), created.ID, plan.GracePeriod(svc)); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	return created
 }

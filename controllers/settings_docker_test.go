@@ -15,8 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"berth.dev/berth/apis/v1alpha1"
-	"berth.dev/berth/controllers/plan"
-	"berth.dev/berth/internal/docker"
 )
 
 // TestContainerSettingsReachDocker creates and starts a container the way
@@ -56,29 +54,7 @@ func TestContainerSettingsReachDocker(t *testing.T) {
 		t.Fatalf("test spec invalid: %v", errs.ToAggregate())
 	}
 	svc := &env.Spec.Services[0]
-	pc, err := plan.BuildContainerConfig(env, svc, plan.Options{ManagerID: cfg.ManagerID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cli.EnsureNetwork(ctx, docker.NetworkSpec{Environment: env.Name, EnvironmentUID: string(env.UID)}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cli.RemoveNetwork(context.Background(), pc.Network); err != nil {
-			t.Errorf("remove network: %v", err)
-		}
-	})
-	created, err := cli.CreateContainer(ctx, containerSpec(plan.Op{
-		Kind: plan.OpCreateContainer, Environment: env.Name, Service: svc.Name, Config: &pc,
-	}, string(env.UID)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cli.StopAndRemove(context.Background(), created.ID, plan.GracePeriod(svc)); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
+	created := createLikeController(ctx, t, cli, cfg, env, svc)
 	// Starting proves the daemon accepts the settings together (a sysctl
 	// or capability it refuses fails here, not at create).
 	if err := cli.StartContainer(ctx, created.ID); err != nil {

@@ -106,29 +106,7 @@ func TestTeardownStopsWithTheImagesStopSignal(t *testing.T) {
 				Name: "app", Image: image, StopSignal: tc.stopSignal, TerminationGracePeriodSeconds: &grace,
 			}}
 			svc := &env.Spec.Services[0]
-			pc, err := plan.BuildContainerConfig(env, svc, plan.Options{ManagerID: cfg.ManagerID})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := cli.EnsureNetwork(ctx, docker.NetworkSpec{Environment: env.Name, EnvironmentUID: string(env.UID)}); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := cli.RemoveNetwork(context.Background(), pc.Network); err != nil {
-					t.Errorf("remove network: %v", err)
-				}
-			})
-			created, err := cli.CreateContainer(ctx, containerSpec(plan.Op{
-				Kind: plan.OpCreateContainer, Environment: env.Name, Service: svc.Name, Config: &pc,
-			}, string(env.UID)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := cli.StopAndRemove(context.Background(), created.ID, 5*time.Second); err != nil {
-					t.Errorf("cleanup: %v", err)
-				}
-			})
+			created := createLikeController(ctx, t, cli, cfg, env, svc)
 			if err := cli.StartContainer(ctx, created.ID); err != nil {
 				t.Fatal(err)
 			}

@@ -115,21 +115,23 @@ func requestsFor(rec []faultproxy.Request, method, id, suffix string) []faultpro
 }
 
 // maxConcurrent is the most requests of rec (those keep selects) that were
-// in flight at once, as the proxy timed them. The proxy stamps a request's
-// end a moment after the client may already have its answer, so intervals
-// are shortened by slack: a real overlap lasts longer than that.
-func maxConcurrent(rec []faultproxy.Request, keep func(faultproxy.Request) bool, slack time.Duration) int {
+// in flight at the daemon at once: from arrival at the proxy to the
+// daemon's answer, which the proxy stamps before the caller can see it, so
+// the interval lies inside the caller's wait and needs no slack. A request
+// the daemon never answered (its caller gave up) counts until the proxy let
+// go of it: the daemon may still be working on it.
+func maxConcurrent(rec []faultproxy.Request, keep func(faultproxy.Request) bool) int {
 	type edge struct {
 		t     time.Time
 		delta int
 	}
 	var edges []edge
 	for _, r := range rec {
-		if !keep(r) || r.End.IsZero() {
-			continue
+		end := r.Answered
+		if end.IsZero() {
+			end = r.End
 		}
-		end := r.End.Add(-slack)
-		if !end.After(r.Start) {
+		if !keep(r) || end.IsZero() {
 			continue
 		}
 		edges = append(edges, edge{r.Start, 1}, edge{end, -1})

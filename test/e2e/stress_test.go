@@ -165,8 +165,8 @@ func runStress(tmp string, track func(...string) []string) {
 	}
 	// Stops have their own lane (a stop lasts as long as the grace period)
 	// with the same cap; every other non-stream call shares the cap.
-	peakShared := maxConcurrent(rec, func(r faultproxy.Request) bool { return !r.Stream && !isStop(r) }, time.Millisecond)
-	peakStops := maxConcurrent(rec, func(r faultproxy.Request) bool { return !r.Stream && isStop(r) }, time.Millisecond)
+	peakShared := maxConcurrent(rec, func(r faultproxy.Request) bool { return !r.Stream && !isStop(r) })
+	peakStops := maxConcurrent(rec, func(r faultproxy.Request) bool { return !r.Stream && isStop(r) })
 	writes, creates := 0, map[string]int{}
 	for _, r := range rec {
 		if r.Stream || (r.Method != "POST" && r.Method != "DELETE") {

@@ -45,10 +45,17 @@ type Request struct {
 	Method string
 	URI    string // path and query as sent
 	Start  time.Time
-	End    time.Time
-	Status int    // 0 when the connection was dropped
-	Fault  string // "", "error", "drop-before", "drop-after"
-	Stream bool   // events, logs, wait, attach, pull: outside the governor's cap
+	// Answered is when the daemon's response head reached the proxy,
+	// before the caller can have seen any of it: [Start, Answered] lies
+	// inside the caller's own wait, so overlaps counted on it are real.
+	// Zero when the daemon never answered (a drop, a cut).
+	Answered time.Time
+	End      time.Time // when the proxy finished with the request
+	Status   int       // 0 when the connection was dropped
+	Fault    string    // "", "error", "drop-before", "drop-after"
+	Stream   bool      // events, logs, wait, attach, pull: outside the governor's cap
+
+	done bool // no longer counted in flight
 }
 
 // Proxy is a running fault-injecting proxy.
@@ -63,7 +70,7 @@ type Proxy struct {
 	mu       sync.Mutex
 	faults   Faults
 	rng      *rand.Rand
-	reqs     []Request
+	reqs     []*Request
 	inflight int
 	peak     int
 	streams  map[int]context.CancelFunc
@@ -105,6 +112,12 @@ func Start(upstream, dir string) (*Proxy, error) {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			w.WriteHeader(http.StatusBadGateway)
 		},
+		ModifyResponse: func(resp *http.Response) error {
+			if rec, ok := resp.Request.Context().Value(recordKey{}).(*Request); ok {
+				p.answered(rec)
+			}
+			return nil
+		},
 	}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
@@ -126,7 +139,11 @@ func (p *Proxy) SetFaults(f Faults) {
 func (p *Proxy) Requests() []Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]Request(nil), p.reqs...)
+	out := make([]Request, len(p.reqs))
+	for i, r := range p.reqs {
+		out[i] = *r
+	}
+	return out
 }
 
 // MaxInFlight is the largest number of non-stream requests that were in
@@ -206,8 +223,8 @@ func stripVersion(path string) string {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	stream := IsStream(r.Method, r.URL.Path, r.URL.Query())
 	p.mu.Lock()
-	idx := len(p.reqs)
-	p.reqs = append(p.reqs, Request{Method: r.Method, URI: r.URL.RequestURI(), Start: time.Now(), Stream: stream})
+	rec := &Request{Method: r.Method, URI: r.URL.RequestURI(), Start: time.Now(), Stream: stream}
+	p.reqs = append(p.reqs, rec)
 	if !stream {
 		p.inflight++
 		if p.inflight > p.peak {
@@ -221,15 +238,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := 0
 	fault := ""
 	defer func() {
+		p.answered(rec) // no-op when the daemon answered
 		p.mu.Lock()
-		if !stream {
-			p.inflight--
-		}
-		if idx < len(p.reqs) {
-			p.reqs[idx].End = time.Now()
-			p.reqs[idx].Status = status
-			p.reqs[idx].Fault = fault
-		}
+		rec.End = time.Now()
+		rec.Status = status
+		rec.Fault = fault
 		p.mu.Unlock()
 	}()
 
@@ -267,7 +280,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := context.WithCancel(context.WithValue(r.Context(), recordKey{}, rec))
 	defer cancel()
 	if stream {
 		p.mu.Lock()
@@ -284,6 +297,26 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() { status = sw.status }()
 	p.rp.ServeHTTP(sw, r.WithContext(ctx))
+}
+
+// recordKey keys a request's record in its context.
+type recordKey struct{}
+
+// answered marks a request as no longer in flight at the daemon, once.
+// It runs when the response head arrives, before the caller sees it, so a
+// caller that sends its next request the moment it has an answer never
+// finds the previous one still counted.
+func (p *Proxy) answered(rec *Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if rec.done {
+		return
+	}
+	rec.done = true
+	rec.Answered = time.Now()
+	if !rec.Stream {
+		p.inflight--
+	}
 }
 
 // forwardThenDrop sends the request to the daemon and reads the answer, so

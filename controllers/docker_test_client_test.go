@@ -12,6 +12,7 @@ import (
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/governor"
 )
 
 // dockerTestClient is a Docker layer for one Docker-backed test, under a
@@ -25,7 +26,7 @@ func dockerTestClient(t *testing.T, prefix string) (*docker.Client, docker.Confi
 	_, _ = rand.Read(buf)
 	run := hex.EncodeToString(buf)
 	cfg := docker.DefaultConfig()
-	cfg.Profile = docker.ProfileCI
+	cfg.Profile = governor.ProfileCI
 	cfg.ManagerID = prefix + run
 	cfg.Logger = testr.New(t)
 	cli, err := docker.New(cfg)

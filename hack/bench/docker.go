@@ -14,6 +14,7 @@ import (
 
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/docker/dockerbench"
+	"berth.dev/berth/internal/governor"
 )
 
 // mode is one column of the comparison: the direct baseline at a worker
@@ -74,7 +75,7 @@ func runDocker(args []string, stdout, stderr io.Writer) int {
 			}
 			m.name, m.maxInFlight = name, v
 		}
-		c, err := docker.New(docker.Config{Host: *host, Profile: docker.Profile(m.name), ManagerID: "check"})
+		c, err := docker.New(docker.Config{Host: *host, Profile: governor.Profile(m.name), ManagerID: "check"})
 		if err != nil {
 			fmt.Fprintf(stderr, "bench docker: %v\n", err)
 			return 2

@@ -13,13 +13,14 @@ import (
 
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/governor"
 )
 
 // engineLive is the part of the Engine page that every sample refreshes.
 type engineLive struct {
 	Charts   []template.HTML
 	Ops      []opRow
-	Governor docker.Stats
+	Governor governor.Stats
 	Informer docker.InformerStats
 	Sampled  time.Time
 }
@@ -45,7 +46,7 @@ func (s *Server) engineLive() engineLive {
 	return buildEngineLive(ss, s.opts.History, s.opts.Docker.Stats(), s.opts.Cache.Stats())
 }
 
-func buildEngineLive(ss []sample, slots int, gov docker.Stats, inf docker.InformerStats) engineLive {
+func buildEngineLive(ss []sample, slots int, gov governor.Stats, inf docker.InformerStats) engineLive {
 	live := engineLive{Governor: gov, Informer: inf}
 	if len(ss) > 0 {
 		live.Sampled = ss[len(ss)-1].at

@@ -10,6 +10,7 @@ import (
 
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/governor"
 )
 
 // TestPagesRender renders every page and fragment from fixtures, so a
@@ -57,7 +58,7 @@ func TestPagesRender(t *testing.T) {
 		}
 	}
 
-	live := buildEngineLive(nil, 120, docker.Stats{Profile: "desktop", Limit: 3, MaxLimit: 3}, docker.InformerStats{Synced: true})
+	live := buildEngineLive(nil, 120, governor.Stats{Profile: "desktop", Limit: 3, MaxLimit: 3}, docker.InformerStats{Synced: true})
 	out = render("engine", pageData{Page: "engine", Data: engineData{InfoErr: "daemon down", Live: live}})
 	for _, want := range []string{"Docker does not answer: daemon down", "<b>desktop</b> profile", "Workqueue depth", "No Docker calls yet."} {
 		if !strings.Contains(out, want) {

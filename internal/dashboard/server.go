@@ -17,13 +17,14 @@ import (
 	listers "berth.dev/berth/client/listers/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/governor"
 	"berth.dev/berth/internal/streamcap"
 )
 
 // Docker is the part of berth's Docker layer the dashboard reads through:
 // *docker.Client implements it.
 type Docker interface {
-	Stats() docker.Stats
+	Stats() governor.Stats
 	Info(ctx context.Context) (docker.DaemonInfo, error)
 	DiskUsage(ctx context.Context) (docker.DiskUsage, error)
 	Usage(ctx context.Context, containerID string) (docker.ResourceUsage, error)

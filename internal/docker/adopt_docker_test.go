@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // TestAdoptionChecksEnvironmentAndUID puts each kind of object under the
@@ -15,7 +17,7 @@ func TestAdoptionChecksEnvironmentAndUID(t *testing.T) {
 	needDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := newTestClient(t, dockerHost, ProfileCI)
+	c := newTestClient(t, dockerHost, governor.ProfileCI)
 	env, other := envName(t, "own"), envName(t, "oth")
 	cleanupEnv(t, env)
 	cleanupEnv(t, other)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"time"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // Docker is what the controller, probes and CLI call: berth's own small
@@ -11,7 +13,7 @@ import (
 // packages' unit tests can too.
 type Docker interface {
 	ManagerID() string
-	Stats() Stats
+	Stats() governor.Stats
 	Ping(ctx context.Context) (apiVersion string, err error)
 	Info(ctx context.Context) (DaemonInfo, error)
 

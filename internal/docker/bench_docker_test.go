@@ -9,6 +9,7 @@ import (
 
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/docker/dockerbench"
+	"berth.dev/berth/internal/governor"
 )
 
 // Benchmarks need the engine; they run only with -bench, e.g.
@@ -45,9 +46,9 @@ func BenchmarkBatch(b *testing.B) {
 	host := benchHost(b)
 	for _, n := range []int{10, 40} {
 		b.Run(fmt.Sprintf("containers=%d", n), func(b *testing.B) {
-			modes := []string{dockerbench.Direct, string(docker.ProfileDesktop), string(docker.ProfileCI), string(docker.ProfileAdaptive)}
+			modes := []string{dockerbench.Direct, string(governor.ProfileDesktop), string(governor.ProfileCI), string(governor.ProfileAdaptive)}
 			if n > 10 && os.Getenv("BERTH_BENCH_DESKTOP40") == "" {
-				modes = []string{dockerbench.Direct, string(docker.ProfileCI), string(docker.ProfileAdaptive)}
+				modes = []string{dockerbench.Direct, string(governor.ProfileCI), string(governor.ProfileAdaptive)}
 			}
 			totals := map[string]time.Duration{}
 			calls := map[string]int64{}
@@ -77,7 +78,7 @@ func BenchmarkBatch(b *testing.B) {
 // sustains with 16 callers, next to direct calls.
 func BenchmarkThroughput(b *testing.B) {
 	host := benchHost(b)
-	for _, m := range []string{dockerbench.Direct, string(docker.ProfileDesktop), string(docker.ProfileCI), string(docker.ProfileAdaptive)} {
+	for _, m := range []string{dockerbench.Direct, string(governor.ProfileDesktop), string(governor.ProfileCI), string(governor.ProfileAdaptive)} {
 		b.Run(m, func(b *testing.B) {
 			var sum float64
 			for i := 0; i < b.N; i++ {

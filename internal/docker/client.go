@@ -9,13 +9,15 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/moby/moby/client"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // Client is berth's Docker client: every method goes through the governor,
 // and stop/remove methods refuse objects without this manager's identity.
 type Client struct {
 	api *client.Client
-	gov *Governor
+	gov *governor.Governor
 	id  string
 	log logr.Logger
 	// pool is the --docker-address-pool, nil when Docker picks subnets.
@@ -51,7 +53,9 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client for %s: %w", cfg.Host, err)
 	}
-	gov, err := newGovernor(cfg)
+	gov, err := governor.New(governor.Config{Profile: cfg.Profile, MaxInFlight: cfg.MaxInFlight, QPS: cfg.QPS,
+		Classify: classifyCall, Logger: cfg.Logger, Registerer: cfg.Registerer,
+		RetryBackoff: cfg.RetryBackoff, CallTimeout: cfg.CallTimeout})
 	if err != nil {
 		api.Close()
 		return nil, err
@@ -63,7 +67,7 @@ func New(cfg Config) (*Client, error) {
 
 // Close releases idle connections and stops the governor's timers.
 func (c *Client) Close() error {
-	c.gov.close()
+	c.gov.Close()
 	return c.api.Close()
 }
 
@@ -71,14 +75,14 @@ func (c *Client) Close() error {
 func (c *Client) ManagerID() string { return c.id }
 
 // Stats is a snapshot of the governor for the dashboard and tests.
-func (c *Client) Stats() Stats { return c.gov.Stats() }
+func (c *Client) Stats() governor.Stats { return c.gov.Stats() }
 
 // Governor exposes the governor, for benchmarks and metrics wiring.
-func (c *Client) Governor() *Governor { return c.gov }
+func (c *Client) Governor() *governor.Governor { return c.gov }
 
 // Ping checks the daemon answers and negotiates the API version.
 func (c *Client) Ping(ctx context.Context) (apiVersion string, err error) {
-	err = c.gov.do(ctx, call{op: "ping", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+	err = c.gov.Do(ctx, governor.Call{Op: "ping", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error {
 		r, err := c.api.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true})
 		apiVersion = r.APIVersion
 		return err
@@ -107,7 +111,7 @@ type DaemonInfo struct {
 // Info reads the daemon's info and version (two reads).
 func (c *Client) Info(ctx context.Context) (DaemonInfo, error) {
 	var d DaemonInfo
-	err := c.gov.do(ctx, call{op: "info", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := c.gov.Do(ctx, governor.Call{Op: "info", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error {
 		r, err := c.api.Info(ctx, client.InfoOptions{})
 		if err != nil {
 			return err
@@ -124,7 +128,7 @@ func (c *Client) Info(ctx context.Context) (DaemonInfo, error) {
 	if err != nil {
 		return d, err
 	}
-	err = c.gov.do(ctx, call{op: "version", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+	err = c.gov.Do(ctx, governor.Call{Op: "version", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error {
 		v, err := c.api.ServerVersion(ctx, client.ServerVersionOptions{})
 		d.APIVersion = v.APIVersion
 		return err

@@ -10,15 +10,12 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // DefaultHost is where the Docker Engine listens when DOCKER_HOST is unset.
 const DefaultHost = "unix:///var/run/docker.sock"
-
-// DefaultRetryBackoff is the wait before each retry of a transient failure
-// (the seed's 1 s, 2 s, 4 s); after the last one the error goes back to the
-// caller, whose workqueue backoff takes over.
-var DefaultRetryBackoff = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
 
 // Config says how to reach the Docker Engine and how hard to drive it. The
 // first four fields are the manager's flags (BindFlags); the rest are
@@ -27,7 +24,7 @@ type Config struct {
 	// Host is the daemon address, e.g. unix:///var/run/docker.sock.
 	Host string
 	// Profile selects the governor limits: desktop, ci or adaptive.
-	Profile Profile
+	Profile governor.Profile
 	// MaxInFlight overrides the profile's concurrency limit (the hard cap
 	// under adaptive); 0 keeps the profile's.
 	MaxInFlight int
@@ -57,7 +54,7 @@ type Config struct {
 	Logger logr.Logger
 	// Registerer, when set, gets the berth_docker_* collectors.
 	Registerer prometheus.Registerer
-	// RetryBackoff overrides DefaultRetryBackoff (tests use shorter waits).
+	// RetryBackoff overrides governor.DefaultRetryBackoff (tests use shorter waits).
 	RetryBackoff []time.Duration
 	// SubnetBits is the prefix length carved from AddressPool; 0 means 24.
 	SubnetBits int
@@ -73,7 +70,7 @@ func DefaultConfig() Config {
 	if host == "" {
 		host = DefaultHost
 	}
-	return Config{Host: host, Profile: ProfileAdaptive,
+	return Config{Host: host, Profile: governor.ProfileAdaptive,
 		TLSVerify: os.Getenv("DOCKER_TLS_VERIFY") != "", CertPath: os.Getenv("DOCKER_CERT_PATH"),
 		TLSNoVerify: os.Getenv("DOCKER_TLS") != ""}
 }
@@ -128,7 +125,7 @@ func certFileExists(path string) bool {
 func (c *Config) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Host, "docker-host", c.Host, "Docker Engine address (unix:// or tcp://); defaults to $DOCKER_HOST or "+DefaultHost+"; a tcp:// host uses TLS when $DOCKER_TLS_VERIFY is set, with ca.pem, cert.pem and key.pem from $DOCKER_CERT_PATH (default ~/.docker)")
 	fs.Var((*profileValue)(&c.Profile), "docker-profile", "Docker call governor profile: desktop (3 in flight, >=0.5s between calls), ci (fixed, faster) or adaptive (AIMD up to --docker-max-inflight)")
-	fs.IntVar(&c.MaxInFlight, "docker-max-inflight", c.MaxInFlight, fmt.Sprintf("cap on concurrent Docker calls (0 = the profile's; adaptive's hard cap defaults to %d)", DefaultMaxInFlight))
+	fs.IntVar(&c.MaxInFlight, "docker-max-inflight", c.MaxInFlight, fmt.Sprintf("cap on concurrent Docker calls (0 = the profile's; adaptive's hard cap defaults to %d)", governor.DefaultMaxInFlight))
 	fs.Float64Var(&c.QPS, "docker-qps", c.QPS, "Docker call starts per second (0 = the profile's, negative = unlimited)")
 	fs.StringVar(&c.AddressPool, "docker-address-pool", c.AddressPool, "CIDR from which each Environment network gets its own /24 (empty = Docker's default pools, which hold about 31 networks)")
 }
@@ -144,7 +141,7 @@ func (c Config) Validate() error {
 	if _, _, _, _, err := c.tlsFiles(); err != nil {
 		return err
 	}
-	if _, err := resolveLimits(c.Profile, c.MaxInFlight, c.QPS); err != nil {
+	if err := governor.CheckLimits(c.Profile, c.MaxInFlight, c.QPS); err != nil {
 		return err
 	}
 	if _, err := parseSubnetPool(c.AddressPool, c.SubnetBits); err != nil {
@@ -160,16 +157,16 @@ func (c Config) Validate() error {
 }
 
 // profileValue lets pflag reject an unknown profile at parse time.
-type profileValue Profile
+type profileValue governor.Profile
 
 func (p *profileValue) String() string { return string(*p) }
 func (p *profileValue) Type() string   { return "profile" }
 func (p *profileValue) Set(s string) error {
-	for _, known := range Profiles {
-		if Profile(s) == known {
+	for _, known := range governor.Profiles {
+		if governor.Profile(s) == known {
 			*p = profileValue(s)
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown profile %q: want one of %v", s, Profiles)
+	return fmt.Errorf("unknown profile %q: want one of %v", s, governor.Profiles)
 }

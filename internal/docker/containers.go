@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/client"
 
 	v1 "berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/internal/governor"
 )
 
 // Container is berth's view of a container: what the controller needs to
@@ -189,7 +190,7 @@ func (c *Client) InspectContainer(ctx context.Context, idOrName string) (Contain
 // checks (a name clash on create, an endpoint on a network, an event).
 func (c *Client) inspectContainer(ctx context.Context, idOrName string) (Container, error) {
 	var out Container
-	err := c.gov.do(ctx, call{op: "container_inspect", lane: laneRead, object: idOrName, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := c.gov.Do(ctx, governor.Call{Op: "container_inspect", Lane: governor.LaneRead, Object: idOrName, Idempotent: true}, func(ctx context.Context, _ int) error {
 		observed := time.Now()
 		r, err := c.api.ContainerInspect(ctx, idOrName, client.ContainerInspectOptions{})
 		if err != nil {
@@ -205,7 +206,7 @@ func (c *Client) inspectContainer(ctx context.Context, idOrName string) (Contain
 // running or not (one read).
 func (c *Client) ListContainers(ctx context.Context) ([]Container, error) {
 	var out []Container
-	err := c.gov.do(ctx, call{op: "container_list", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := c.gov.Do(ctx, governor.Call{Op: "container_list", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error {
 		observed := time.Now()
 		r, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: c.ownedFilter()})
 		if err != nil {
@@ -261,8 +262,8 @@ func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) (Creat
 		out = Created{ID: existing.ID, Adopted: true}
 		return true, nil
 	}
-	cl := call{op: "container_create", lane: laneWrite, object: name, recover: adopt}
-	err = c.gov.do(ctx, cl, func(ctx context.Context, _ int) error {
+	cl := governor.Call{Op: "container_create", Lane: governor.LaneWrite, Object: name, Recover: adopt}
+	err = c.gov.Do(ctx, cl, func(ctx context.Context, _ int) error {
 		r, err := c.api.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: &cfg, HostConfig: &host, NetworkingConfig: &netCfg})
 		if err != nil {
 			return err
@@ -312,7 +313,7 @@ func (c *Client) adoptable(existing Container, spec ContainerSpec) error {
 // StartContainer starts a created or stopped container. Starting a running
 // container is a no-op (Docker answers 304), which makes retries safe.
 func (c *Client) StartContainer(ctx context.Context, id string) error {
-	err := c.gov.do(ctx, call{op: "container_start", lane: laneWrite, object: id, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := c.gov.Do(ctx, governor.Call{Op: "container_start", Lane: governor.LaneWrite, Object: id, Idempotent: true}, func(ctx context.Context, _ int) error {
 		_, err := c.api.ContainerStart(ctx, id, client.ContainerStartOptions{})
 		return err
 	})

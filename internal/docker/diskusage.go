@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/moby/moby/client"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // DiskUsage is the daemon's disk use by kind, in bytes (`docker system df`).
@@ -21,7 +23,7 @@ func (d DiskUsage) Total() int64 { return d.Images + d.Containers + d.Volumes + 
 // take seconds to answer (it sizes every layer), so callers cache it.
 func (c *Client) DiskUsage(ctx context.Context) (DiskUsage, error) {
 	var d DiskUsage
-	err := c.gov.do(ctx, call{op: "system_df", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := c.gov.Do(ctx, governor.Call{Op: "system_df", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error {
 		r, err := c.api.DiskUsage(ctx, client.DiskUsageOptions{Containers: true, Images: true, Volumes: true, BuildCache: true})
 		if err != nil {
 			return err

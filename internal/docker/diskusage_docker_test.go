@@ -4,11 +4,13 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"berth.dev/berth/internal/governor"
 )
 
 func TestDiskUsageCountsTheTestImage(t *testing.T) {
 	needDocker(t)
-	c := newTestClient(t, dockerHost, ProfileCI)
+	c := newTestClient(t, dockerHost, governor.ProfileCI)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	d, err := c.DiskUsage(ctx)

@@ -21,6 +21,7 @@ import (
 
 	v1 "berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/internal/docker/faultproxy"
+	"berth.dev/berth/internal/governor"
 )
 
 // The Docker tests talk to the real engine. Every object they create is
@@ -142,7 +143,7 @@ func testLogger(t testing.TB) logr.Logger {
 }
 
 // newTestClient builds a client for this run's identity on host.
-func newTestClient(t testing.TB, host string, profile Profile, mut ...func(*Config)) *Client {
+func newTestClient(t testing.TB, host string, profile governor.Profile, mut ...func(*Config)) *Client {
 	t.Helper()
 	cfg := Config{Host: host, Profile: profile, ManagerID: testID, Logger: testLogger(t), AddressPool: testAddressPool}
 	for _, f := range mut {
@@ -191,7 +192,7 @@ func cleanupEnv(t testing.TB, env string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		c, err := New(Config{Host: dockerHost, Profile: ProfileCI, ManagerID: testID, RetryBackoff: []time.Duration{200 * time.Millisecond, 500 * time.Millisecond}})
+		c, err := New(Config{Host: dockerHost, Profile: governor.ProfileCI, ManagerID: testID, RetryBackoff: []time.Duration{200 * time.Millisecond, 500 * time.Millisecond}})
 		if err != nil {
 			t.Error(err)
 			return

@@ -12,6 +12,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errhttp"
 	"github.com/moby/moby/client"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // Sentinel errors callers test with errors.Is or the Is* helpers. The
@@ -40,7 +42,8 @@ var (
 	ErrNotOwned = errors.New("not owned by this berth manager")
 	// ErrUnavailable: a transient failure (connection error, timeout, 5xx)
 	// that persisted through every retry; the caller's backoff takes over.
-	ErrUnavailable = errors.New("docker unavailable")
+	// It is the governor's own sentinel, which its retry loop acts on.
+	ErrUnavailable = governor.ErrUnavailable
 	// ErrImageNotPresent: the image is not on the host and the pull policy
 	// forbids pulling it.
 	ErrImageNotPresent = errors.New("image not present")
@@ -81,41 +84,16 @@ func IsRegistryUnreachable(err error) bool { return errors.Is(err, ErrRegistryUn
 // Error is what the governor returns for a failed Docker call: the
 // operation, the object it was about, berth's classification (one of the
 // sentinels above, or nil when unclassified) and Docker's own error.
-type Error struct {
-	Op     string
-	Object string
-	Kind   error
-	Err    error
-}
+type Error = governor.Error
 
-func (e *Error) Error() string {
-	if e.Object == "" {
-		return fmt.Sprintf("docker %s: %v", e.Op, e.Err)
-	}
-	return fmt.Sprintf("docker %s %s: %v", e.Op, e.Object, e.Err)
+// classifyCall is the governor's Classifier for Docker calls: classify plus
+// whether the daemon could not be reached at all, which the governor counts
+// as an outage.
+func classifyCall(callerCtx context.Context, err error) governor.Class {
+	result, kind := classify(callerCtx, err)
+	return governor.Class{Result: result, Kind: kind,
+		Unreachable: result == governor.ResultTransient && client.IsErrConnectionFailed(err)}
 }
-
-// Unwrap exposes both the classification and the cause to errors.Is/As.
-func (e *Error) Unwrap() []error {
-	if e.Kind == nil {
-		return []error{e.Err}
-	}
-	return []error{e.Kind, e.Err}
-}
-
-// result labels of the calls metric; they are also what AIMD and the retry
-// loop decide on.
-const (
-	resultOK        = "ok"
-	resultNotFound  = "not_found"
-	resultConflict  = "conflict"
-	resultInvalid   = "invalid"
-	resultForbidden = "forbidden"
-	resultClient    = "client_error" // other 4xx
-	resultTransient = "transient"    // connection error, timeout, 5xx
-	resultCanceled  = "canceled"     // the caller's context ended
-	resultOther     = "error"
-)
 
 // classify maps an error from the Docker client onto a metric result and a
 // berth sentinel. callerCtx decides whether a deadline is the caller's
@@ -123,27 +101,27 @@ const (
 func classify(callerCtx context.Context, err error) (result string, kind error) {
 	switch {
 	case err == nil:
-		return resultOK, nil
+		return governor.ResultOK, nil
 	case callerCtx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
-		return resultCanceled, nil
+		return governor.ResultCanceled, nil
 	case errors.Is(err, ErrNotOwned):
-		return resultForbidden, ErrNotOwned
+		return governor.ResultForbidden, ErrNotOwned
 	case cerrdefs.IsNotFound(err):
-		return resultNotFound, ErrNotFound
+		return governor.ResultNotFound, ErrNotFound
 	case cerrdefs.IsConflict(err):
-		return resultConflict, ErrConflict
+		return governor.ResultConflict, ErrConflict
 	case cerrdefs.IsInvalidArgument(err):
-		return resultInvalid, ErrInvalid
+		return governor.ResultInvalid, ErrInvalid
 	case cerrdefs.IsPermissionDenied(err) && isActiveEndpointsText(err):
-		return resultForbidden, ErrActiveEndpoints
+		return governor.ResultForbidden, ErrActiveEndpoints
 	case cerrdefs.IsPermissionDenied(err):
-		return resultForbidden, ErrForbidden
+		return governor.ResultForbidden, ErrForbidden
 	case cerrdefs.IsUnauthorized(err), cerrdefs.IsFailedPrecondition(err), cerrdefs.IsNotImplemented(err):
-		return resultClient, nil
+		return governor.ResultClient, nil
 	case isTransient(err):
-		return resultTransient, ErrUnavailable
+		return governor.ResultTransient, ErrUnavailable
 	}
-	return resultOther, nil
+	return governor.ResultOther, nil
 }
 
 // isActiveEndpointsText recognises libnetwork's ActiveEndpointsError

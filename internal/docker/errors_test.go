@@ -11,6 +11,8 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errhttp"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // statusErr builds the error the Docker client returns for an HTTP status.
@@ -26,24 +28,24 @@ func TestClassify(t *testing.T) {
 		result string
 		kind   error
 	}{
-		{"404", statusErr(404), resultNotFound, ErrNotFound},
-		{"409", statusErr(409), resultConflict, ErrConflict},
-		{"400", statusErr(400), resultInvalid, ErrInvalid},
-		{"403", statusErr(403), resultForbidden, ErrForbidden},
-		{"403 active endpoints", fmt.Errorf("Error response from daemon: error while removing network: network berth-sbs id 5f3c has active endpoints: %w", errhttp.ToNative(403)), resultForbidden, ErrActiveEndpoints},
-		{"405 unnamed 4xx", statusErr(405), resultOther, nil},
-		{"500", statusErr(500), resultTransient, ErrUnavailable},
-		{"502 unnamed 5xx", statusErr(502), resultTransient, ErrUnavailable},
-		{"503", statusErr(503), resultTransient, ErrUnavailable},
-		{"429", statusErr(429), resultTransient, ErrUnavailable},
-		{"eof", fmt.Errorf("error during connect: %w", io.EOF), resultTransient, ErrUnavailable},
-		{"unexpected eof", io.ErrUnexpectedEOF, resultTransient, ErrUnavailable},
-		{"reset", &net.OpError{Op: "read", Err: syscall.ECONNRESET}, resultTransient, ErrUnavailable},
-		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, resultTransient, ErrUnavailable},
-		{"attempt timeout", fmt.Errorf("x: %w", context.DeadlineExceeded), resultTransient, ErrUnavailable},
-		{"not owned", fmt.Errorf("x: %w", ErrNotOwned), resultForbidden, ErrNotOwned},
-		{"plain", errors.New("something odd"), resultOther, nil},
-		{"invalid argument", cerrdefs.ErrInvalidArgument.WithMessage("bad"), resultInvalid, ErrInvalid},
+		{"404", statusErr(404), governor.ResultNotFound, ErrNotFound},
+		{"409", statusErr(409), governor.ResultConflict, ErrConflict},
+		{"400", statusErr(400), governor.ResultInvalid, ErrInvalid},
+		{"403", statusErr(403), governor.ResultForbidden, ErrForbidden},
+		{"403 active endpoints", fmt.Errorf("Error response from daemon: error while removing network: network berth-sbs id 5f3c has active endpoints: %w", errhttp.ToNative(403)), governor.ResultForbidden, ErrActiveEndpoints},
+		{"405 unnamed 4xx", statusErr(405), governor.ResultOther, nil},
+		{"500", statusErr(500), governor.ResultTransient, ErrUnavailable},
+		{"502 unnamed 5xx", statusErr(502), governor.ResultTransient, ErrUnavailable},
+		{"503", statusErr(503), governor.ResultTransient, ErrUnavailable},
+		{"429", statusErr(429), governor.ResultTransient, ErrUnavailable},
+		{"eof", fmt.Errorf("error during connect: %w", io.EOF), governor.ResultTransient, ErrUnavailable},
+		{"unexpected eof", io.ErrUnexpectedEOF, governor.ResultTransient, ErrUnavailable},
+		{"reset", &net.OpError{Op: "read", Err: syscall.ECONNRESET}, governor.ResultTransient, ErrUnavailable},
+		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, governor.ResultTransient, ErrUnavailable},
+		{"attempt timeout", fmt.Errorf("x: %w", context.DeadlineExceeded), governor.ResultTransient, ErrUnavailable},
+		{"not owned", fmt.Errorf("x: %w", ErrNotOwned), governor.ResultForbidden, ErrNotOwned},
+		{"plain", errors.New("something odd"), governor.ResultOther, nil},
+		{"invalid argument", cerrdefs.ErrInvalidArgument.WithMessage("bad"), governor.ResultInvalid, ErrInvalid},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -74,7 +76,7 @@ func TestClassifyCallerCancelIsFinal(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	result, kind := classify(ctx, fmt.Errorf("x: %w", context.Canceled))
-	if result != resultCanceled || kind != nil {
+	if result != governor.ResultCanceled || kind != nil {
 		t.Fatalf("caller cancel classified %s, %v", result, kind)
 	}
 }

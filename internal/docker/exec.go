@@ -10,6 +10,8 @@ import (
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // maxExecOutput bounds what Exec keeps of a command's output: probes need
@@ -43,7 +45,7 @@ func (c *Client) Exec(ctx context.Context, containerID string, cmd []string, tim
 		timeout = 10 * time.Second
 	}
 	var execID string
-	err = c.gov.do(ctx, call{op: "exec_create", lane: laneRead, object: containerID, idempotent: true}, func(ctx context.Context, _ int) error {
+	err = c.gov.Do(ctx, governor.Call{Op: "exec_create", Lane: governor.LaneRead, Object: containerID, Idempotent: true}, func(ctx context.Context, _ int) error {
 		r, err := c.api.ExecCreate(ctx, containerID, client.ExecCreateOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
 		execID = r.ID
 		return err
@@ -56,7 +58,7 @@ func (c *Client) Exec(ctx context.Context, containerID string, cmd []string, tim
 	defer cancel()
 	var stdout, stderr limitedBuffer
 	timedOut := false
-	done, err := c.gov.stream(runCtx, "exec_start", containerID)
+	done, err := c.gov.Stream(runCtx, "exec_start", containerID)
 	if err != nil {
 		return ExecResult{}, fmt.Errorf("exec in %s: %w", shortID(containerID), err)
 	}
@@ -87,7 +89,7 @@ func (c *Client) Exec(ctx context.Context, containerID string, cmd []string, tim
 	if timedOut {
 		return res, nil
 	}
-	err = c.gov.do(ctx, call{op: "exec_inspect", lane: laneRead, object: containerID, idempotent: true}, func(ctx context.Context, _ int) error {
+	err = c.gov.Do(ctx, governor.Call{Op: "exec_inspect", Lane: governor.LaneRead, Object: containerID, Idempotent: true}, func(ctx context.Context, _ int) error {
 		r, err := c.api.ExecInspect(ctx, execID, client.ExecInspectOptions{})
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 
 	v1 "berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/internal/docker/faultproxy"
+	"berth.dev/berth/internal/governor"
 )
 
 // TestDesktopProfileCapsAndSpaces: 30 parallel callers through the desktop
@@ -24,7 +25,7 @@ func TestDesktopProfileCapsAndSpaces(t *testing.T) {
 	defer cancel()
 	env := envName(t, "desk")
 	cleanupEnv(t, env)
-	direct := newTestClient(t, dockerHost, ProfileCI)
+	direct := newTestClient(t, dockerHost, governor.ProfileCI)
 	if _, err := direct.EnsureNetwork(ctx, NetworkSpec{Environment: env}); err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +38,7 @@ func TestDesktopProfileCapsAndSpaces(t *testing.T) {
 	}
 
 	p := startProxy(t)
-	c := newTestClient(t, p.Host(), ProfileDesktop)
+	c := newTestClient(t, p.Host(), governor.ProfileDesktop)
 	if _, err := c.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestFaultsNoDuplicates(t *testing.T) {
 	env := envName(t, "fault")
 	cleanupEnv(t, env)
 	p := startProxy(t)
-	c := newTestClient(t, p.Host(), ProfileCI, func(cfg *Config) {
+	c := newTestClient(t, p.Host(), governor.ProfileCI, func(cfg *Config) {
 		cfg.RetryBackoff = []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
 	})
 	if _, err := c.Ping(ctx); err != nil {
@@ -204,7 +205,7 @@ func TestAdaptiveFollowsLatency(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	p := startProxy(t)
-	c := newTestClient(t, p.Host(), ProfileAdaptive)
+	c := newTestClient(t, p.Host(), governor.ProfileAdaptive)
 	if _, err := c.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -12,23 +12,25 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"berth.dev/berth/internal/governor"
 )
 
-func testGovernor(t *testing.T, reg prometheus.Registerer) *Governor {
+func testGovernor(t *testing.T, reg prometheus.Registerer) *governor.Governor {
 	t.Helper()
-	g, err := newGovernor(Config{Profile: ProfileCI, ManagerID: "berth-unit", Registerer: reg,
+	g, err := governor.New(governor.Config{Profile: governor.ProfileCI, Classify: classifyCall, Registerer: reg,
 		RetryBackoff: []time.Duration{time.Millisecond, 2 * time.Millisecond, 4 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(g.close)
+	t.Cleanup(g.Close)
 	return g
 }
 
 func TestRetryTransientThenGiveUp(t *testing.T) {
 	g := testGovernor(t, nil)
 	var attempts atomic.Int32
-	err := g.do(context.Background(), call{op: "container_start", lane: laneWrite, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := g.Do(context.Background(), governor.Call{Op: "container_start", Lane: governor.LaneWrite, Idempotent: true}, func(ctx context.Context, _ int) error {
 		attempts.Add(1)
 		return statusErr(500)
 	})
@@ -38,7 +40,7 @@ func TestRetryTransientThenGiveUp(t *testing.T) {
 	if attempts.Load() != 4 {
 		t.Fatalf("%d attempts, want 1 + 3 retries", attempts.Load())
 	}
-	if st := g.Stats(); st.Retries != 3 || st.ByOp["container_start"].Results[resultTransient] != 4 {
+	if st := g.Stats(); st.Retries != 3 || st.ByOp["container_start"].Results[governor.ResultTransient] != 4 {
 		t.Fatalf("stats %+v", st.ByOp["container_start"])
 	}
 }
@@ -47,7 +49,7 @@ func TestNoRetryOnClientErrors(t *testing.T) {
 	g := testGovernor(t, nil)
 	for code, is := range map[int]func(error) bool{404: IsNotFound, 409: IsConflict, 400: IsInvalid, 403: IsForbidden} {
 		var attempts int
-		err := g.do(context.Background(), call{op: "x", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+		err := g.Do(context.Background(), governor.Call{Op: "x", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error {
 			attempts++
 			return statusErr(code)
 		})
@@ -60,7 +62,7 @@ func TestNoRetryOnClientErrors(t *testing.T) {
 func TestNonIdempotentNeverBlindlyRetried(t *testing.T) {
 	g := testGovernor(t, nil)
 	var attempts int
-	err := g.do(context.Background(), call{op: "container_create", lane: laneWrite}, func(ctx context.Context, _ int) error {
+	err := g.Do(context.Background(), governor.Call{Op: "container_create", Lane: governor.LaneWrite}, func(ctx context.Context, _ int) error {
 		attempts++
 		return io.ErrUnexpectedEOF
 	})
@@ -72,8 +74,8 @@ func TestNonIdempotentNeverBlindlyRetried(t *testing.T) {
 func TestRecoverAdoptsBeforeRetry(t *testing.T) {
 	g := testGovernor(t, nil)
 	var attempts, lookups int
-	err := g.do(context.Background(), call{op: "container_create", lane: laneWrite,
-		recover: func(ctx context.Context) (bool, error) { lookups++; return true, nil },
+	err := g.Do(context.Background(), governor.Call{Op: "container_create", Lane: governor.LaneWrite,
+		Recover: func(ctx context.Context) (bool, error) { lookups++; return true, nil },
 	}, func(ctx context.Context, _ int) error {
 		attempts++
 		// The daemon created it, the answer was lost.
@@ -84,8 +86,8 @@ func TestRecoverAdoptsBeforeRetry(t *testing.T) {
 	}
 	// Not found by the lookup: the create is sent again.
 	attempts, lookups = 0, 0
-	err = g.do(context.Background(), call{op: "container_create", lane: laneWrite,
-		recover: func(ctx context.Context) (bool, error) { lookups++; return false, nil },
+	err = g.Do(context.Background(), governor.Call{Op: "container_create", Lane: governor.LaneWrite,
+		Recover: func(ctx context.Context) (bool, error) { lookups++; return false, nil },
 	}, func(ctx context.Context, attempt int) error {
 		attempts++
 		if attempt == 0 {
@@ -98,8 +100,8 @@ func TestRecoverAdoptsBeforeRetry(t *testing.T) {
 	}
 	// A lookup that fails transiently never leads to a blind resend.
 	attempts, lookups = 0, 0
-	err = g.do(context.Background(), call{op: "network_create", lane: laneWrite,
-		recover: func(ctx context.Context) (bool, error) {
+	err = g.Do(context.Background(), governor.Call{Op: "network_create", Lane: governor.LaneWrite,
+		Recover: func(ctx context.Context) (bool, error) {
 			lookups++
 			return false, &Error{Op: "network_list", Kind: ErrUnavailable, Err: io.EOF}
 		},
@@ -111,8 +113,8 @@ func TestRecoverAdoptsBeforeRetry(t *testing.T) {
 		t.Fatalf("err %v, %d attempts, %d lookups; want one send and only lookups after it", err, attempts, lookups)
 	}
 	// A lookup that finds a foreign object ends it with that error.
-	err = g.do(context.Background(), call{op: "container_create", lane: laneWrite,
-		recover: func(ctx context.Context) (bool, error) {
+	err = g.Do(context.Background(), governor.Call{Op: "container_create", Lane: governor.LaneWrite,
+		Recover: func(ctx context.Context) (bool, error) {
 			return false, &Error{Op: "x", Kind: ErrNotOwned, Err: errors.New("foreign")}
 		},
 	}, func(ctx context.Context, _ int) error { return io.EOF })
@@ -122,16 +124,16 @@ func TestRecoverAdoptsBeforeRetry(t *testing.T) {
 }
 
 func TestRetryWaitRespectsContext(t *testing.T) {
-	g, err := newGovernor(Config{Profile: ProfileCI, ManagerID: "berth-unit", RetryBackoff: []time.Duration{time.Hour}})
+	g, err := governor.New(governor.Config{Profile: governor.ProfileCI, Classify: classifyCall, RetryBackoff: []time.Duration{time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.close()
+	defer g.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- g.do(ctx, call{op: "x", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error { return statusErr(500) })
+		done <- g.Do(ctx, governor.Call{Op: "x", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error { return statusErr(500) })
 	}()
 	select {
 	case err := <-done:
@@ -146,7 +148,7 @@ func TestRetryWaitRespectsContext(t *testing.T) {
 func TestPerAttemptTimeoutIsTransient(t *testing.T) {
 	g := testGovernor(t, nil)
 	var attempts int
-	err := g.do(context.Background(), call{op: "x", lane: laneRead, idempotent: true, timeout: 5 * time.Millisecond}, func(ctx context.Context, _ int) error {
+	err := g.Do(context.Background(), governor.Call{Op: "x", Lane: governor.LaneRead, Idempotent: true, Timeout: 5 * time.Millisecond}, func(ctx context.Context, _ int) error {
 		attempts++
 		<-ctx.Done()
 		return ctx.Err()
@@ -159,8 +161,8 @@ func TestPerAttemptTimeoutIsTransient(t *testing.T) {
 func TestMetricsExported(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	g := testGovernor(t, reg)
-	_ = g.do(context.Background(), call{op: "container_inspect", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error { return nil })
-	_ = g.do(context.Background(), call{op: "container_start", lane: laneWrite, idempotent: true}, func(ctx context.Context, a int) error {
+	_ = g.Do(context.Background(), governor.Call{Op: "container_inspect", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error { return nil })
+	_ = g.Do(context.Background(), governor.Call{Op: "container_start", Lane: governor.LaneWrite, Idempotent: true}, func(ctx context.Context, a int) error {
 		if a == 0 {
 			return statusErr(500)
 		}
@@ -203,7 +205,7 @@ func TestMetricsExported(t *testing.T) {
 	if retries != 1 {
 		t.Fatalf("retries %v, want 1", retries)
 	}
-	if _, err := newStats(reg); err == nil {
+	if _, err := governor.New(governor.Config{Registerer: reg}); err == nil {
 		t.Fatal("registering a second governor's metrics on the same registry should fail loudly")
 	}
 }
@@ -225,7 +227,7 @@ func TestUnreachableDaemonIsAnOutage(t *testing.T) {
 	}
 	// An injected 500 is the daemon answering: not an outage.
 	g := testGovernor(t, nil)
-	_ = g.do(ctx, call{op: "x", lane: laneRead}, func(ctx context.Context, _ int) error { return statusErr(500) })
+	_ = g.Do(ctx, governor.Call{Op: "x", Lane: governor.LaneRead}, func(ctx context.Context, _ int) error { return statusErr(500) })
 	if g.Stats().DaemonOutages != 0 {
 		t.Fatal("a 500 counted as the daemon being unreachable")
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/moby/moby/client"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // PullPolicy says when EnsureImage may pull (the Environment API's
@@ -56,7 +58,7 @@ func (c *Client) EnsureImage(ctx context.Context, ref string, policy PullPolicy,
 
 // ImagePresent reports whether ref exists locally (one read).
 func (c *Client) ImagePresent(ctx context.Context, ref string) (bool, error) {
-	err := c.gov.do(ctx, call{op: "image_inspect", lane: laneRead, object: ref, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := c.gov.Do(ctx, governor.Call{Op: "image_inspect", Lane: governor.LaneRead, Object: ref, Idempotent: true}, func(ctx context.Context, _ int) error {
 		_, err := c.api.ImageInspect(ctx, ref)
 		return err
 	})
@@ -69,7 +71,7 @@ func (c *Client) ImagePresent(ctx context.Context, ref string) (bool, error) {
 // pull pulls ref as a stream (no governor slot: pulls take minutes) with
 // retries of transient failures; a pull is idempotent.
 func (c *Client) pull(ctx context.Context, ref string, progress func(PullProgress)) error {
-	err := c.gov.do(ctx, call{op: "image_pull", lane: laneStream, object: ref, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := c.gov.Do(ctx, governor.Call{Op: "image_pull", Lane: governor.LaneStream, Object: ref, Idempotent: true}, func(ctx context.Context, _ int) error {
 		resp, err := c.api.ImagePull(ctx, ref, client.ImagePullOptions{})
 		if err != nil {
 			return err

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"berth.dev/berth/internal/governor"
 )
 
 const localRegistry = "127.0.0.1:5000"
@@ -62,7 +64,7 @@ func TestEnsureImagePolicies(t *testing.T) {
 	}
 	untag()
 
-	c := newTestClient(t, dockerHost, ProfileCI, func(cfg *Config) {
+	c := newTestClient(t, dockerHost, governor.ProfileCI, func(cfg *Config) {
 		cfg.RetryBackoff = []time.Duration{100 * time.Millisecond}
 	})
 	if err := c.EnsureImage(ctx, ref, PullNever, nil); !IsImageNotPresent(err) {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // ObjectKind is the kind of Docker object an informer event is about.
@@ -144,7 +146,7 @@ func (i *Informer) Run(ctx context.Context) error {
 		// may stop containers before it answers.
 		i.outages.lost(time.Now())
 		i.log.Error(err, "initial list of Docker objects failed; retrying")
-		if sleepCtx(ctx, streamBackoff(attempt)) != nil {
+		if governor.Sleep(ctx, streamBackoff(attempt)) != nil {
 			return nil
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"berth.dev/berth/internal/docker/faultproxy"
+	"berth.dev/berth/internal/governor"
 )
 
 // recorder collects handler calls per environment.
@@ -65,7 +66,7 @@ func TestInformerSeesOutsideKill(t *testing.T) {
 	defer cancel()
 	env := envName(t, "kill")
 	cleanupEnv(t, env)
-	c := newTestClient(t, dockerHost, ProfileCI)
+	c := newTestClient(t, dockerHost, governor.ProfileCI)
 	inf, rec := startInformer(t, ctx, c)
 
 	if _, err := c.EnsureNetwork(ctx, NetworkSpec{Environment: env}); err != nil {
@@ -131,7 +132,7 @@ func TestInformerRelistsAfterStreamCut(t *testing.T) {
 	env2 := envName(t, "cut2")
 	cleanupEnv(t, env)
 	cleanupEnv(t, env2)
-	direct := newTestClient(t, dockerHost, ProfileCI)
+	direct := newTestClient(t, dockerHost, governor.ProfileCI)
 	if _, err := direct.EnsureNetwork(ctx, NetworkSpec{Environment: env}); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func TestInformerRelistsAfterStreamCut(t *testing.T) {
 	toKill, toRemove := mk("tokill"), mk("toremove")
 
 	p := startProxy(t)
-	inf, rec := startInformer(t, ctx, newTestClient(t, p.Host(), ProfileCI))
+	inf, rec := startInformer(t, ctx, newTestClient(t, p.Host(), governor.ProfileCI))
 	eventually(t, 30*time.Second, "both containers cached as running", func() bool {
 		a, ok1 := inf.Container(toKill)
 		b, ok2 := inf.Container(toRemove)

@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	v1 "berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/internal/governor"
 )
 
 // streamKind selects one of the informer's two event streams. Container
@@ -58,9 +59,7 @@ func (i *Informer) filters(k streamKind) client.Filters {
 // without events is a second of drift nobody repairs. A healthy stream
 // resets it.
 func streamBackoff(attempt int) time.Duration {
-	d := time.Second << min(attempt, 3)
-	f := 1 + retryJitter*(2*jitterRand()-1)
-	return time.Duration(float64(d) * f)
+	return governor.Jitter(time.Second << min(attempt, 3))
 }
 
 // follow keeps one event stream open from since onwards, resuming from the
@@ -77,7 +76,7 @@ func (i *Informer) follow(ctx context.Context, k streamKind, since time.Time) {
 			cursor = last
 		}
 		i.restarts.Add(1)
-		i.c.gov.stats.streamDropped()
+		i.c.gov.StreamDropped()
 		i.outages.lost(time.Now())
 		if got > 0 || time.Since(opened) > 30*time.Second {
 			attempt = 0
@@ -88,7 +87,7 @@ func (i *Informer) follow(ctx context.Context, k streamKind, since time.Time) {
 		// Whatever the replay from the cursor misses (a daemon restart
 		// loses its event buffer), the relist catches.
 		i.requestRelist()
-		if sleepCtx(ctx, d) != nil {
+		if governor.Sleep(ctx, d) != nil {
 			return
 		}
 	}
@@ -99,7 +98,7 @@ func (i *Informer) follow(ctx context.Context, k streamKind, since time.Time) {
 func (i *Informer) stream(ctx context.Context, k streamKind, since time.Time) (n int, last time.Time, err error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	done, err := i.c.gov.stream(sctx, "events", k.String())
+	done, err := i.c.gov.Stream(sctx, "events", k.String())
 	if err != nil {
 		return 0, last, err
 	}

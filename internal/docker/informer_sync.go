@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // inspectWorkers fetch container details after start events and relists.
@@ -41,7 +43,7 @@ func (i *Informer) relistLoop(ctx context.Context) {
 			} else {
 				i.log.Error(err, "relist of Docker objects failed; retrying")
 			}
-			if sleepCtx(ctx, streamBackoff(attempt)) != nil {
+			if governor.Sleep(ctx, streamBackoff(attempt)) != nil {
 				return
 			}
 		}

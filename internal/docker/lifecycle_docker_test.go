@@ -9,6 +9,7 @@ import (
 	"time"
 
 	v1 "berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/internal/governor"
 )
 
 // TestLifecycle creates a network, a volume and two services, checks the
@@ -21,7 +22,7 @@ func TestLifecycle(t *testing.T) {
 	// Through the proxy: exec's hijacked stream and log streaming must
 	// survive it, and it records that no request asked for force.
 	p := startProxy(t)
-	c := newTestClient(t, p.Host(), ProfileCI)
+	c := newTestClient(t, p.Host(), governor.ProfileCI)
 	env := envName(t, "life")
 	cleanupEnv(t, env)
 
@@ -158,7 +159,7 @@ func TestRefusesWhatItDoesNotOwn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	p := startProxy(t)
-	c := newTestClient(t, p.Host(), ProfileCI)
+	c := newTestClient(t, p.Host(), governor.ProfileCI)
 	for _, name := range []string{decoys.unlabelledContainer, decoys.foreignContainer, decoys.containers[0], decoys.containers[1]} {
 		if err := c.StopAndRemove(ctx, name, time.Second); !IsNotOwned(err) {
 			t.Errorf("StopAndRemove(%s) = %v, want NotOwned", name, err)
@@ -199,7 +200,7 @@ func TestEnsureNetworkConcurrent(t *testing.T) {
 	needDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := newTestClient(t, dockerHost, ProfileCI)
+	c := newTestClient(t, dockerHost, governor.ProfileCI)
 	env := envName(t, "net")
 	cleanupEnv(t, env)
 	var wg sync.WaitGroup

@@ -39,7 +39,7 @@ func (c *Client) Logs(ctx context.Context, containerID string, opts LogOptions, 
 		return fmt.Errorf("logs of %s: %w", shortID(containerID), err)
 	}
 	containerID = id
-	done, err := c.gov.stream(ctx, "container_logs", containerID)
+	done, err := c.gov.Stream(ctx, "container_logs", containerID)
 	if err != nil {
 		return fmt.Errorf("logs of %s: %w", shortID(containerID), err)
 	}

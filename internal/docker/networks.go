@@ -10,6 +10,8 @@ import (
 
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // Network is berth's view of a Docker network.
@@ -54,7 +56,7 @@ func fromNetwork(n network.Network, observed time.Time) Network {
 // filter matches substrings.
 func (c *Client) networksNamed(ctx context.Context, name string) ([]Network, error) {
 	var out []Network
-	err := c.gov.do(ctx, call{op: "network_list", lane: laneRead, object: name, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := c.gov.Do(ctx, governor.Call{Op: "network_list", Lane: governor.LaneRead, Object: name, Idempotent: true}, func(ctx context.Context, _ int) error {
 		observed := time.Now()
 		r, err := c.api.NetworkList(ctx, client.NetworkListOptions{Filters: make(client.Filters).Add("name", name)})
 		if err != nil {
@@ -80,7 +82,7 @@ func (c *Client) networksNamed(ctx context.Context, name string) ([]Network, err
 // ListNetworks lists every network carrying this manager's identity.
 func (c *Client) ListNetworks(ctx context.Context) ([]Network, error) {
 	var out []Network
-	err := c.gov.do(ctx, call{op: "network_list", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := c.gov.Do(ctx, governor.Call{Op: "network_list", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error {
 		observed := time.Now()
 		r, err := c.api.NetworkList(ctx, client.NetworkListOptions{Filters: c.ownedFilter()})
 		if err != nil {
@@ -98,7 +100,7 @@ func (c *Client) ListNetworks(ctx context.Context) ([]Network, error) {
 // InspectNetwork reads one network with its attached containers.
 func (c *Client) InspectNetwork(ctx context.Context, idOrName string) (Network, error) {
 	var out Network
-	err := c.gov.do(ctx, call{op: "network_inspect", lane: laneRead, object: idOrName, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := c.gov.Do(ctx, governor.Call{Op: "network_inspect", Lane: governor.LaneRead, Object: idOrName, Idempotent: true}, func(ctx context.Context, _ int) error {
 		observed := time.Now()
 		r, err := c.api.NetworkInspect(ctx, idOrName, client.NetworkInspectOptions{})
 		if err != nil {
@@ -189,7 +191,7 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 			break
 		}
 		// Someone took the subnet between our list and our create.
-		if sleepCtx(ctx, subnetRetryWait) != nil {
+		if governor.Sleep(ctx, subnetRetryWait) != nil {
 			break
 		}
 	}
@@ -215,7 +217,7 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 // network whose create answer was lost.
 func (c *Client) createNetwork(ctx context.Context, name string, labels map[string]string, ipam *network.IPAM,
 	lookup func(context.Context) (bool, error), out *Network, warned *bool) error {
-	return c.gov.do(ctx, call{op: "network_create", lane: laneWrite, object: name, recover: lookup}, func(ctx context.Context, _ int) error {
+	return c.gov.Do(ctx, governor.Call{Op: "network_create", Lane: governor.LaneWrite, Object: name, Recover: lookup}, func(ctx context.Context, _ int) error {
 		r, err := c.api.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Labels: labels, IPAM: ipam})
 		if err != nil {
 			return err
@@ -257,7 +259,7 @@ func (c *Client) removeDuplicateNetwork(ctx context.Context, n Network) {
 	if err != nil || len(full.Containers) > 0 || !Owned(full.Labels, c.id) {
 		return
 	}
-	err = c.gov.do(ctx, call{op: "network_remove", lane: laneWrite, object: n.ID, idempotent: true}, func(ctx context.Context, attempt int) error {
+	err = c.gov.Do(ctx, governor.Call{Op: "network_remove", Lane: governor.LaneWrite, Object: n.ID, Idempotent: true}, func(ctx context.Context, attempt int) error {
 		_, err := c.api.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
 		if attempt > 0 && err != nil && isNotFoundErr(err) {
 			return nil
@@ -326,7 +328,7 @@ func (c *Client) removeNetwork(ctx context.Context, n Network) error {
 			return err
 		}
 	}
-	err = c.gov.do(ctx, call{op: "network_remove", lane: laneWrite, object: full.Name, idempotent: true}, func(ctx context.Context, attempt int) error {
+	err = c.gov.Do(ctx, governor.Call{Op: "network_remove", Lane: governor.LaneWrite, Object: full.Name, Idempotent: true}, func(ctx context.Context, attempt int) error {
 		_, err := c.api.NetworkRemove(ctx, full.ID, client.NetworkRemoveOptions{})
 		if attempt > 0 && err != nil && isNotFoundErr(err) {
 			return nil
@@ -394,7 +396,7 @@ func (c *Client) DisconnectStaleEndpoints(ctx context.Context, idOrName string, 
 			return disconnected, fmt.Errorf("disconnect stale endpoints of %s: %w", n.Name, err)
 		}
 		var gone bool
-		err := c.gov.do(ctx, call{op: "network_disconnect", lane: laneWrite, object: n.Name, idempotent: true}, func(ctx context.Context, _ int) error {
+		err := c.gov.Do(ctx, governor.Call{Op: "network_disconnect", Lane: governor.LaneWrite, Object: n.Name, Idempotent: true}, func(ctx context.Context, _ int) error {
 			_, err := c.api.NetworkDisconnect(ctx, n.ID, client.NetworkDisconnectOptions{Container: name, Force: true}) // disconnect of a stale endpoint: no container has this name, nothing is removed
 			gone = err != nil && isNotFoundErr(err)
 			return err
@@ -441,7 +443,7 @@ func (c *Client) disconnectStale(ctx context.Context, n Network, cid, endpoint s
 		return &Error{Op: "network_remove", Object: n.Name, Kind: ErrConflict,
 			Err: fmt.Errorf("container %s is still running on it", ctr.Name)}
 	}
-	err = c.gov.do(ctx, call{op: "network_disconnect", lane: laneWrite, object: n.Name, idempotent: true}, func(ctx context.Context, attempt int) error {
+	err = c.gov.Do(ctx, governor.Call{Op: "network_disconnect", Lane: governor.LaneWrite, Object: n.Name, Idempotent: true}, func(ctx context.Context, attempt int) error {
 		_, err := c.api.NetworkDisconnect(ctx, n.ID, client.NetworkDisconnectOptions{Container: cid})
 		if attempt > 0 && err != nil && isNotFoundErr(err) {
 			return nil

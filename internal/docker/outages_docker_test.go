@@ -8,6 +8,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"berth.dev/berth/internal/docker/faultproxy"
+	"berth.dev/berth/internal/governor"
 )
 
 // TestInformerRecordsDaemonOutage: while the informer cannot reach the
@@ -23,7 +24,7 @@ func TestInformerRecordsDaemonOutage(t *testing.T) {
 	env := envName(t, "outage")
 	cleanupEnv(t, env)
 	p := startProxy(t)
-	c := newTestClient(t, p.Host(), ProfileCI, func(cfg *Config) {
+	c := newTestClient(t, p.Host(), governor.ProfileCI, func(cfg *Config) {
 		cfg.RetryBackoff = []time.Duration{50 * time.Millisecond}
 	})
 	inf, _ := startInformer(t, ctx, c)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // TestReadsRefuseContainersBerthDoesNotOwn points every call that takes a
@@ -17,7 +19,7 @@ func TestReadsRefuseContainersBerthDoesNotOwn(t *testing.T) {
 	needDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := newTestClient(t, dockerHost, ProfileCI)
+	c := newTestClient(t, dockerHost, governor.ProfileCI)
 	targets := map[string]string{
 		"unlabelled by ID": decoys.containers[0], "unlabelled by name": decoys.unlabelledContainer,
 		"foreign by ID": decoys.containers[1], "foreign by name": decoys.foreignContainer,
@@ -45,7 +47,7 @@ func TestLogTailIsBounded(t *testing.T) {
 	needDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := newTestClient(t, dockerHost, ProfileCI)
+	c := newTestClient(t, dockerHost, governor.ProfileCI)
 	env := envName(t, "tail")
 	cleanupEnv(t, env)
 	if _, err := c.EnsureNetwork(ctx, NetworkSpec{Environment: env, EnvironmentUID: "uid-" + env}); err != nil {

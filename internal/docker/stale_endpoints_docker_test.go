@@ -11,6 +11,7 @@ import (
 
 	v1 "berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/internal/docker/faultproxy"
+	"berth.dev/berth/internal/governor"
 )
 
 // disconnects are the disconnect requests the proxy saw, with statuses.
@@ -38,7 +39,7 @@ func TestDisconnectStaleEndpointsOfGoneContainers(t *testing.T) {
 	env := envName(t, "stale")
 	cleanupEnv(t, env)
 	p := startProxy(t)
-	c := newTestClient(t, p.Host(), ProfileCI)
+	c := newTestClient(t, p.Host(), governor.ProfileCI)
 	n, err := c.EnsureNetwork(ctx, NetworkSpec{Environment: env})
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +97,7 @@ func TestDisconnectStaleEndpointsSparesDecoys(t *testing.T) {
 	env := envName(t, "stdecoy")
 	cleanupEnv(t, env)
 	p := startProxy(t)
-	c := newTestClient(t, p.Host(), ProfileCI)
+	c := newTestClient(t, p.Host(), governor.ProfileCI)
 	n, err := c.EnsureNetwork(ctx, NetworkSpec{Environment: env})
 	if err != nil {
 		t.Fatal(err)

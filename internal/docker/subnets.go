@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // Docker's default address pools hand every bridge network a /16 (or a /20)
@@ -84,7 +86,7 @@ func uintToIPv4(v uint32) netip.Addr {
 // whoever owns it: berth must not overlap any of them.
 func (c *Client) usedSubnets(ctx context.Context) ([]netip.Prefix, error) {
 	var used []netip.Prefix
-	err := c.gov.do(ctx, call{op: "network_list", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := c.gov.Do(ctx, governor.Call{Op: "network_list", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error {
 		r, err := c.api.NetworkList(ctx, client.NetworkListOptions{})
 		if err != nil {
 			return err

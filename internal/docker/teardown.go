@@ -10,6 +10,7 @@ import (
 	"github.com/moby/moby/client"
 
 	v1 "berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/internal/governor"
 )
 
 // Teardown never forces: a forced removal kills a container without its
@@ -81,16 +82,16 @@ func (c *Client) StopAndRemove(ctx context.Context, idOrName string, grace time.
 // container that ignores SIGTERM holds no slot other calls need.
 func (c *Client) stop(ctx context.Context, id string, grace time.Duration) error {
 	secs := int((grace + time.Second - 1) / time.Second)
-	cl := call{op: "container_stop", lane: laneLong, object: id, idempotent: true, timeout: grace + stopSlack}
-	return c.gov.do(ctx, cl, func(ctx context.Context, _ int) error {
+	cl := governor.Call{Op: "container_stop", Lane: governor.LaneLong, Object: id, Idempotent: true, Timeout: grace + stopSlack}
+	return c.gov.Do(ctx, cl, func(ctx context.Context, _ int) error {
 		_, err := c.api.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &secs})
 		return err
 	})
 }
 
 func (c *Client) unpause(ctx context.Context, id string) error {
-	cl := call{op: "container_unpause", lane: laneWrite, object: id, idempotent: true}
-	return c.gov.do(ctx, cl, func(ctx context.Context, _ int) error {
+	cl := governor.Call{Op: "container_unpause", Lane: governor.LaneWrite, Object: id, Idempotent: true}
+	return c.gov.Do(ctx, cl, func(ctx context.Context, _ int) error {
 		_, err := c.api.ContainerUnpause(ctx, id, client.ContainerUnpauseOptions{})
 		return err
 	})
@@ -100,7 +101,7 @@ func (c *Client) unpause(ctx context.Context, id string) error {
 func (c *Client) waitNotRunning(ctx context.Context, id string, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	done, err := c.gov.stream(ctx, "container_wait", id)
+	done, err := c.gov.Stream(ctx, "container_wait", id)
 	if err != nil {
 		return err
 	}
@@ -119,8 +120,8 @@ func (c *Client) waitNotRunning(ctx context.Context, id string, limit time.Durat
 // remove deletes a stopped container and its anonymous volumes, never
 // forced. A retry that finds it gone means the first attempt worked.
 func (c *Client) remove(ctx context.Context, id string) error {
-	cl := call{op: "container_remove", lane: laneWrite, object: id, idempotent: true}
-	return c.gov.do(ctx, cl, func(ctx context.Context, attempt int) error {
+	cl := governor.Call{Op: "container_remove", Lane: governor.LaneWrite, Object: id, Idempotent: true}
+	return c.gov.Do(ctx, cl, func(ctx context.Context, attempt int) error {
 		_, err := c.api.ContainerRemove(ctx, id, client.ContainerRemoveOptions{RemoveVolumes: true})
 		if attempt > 0 && err != nil && isNotFoundErr(err) {
 			return nil

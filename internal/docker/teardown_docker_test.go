@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // TestTeardownIgnoringSIGTERM: a container that ignores SIGTERM is stopped
@@ -17,7 +19,7 @@ func TestTeardownIgnoringSIGTERM(t *testing.T) {
 	env := envName(t, "term")
 	cleanupEnv(t, env)
 	p := startProxy(t)
-	c := newTestClient(t, p.Host(), ProfileCI)
+	c := newTestClient(t, p.Host(), governor.ProfileCI)
 	if _, err := c.EnsureNetwork(ctx, NetworkSpec{Environment: env}); err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +31,7 @@ func TestTeardownIgnoringSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReady(t, ctx, c, cr.ID)
-	inf := NewInformer(newTestClient(t, dockerHost, ProfileCI))
+	inf := NewInformer(newTestClient(t, dockerHost, governor.ProfileCI))
 	died := make(chan Event, 4)
 	inf.AddHandler(func(e string, ev Event) {
 		if ev.ID == cr.ID && ev.Action == "die" {
@@ -97,7 +99,7 @@ func TestTeardownGracefulExit(t *testing.T) {
 	defer cancel()
 	env := envName(t, "grace")
 	cleanupEnv(t, env)
-	c := newTestClient(t, dockerHost, ProfileCI)
+	c := newTestClient(t, dockerHost, governor.ProfileCI)
 	if _, err := c.EnsureNetwork(ctx, NetworkSpec{Environment: env}); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +136,7 @@ func TestRemoveNetworkRefusesRunningEndpoint(t *testing.T) {
 	defer cancel()
 	env := envName(t, "rmnet")
 	cleanupEnv(t, env)
-	c := newTestClient(t, dockerHost, ProfileCI)
+	c := newTestClient(t, dockerHost, governor.ProfileCI)
 	if _, err := c.EnsureNetwork(ctx, NetworkSpec{Environment: env}); err != nil {
 		t.Fatal(err)
 	}

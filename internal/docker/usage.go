@@ -8,6 +8,8 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // ResourceUsage is one sample of a container's resource use.
@@ -31,7 +33,7 @@ func (c *Client) Usage(ctx context.Context, containerID string) (ResourceUsage, 
 		return out, fmt.Errorf("stats of %s: %w", shortID(containerID), err)
 	}
 	containerID = id
-	err = c.gov.do(ctx, call{op: "container_stats", lane: laneRead, object: containerID, idempotent: true}, func(ctx context.Context, _ int) error {
+	err = c.gov.Do(ctx, governor.Call{Op: "container_stats", Lane: governor.LaneRead, Object: containerID, Idempotent: true}, func(ctx context.Context, _ int) error {
 		r, err := c.api.ContainerStats(ctx, containerID, client.ContainerStatsOptions{Stream: false})
 		if err != nil {
 			return err

@@ -7,6 +7,8 @@ import (
 
 	"github.com/moby/moby/api/types/volume"
 	"github.com/moby/moby/client"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // Volume is berth's view of a named volume.
@@ -42,7 +44,7 @@ func fromVolume(v volume.Volume, observed time.Time) Volume {
 // InspectVolume reads one volume.
 func (c *Client) InspectVolume(ctx context.Context, name string) (Volume, error) {
 	var out Volume
-	err := c.gov.do(ctx, call{op: "volume_inspect", lane: laneRead, object: name, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := c.gov.Do(ctx, governor.Call{Op: "volume_inspect", Lane: governor.LaneRead, Object: name, Idempotent: true}, func(ctx context.Context, _ int) error {
 		observed := time.Now()
 		r, err := c.api.VolumeInspect(ctx, name, client.VolumeInspectOptions{})
 		if err != nil {
@@ -57,7 +59,7 @@ func (c *Client) InspectVolume(ctx context.Context, name string) (Volume, error)
 // ListVolumes lists every volume carrying this manager's identity.
 func (c *Client) ListVolumes(ctx context.Context) ([]Volume, error) {
 	var out []Volume
-	err := c.gov.do(ctx, call{op: "volume_list", lane: laneRead, idempotent: true}, func(ctx context.Context, _ int) error {
+	err := c.gov.Do(ctx, governor.Call{Op: "volume_list", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error {
 		observed := time.Now()
 		r, err := c.api.VolumeList(ctx, client.VolumeListOptions{Filters: c.ownedFilter()})
 		if err != nil {
@@ -110,7 +112,7 @@ func (c *Client) EnsureVolume(ctx context.Context, spec VolumeSpec) (Volume, err
 	}
 	// Creating a named volume that exists returns the existing one, so a
 	// retry is safe; the label check below catches a foreign one.
-	err = c.gov.do(ctx, call{op: "volume_create", lane: laneWrite, object: name, idempotent: true}, func(ctx context.Context, _ int) error {
+	err = c.gov.Do(ctx, governor.Call{Op: "volume_create", Lane: governor.LaneWrite, Object: name, Idempotent: true}, func(ctx context.Context, _ int) error {
 		r, err := c.api.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Driver: "local", Labels: labels})
 		if err != nil {
 			return err
@@ -141,7 +143,7 @@ func (c *Client) RemoveVolume(ctx context.Context, name string) error {
 	if err := c.checkOwned("volume_remove", name, v.Labels); err != nil {
 		return err
 	}
-	err = c.gov.do(ctx, call{op: "volume_remove", lane: laneWrite, object: name, idempotent: true}, func(ctx context.Context, attempt int) error {
+	err = c.gov.Do(ctx, governor.Call{Op: "volume_remove", Lane: governor.LaneWrite, Object: name, Idempotent: true}, func(ctx context.Context, attempt int) error {
 		_, err := c.api.VolumeRemove(ctx, name, client.VolumeRemoveOptions{})
 		if attempt > 0 && err != nil && isNotFoundErr(err) {
 			return nil

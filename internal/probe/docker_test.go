@@ -15,6 +15,7 @@ import (
 
 	v1 "berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/governor"
 )
 
 const testImage = "berth-testapp:dev"
@@ -38,7 +39,7 @@ func startTestContainer(t *testing.T) *testContainer {
 	prefix := "berth-probetest-" + hex.EncodeToString(buf)
 
 	cfg := docker.DefaultConfig()
-	cfg.Profile = docker.ProfileCI
+	cfg.Profile = governor.ProfileCI
 	cfg.ManagerID = prefix
 	cfg.Logger = testr.New(t)
 	cli, err := docker.New(cfg)

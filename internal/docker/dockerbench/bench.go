@@ -22,6 +22,7 @@ import (
 
 	v1 "berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/governor"
 )
 
 // Direct is the mode name of the ungoverned baseline.
@@ -31,7 +32,7 @@ const Direct = "direct"
 type Options struct {
 	Host  string
 	Image string
-	// Mode is Direct or a docker.Profile name.
+	// Mode is Direct or a governor.Profile name.
 	Mode string
 	// MaxInFlight and QPS override the profile's limits (0 = the
 	// profile's), as --docker-max-inflight and --docker-qps do.
@@ -85,7 +86,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	id := "berth-bench-" + randHex(4)
 	env := "bench" + randHex(3)
-	setup, err := docker.New(docker.Config{Host: o.Host, Profile: docker.ProfileCI, QPS: -1, MaxInFlight: 8, ManagerID: id, Logger: o.Logger, AddressPool: o.AddressPool})
+	setup, err := docker.New(docker.Config{Host: o.Host, Profile: governor.ProfileCI, QPS: -1, MaxInFlight: 8, ManagerID: id, Logger: o.Logger, AddressPool: o.AddressPool})
 	if err != nil {
 		return Result{}, err
 	}
@@ -112,7 +113,7 @@ func specFor(o Options, env string, i int) docker.ContainerSpec {
 }
 
 func runGoverned(ctx context.Context, o Options, id, env string, res *Result) error {
-	c, err := docker.New(docker.Config{Host: o.Host, Profile: docker.Profile(o.Mode), MaxInFlight: o.MaxInFlight, QPS: o.QPS, ManagerID: id, Logger: o.Logger})
+	c, err := docker.New(docker.Config{Host: o.Host, Profile: governor.Profile(o.Mode), MaxInFlight: o.MaxInFlight, QPS: o.QPS, ManagerID: id, Logger: o.Logger})
 	if err != nil {
 		return err
 	}
@@ -222,7 +223,7 @@ func runDirect(ctx context.Context, o Options, id, env string, res *Result) erro
 func Throughput(ctx context.Context, o Options, callers int, d time.Duration) (float64, error) {
 	id := "berth-bench-" + randHex(4)
 	env := "bench" + randHex(3)
-	setup, err := docker.New(docker.Config{Host: o.Host, Profile: docker.ProfileCI, QPS: -1, ManagerID: id, Logger: o.Logger, AddressPool: o.AddressPool})
+	setup, err := docker.New(docker.Config{Host: o.Host, Profile: governor.ProfileCI, QPS: -1, ManagerID: id, Logger: o.Logger, AddressPool: o.AddressPool})
 	if err != nil {
 		return 0, err
 	}
@@ -251,7 +252,7 @@ func Throughput(ctx context.Context, o Options, callers int, d time.Duration) (f
 			return err
 		}
 	} else {
-		c, err := docker.New(docker.Config{Host: o.Host, Profile: docker.Profile(o.Mode), MaxInFlight: o.MaxInFlight, QPS: o.QPS, ManagerID: id, Logger: o.Logger})
+		c, err := docker.New(docker.Config{Host: o.Host, Profile: governor.Profile(o.Mode), MaxInFlight: o.MaxInFlight, QPS: o.QPS, ManagerID: id, Logger: o.Logger})
 		if err != nil {
 			return 0, err
 		}

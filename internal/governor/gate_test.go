@@ -1,4 +1,4 @@
-package docker
+package governor
 
 import (
 	"context"
@@ -31,9 +31,9 @@ func TestGateCapsConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			l := laneWrite
+			l := LaneWrite
 			if i%2 == 0 {
-				l = laneRead
+				l = LaneRead
 			}
 			rel, _, err := g.acquire(context.Background(), l)
 			if err != nil {
@@ -73,7 +73,7 @@ func TestGateSpacesStarts(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rel, _, err := g.acquire(context.Background(), laneRead)
+			rel, _, err := g.acquire(context.Background(), LaneRead)
 			if err != nil {
 				t.Error(err)
 				return
@@ -101,11 +101,11 @@ func TestGateWritesBeatReads(t *testing.T) {
 	g := newGate(2, 2, false, 0, 0)
 	defer g.close()
 	ctx := context.Background()
-	r1, _, _ := g.acquire(ctx, laneWrite)
-	r2, _, _ := g.acquire(ctx, laneWrite)
-	order := make(chan lane, 3)
+	r1, _, _ := g.acquire(ctx, LaneWrite)
+	r2, _, _ := g.acquire(ctx, LaneWrite)
+	order := make(chan Lane, 3)
 	var wg sync.WaitGroup
-	start := func(l lane) {
+	start := func(l Lane) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -119,13 +119,13 @@ func TestGateWritesBeatReads(t *testing.T) {
 			rel()
 		}()
 	}
-	start(laneRead)
-	start(laneRead)
-	waitFor(t, func() bool { return g.snapshot().waiting[laneRead] == 2 })
-	start(laneWrite)
-	waitFor(t, func() bool { return g.snapshot().waiting[laneWrite] == 1 })
+	start(LaneRead)
+	start(LaneRead)
+	waitFor(t, func() bool { return g.snapshot().waiting[LaneRead] == 2 })
+	start(LaneWrite)
+	waitFor(t, func() bool { return g.snapshot().waiting[LaneWrite] == 1 })
 	r1()
-	if got := <-order; got != laneWrite {
+	if got := <-order; got != LaneWrite {
 		t.Fatalf("first admitted after a slot freed: %s, want write", got)
 	}
 	r2()
@@ -140,7 +140,7 @@ func TestGateReadsNeverTakeReservedSlot(t *testing.T) {
 	ctx := context.Background()
 	var rels []func()
 	for i := 0; i < 2; i++ {
-		rel, _, err := g.acquire(ctx, laneRead)
+		rel, _, err := g.acquire(ctx, LaneRead)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,16 +148,16 @@ func TestGateReadsNeverTakeReservedSlot(t *testing.T) {
 	}
 	blocked := make(chan struct{})
 	go func() {
-		rel, _, err := g.acquire(ctx, laneRead)
+		rel, _, err := g.acquire(ctx, LaneRead)
 		if err == nil {
 			rel()
 		}
 		close(blocked)
 	}()
-	waitFor(t, func() bool { return g.snapshot().waiting[laneRead] == 1 })
+	waitFor(t, func() bool { return g.snapshot().waiting[LaneRead] == 1 })
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	rel, _, err := g.acquire(wctx, laneWrite)
+	rel, _, err := g.acquire(wctx, LaneWrite)
 	if err != nil {
 		t.Fatalf("write not admitted while reads hold their share: %v", err)
 	}
@@ -171,17 +171,17 @@ func TestGateReadsNeverTakeReservedSlot(t *testing.T) {
 func TestGateAcquireRespectsContext(t *testing.T) {
 	g := newGate(1, 1, false, 0, 0)
 	defer g.close()
-	rel, _, _ := g.acquire(context.Background(), laneWrite)
+	rel, _, _ := g.acquire(context.Background(), LaneWrite)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, _, err := g.acquire(ctx, laneWrite); err == nil {
+	if _, _, err := g.acquire(ctx, LaneWrite); err == nil {
 		t.Fatal("acquire on a full gate returned without waiting for the context")
 	}
-	if s := g.snapshot(); s.waiting[laneWrite] != 0 {
+	if s := g.snapshot(); s.waiting[LaneWrite] != 0 {
 		t.Fatalf("abandoned waiter left in queue: %+v", s)
 	}
 	rel()
-	rel2, _, err := g.acquire(context.Background(), laneWrite)
+	rel2, _, err := g.acquire(context.Background(), LaneWrite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,16 +192,16 @@ func TestGateAcquireRespectsContext(t *testing.T) {
 func TestGateStreamsTakeNoSlot(t *testing.T) {
 	g := newGate(1, 1, false, 0, 0)
 	defer g.close()
-	rel, _, _ := g.acquire(context.Background(), laneWrite)
+	rel, _, _ := g.acquire(context.Background(), LaneWrite)
 	defer rel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	srel, _, err := g.acquire(ctx, laneStream)
+	srel, _, err := g.acquire(ctx, LaneStream)
 	if err != nil {
 		t.Fatalf("stream blocked by the shared cap: %v", err)
 	}
 	srel()
-	lrel, _, err := g.acquire(ctx, laneLong)
+	lrel, _, err := g.acquire(ctx, LaneLong)
 	if err != nil {
 		t.Fatalf("stop blocked by the shared cap: %v", err)
 	}
@@ -211,17 +211,17 @@ func TestGateStreamsTakeNoSlot(t *testing.T) {
 func TestGateSetLimitAdmitsWaiters(t *testing.T) {
 	g := newGate(1, 1, false, 0, 0)
 	defer g.close()
-	rel, _, _ := g.acquire(context.Background(), laneWrite)
+	rel, _, _ := g.acquire(context.Background(), LaneWrite)
 	defer rel()
 	got := make(chan struct{})
 	go func() {
-		r, _, err := g.acquire(context.Background(), laneWrite)
+		r, _, err := g.acquire(context.Background(), LaneWrite)
 		if err == nil {
 			r()
 		}
 		close(got)
 	}()
-	waitFor(t, func() bool { return g.snapshot().waiting[laneWrite] == 1 })
+	waitFor(t, func() bool { return g.snapshot().waiting[LaneWrite] == 1 })
 	g.setLimit(2)
 	select {
 	case <-got:
@@ -255,15 +255,15 @@ func TestGateDesktopStopsShareCap(t *testing.T) {
 	g := newGate(2, 2, true, 0, 0)
 	defer g.close()
 	ctx := context.Background()
-	r1, _, _ := g.acquire(ctx, laneLong)
-	r2, _, _ := g.acquire(ctx, laneWrite)
+	r1, _, _ := g.acquire(ctx, LaneLong)
+	r2, _, _ := g.acquire(ctx, LaneWrite)
 	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	if _, _, err := g.acquire(wctx, laneWrite); err == nil {
+	if _, _, err := g.acquire(wctx, LaneWrite); err == nil {
 		t.Fatal("a third call was admitted past a cap of 2 shared with a stop")
 	}
 	r1()
-	r3, _, err := g.acquire(ctx, laneWrite)
+	r3, _, err := g.acquire(ctx, LaneWrite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,14 +279,14 @@ func TestGateStreamsGetTheNextToken(t *testing.T) {
 	g := newGate(3, 3, false, 5, 1) // one token per 200 ms, no burst
 	defer g.close()
 	ctx := context.Background()
-	first, _, err := g.acquire(ctx, laneWrite) // spends the only token
+	first, _, err := g.acquire(ctx, LaneWrite) // spends the only token
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer first()
-	order := make(chan lane, 3)
+	order := make(chan Lane, 3)
 	var wg sync.WaitGroup
-	start := func(l lane) {
+	start := func(l Lane) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -299,12 +299,12 @@ func TestGateStreamsGetTheNextToken(t *testing.T) {
 			rel()
 		}()
 	}
-	start(laneWrite)
-	start(laneRead)
-	waitFor(t, func() bool { s := g.snapshot(); return s.waiting[laneWrite] == 1 && s.waiting[laneRead] == 1 })
-	start(laneStream)
-	waitFor(t, func() bool { return g.snapshot().waiting[laneStream] == 1 })
-	if got := <-order; got != laneStream {
+	start(LaneWrite)
+	start(LaneRead)
+	waitFor(t, func() bool { s := g.snapshot(); return s.waiting[LaneWrite] == 1 && s.waiting[LaneRead] == 1 })
+	start(LaneStream)
+	waitFor(t, func() bool { return g.snapshot().waiting[LaneStream] == 1 })
+	if got := <-order; got != LaneStream {
 		t.Fatalf("next token went to %s, want the stream", got)
 	}
 	wg.Wait()

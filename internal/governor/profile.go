@@ -1,4 +1,4 @@
-package docker
+package governor
 
 import (
 	"fmt"
@@ -106,4 +106,11 @@ func resolveLimits(p Profile, maxInFlight int, qps float64) (limits, error) {
 	}
 	l.longCap = l.max
 	return l, nil
+}
+
+// CheckLimits reports whether a profile and its overrides make a valid
+// governor, for config validation before New.
+func CheckLimits(p Profile, maxInFlight int, qps float64) error {
+	_, err := resolveLimits(p, maxInFlight, qps)
+	return err
 }

@@ -1,4 +1,4 @@
-package docker
+package governor
 
 import (
 	"fmt"
@@ -140,7 +140,7 @@ func newStats(reg prometheus.Registerer) (*stats, error) {
 	return s, nil
 }
 
-func (s *stats) admitted(l lane, waited time.Duration) {
+func (s *stats) admitted(l Lane, waited time.Duration) {
 	s.wait.WithLabelValues(l.String()).Observe(waited.Seconds())
 	s.inflight.WithLabelValues(l.String()).Inc()
 	s.mu.Lock()
@@ -149,10 +149,10 @@ func (s *stats) admitted(l lane, waited time.Duration) {
 	s.mu.Unlock()
 }
 
-func (s *stats) finished(l lane, op, result string, d time.Duration, unreachable bool) {
+func (s *stats) finished(l Lane, op, result string, d time.Duration, unreachable bool) {
 	s.inflight.WithLabelValues(l.String()).Dec()
 	s.calls.WithLabelValues(op, result).Inc()
-	if l != laneStream {
+	if l != LaneStream {
 		s.latency.WithLabelValues(op).Observe(d.Seconds())
 	}
 	s.mu.Lock()
@@ -161,7 +161,7 @@ func (s *stats) finished(l lane, op, result string, d time.Duration, unreachable
 	o.Calls++
 	o.Latency += d
 	o.Results[result]++
-	if result != resultOK {
+	if result != ResultOK {
 		o.Errors++
 		s.errors++
 	}
@@ -173,7 +173,7 @@ func (s *stats) finished(l lane, op, result string, d time.Duration, unreachable
 			s.lastOutage = time.Now()
 			s.outages.Inc()
 		}
-	case result != resultCanceled:
+	case result != ResultCanceled:
 		s.unreachable = false
 	}
 }
@@ -217,9 +217,9 @@ func (s *stats) opLocked(op string) *OpStats {
 func (s *stats) fill(st *Stats) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st.Reads = s.byLane[laneRead]
-	st.Writes = s.byLane[laneWrite] + s.byLane[laneLong]
-	st.Streams = s.byLane[laneStream]
+	st.Reads = s.byLane[LaneRead]
+	st.Writes = s.byLane[LaneWrite] + s.byLane[LaneLong]
+	st.Streams = s.byLane[LaneStream]
 	st.Calls = st.Reads + st.Writes + st.Streams
 	st.Errors = s.errors
 	st.Retries = s.retryCount

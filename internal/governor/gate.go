@@ -1,4 +1,4 @@
-package docker
+package governor
 
 import (
 	"container/list"
@@ -9,42 +9,42 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// lane is the admission class of a call. Lanes share one token bucket, so
+// Lane is the admission class of a call. Lanes share one token bucket, so
 // call starts are spaced whatever their kind, but they differ in which
 // concurrency budget they draw on and in priority.
-type lane int
+type Lane int
 
 const (
-	// laneWrite: reconcile mutations (create, start, remove, ...). Highest
+	// LaneWrite: reconcile mutations (create, start, remove, ...). Highest
 	// priority, may use every slot of the shared cap.
-	laneWrite lane = iota
-	// laneLong: container stop, whose HTTP call lasts as long as the
+	LaneWrite Lane = iota
+	// LaneLong: container stop, whose HTTP call lasts as long as the
 	// container takes to exit (up to its grace period). It has its own cap
 	// so a slow stop never blocks the daemon's other traffic (except under
 	// desktop, where every call counts against the 3), and write priority
 	// because it is teardown work.
-	laneLong
-	// laneRead: inspect, list, info and probe execs. Shares the cap with
+	LaneLong
+	// LaneRead: inspect, list, info and probe execs. Shares the cap with
 	// writes but may never hold the slots reserved for writes, so probe and
 	// informer traffic cannot starve reconcile writes.
-	laneRead
-	// laneStream: events, logs, wait, pulls. Takes a token to start but no
+	LaneRead
+	// LaneStream: events, logs, wait, pulls. Takes a token to start but no
 	// slot: a stream may stay open for hours. Its token comes first: a
 	// stream start is rare, and the informer's event streams are what let
 	// the controller see its writes land. Queued behind writes and reads
 	// under a slow bucket (desktop), they could wait forever while a
 	// controller that cannot see its starts keeps re-planning them.
-	laneStream
+	LaneStream
 	numLanes
 )
 
-func (l lane) String() string {
+func (l Lane) String() string {
 	switch l {
-	case laneWrite:
+	case LaneWrite:
 		return "write"
-	case laneLong:
+	case LaneLong:
 		return "long"
-	case laneRead:
+	case LaneRead:
 		return "read"
 	default:
 		return "stream"
@@ -63,7 +63,7 @@ func readCap(limit int) int {
 }
 
 type waiter struct {
-	lane    lane
+	lane    Lane
 	ready   chan struct{}
 	granted bool
 	elem    *list.Element
@@ -111,7 +111,7 @@ type admission struct {
 
 // acquire blocks until the call may start or ctx ends. release must be
 // called exactly once when the call has finished.
-func (g *gate) acquire(ctx context.Context, l lane) (release func(), adm admission, err error) {
+func (g *gate) acquire(ctx context.Context, l Lane) (release func(), adm admission, err error) {
 	start := time.Now()
 	w := &waiter{lane: l, ready: make(chan struct{})}
 	g.mu.Lock()
@@ -138,8 +138,8 @@ func (g *gate) acquire(ctx context.Context, l lane) (release func(), adm admissi
 	// Demand exceeds capacity when others still queue for a slot or the
 	// lane's own cap is full; only then is a higher limit worth trying.
 	shared := g.sharedLocked()
-	adm.saturated = g.queues[laneWrite].Len()+g.queues[laneRead].Len() > 0 ||
-		shared >= g.limit || (l == laneRead && g.inflight[laneRead] >= readCap(g.limit))
+	adm.saturated = g.queues[LaneWrite].Len()+g.queues[LaneRead].Len() > 0 ||
+		shared >= g.limit || (l == LaneRead && g.inflight[LaneRead] >= readCap(g.limit))
 	g.mu.Unlock()
 	var once sync.Once
 	release = func() {
@@ -157,31 +157,31 @@ func (g *gate) acquire(ctx context.Context, l lane) (release func(), adm admissi
 // queue heads whose lane has capacity.
 // sharedLocked is the number of calls holding shared slots.
 func (g *gate) sharedLocked() int {
-	n := g.inflight[laneWrite] + g.inflight[laneRead]
+	n := g.inflight[LaneWrite] + g.inflight[LaneRead]
 	if g.longShares {
-		n += g.inflight[laneLong]
+		n += g.inflight[LaneLong]
 	}
 	return n
 }
 
 func (g *gate) eligibleLocked() *waiter {
 	shared := g.sharedLocked()
-	for _, l := range [...]lane{laneStream, laneWrite, laneLong, laneRead} {
+	for _, l := range [...]Lane{LaneStream, LaneWrite, LaneLong, LaneRead} {
 		front := g.queues[l].Front()
 		if front == nil {
 			continue
 		}
 		switch l {
-		case laneWrite:
+		case LaneWrite:
 			if shared >= g.limit {
 				continue
 			}
-		case laneLong:
-			if g.inflight[laneLong] >= g.longCap || (g.longShares && shared >= g.limit) {
+		case LaneLong:
+			if g.inflight[LaneLong] >= g.longCap || (g.longShares && shared >= g.limit) {
 				continue
 			}
-		case laneRead:
-			if shared >= g.limit || g.inflight[laneRead] >= readCap(g.limit) {
+		case LaneRead:
+			if shared >= g.limit || g.inflight[LaneRead] >= readCap(g.limit) {
 				continue
 			}
 		}

@@ -1,4 +1,4 @@
-package docker
+package governor
 
 import (
 	"context"
@@ -34,3 +34,13 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// Jitter spreads d by the retry jitter (±20%), for callers with their own
+// backoff schedule (the informer's stream reopen) that must not come back
+// in step either.
+func Jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (1 + retryJitter*(2*jitterRand()-1)))
+}
+
+// Sleep waits d or until ctx ends, whichever is first.
+func Sleep(ctx context.Context, d time.Duration) error { return sleepCtx(ctx, d) }

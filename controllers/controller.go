@@ -21,6 +21,7 @@ import (
 	listers "berth.dev/berth/client/listers/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/informer"
 	"berth.dev/berth/internal/probe"
 )
 
@@ -30,7 +31,7 @@ type Options struct {
 	// server, or any Kubernetes API with config/crd installed.
 	Clientset versioned.Interface
 	Docker    docker.Docker
-	Cache     docker.Cache
+	Cache     informer.Cache
 	// Workers reconcile different Environments in parallel; one
 	// Environment is never reconciled by two workers at once.
 	Workers int
@@ -53,7 +54,7 @@ type Controller struct {
 	log       logr.Logger
 	clientset versioned.Interface
 	docker    docker.Docker
-	cache     docker.Cache
+	cache     informer.Cache
 	factory   informers.SharedInformerFactory
 	informer  cache.SharedIndexInformer
 	lister    listers.EnvironmentLister
@@ -146,7 +147,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 	}
 	// A Docker object changing (a container dying, removed from outside,
 	// an orphan appearing) enqueues the Environment it belongs to.
-	opts.Cache.AddHandler(func(env string, _ docker.Event) {
+	opts.Cache.AddHandler(func(env string, _ informer.Event) {
 		if env != "" {
 			c.enqueue(env)
 		}

@@ -12,6 +12,7 @@ import (
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/informer"
 )
 
 var everything = labels.Everything()
@@ -115,7 +116,7 @@ func observedNetwork(n docker.Network) plan.ObservedNetwork {
 }
 
 // inventory is every object this manager owns, for the orphan collector.
-func inventory(s docker.Snapshot) plan.Inventory {
+func inventory(s informer.Snapshot) plan.Inventory {
 	var inv plan.Inventory
 	for _, ct := range s.Containers {
 		inv.Containers = append(inv.Containers, observedContainer(ct))

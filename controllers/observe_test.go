@@ -10,10 +10,11 @@ import (
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/informer"
 	"berth.dev/berth/internal/probe"
 )
 
-// fakeCache is a docker.Cache over fixed objects, attributing them by the
+// fakeCache is a informer.Cache over fixed objects, attributing them by the
 // Environment label as the informer does.
 type fakeCache struct {
 	containers []docker.Container
@@ -22,12 +23,12 @@ type fakeCache struct {
 
 func (f *fakeCache) HasSynced() bool                      { return true }
 func (f *fakeCache) WaitForSync(context.Context) error    { return nil }
-func (f *fakeCache) AddHandler(docker.Handler)            {}
+func (f *fakeCache) AddHandler(informer.Handler)          {}
 func (f *fakeCache) Volumes(string) []docker.Volume       { return nil }
-func (f *fakeCache) All() docker.Snapshot                 { return docker.Snapshot{} }
+func (f *fakeCache) All() informer.Snapshot               { return informer.Snapshot{} }
 func (f *fakeCache) Environments() []string               { return nil }
 func (f *fakeCache) Relist()                              {}
-func (f *fakeCache) Outages() []docker.Outage             { return nil }
+func (f *fakeCache) Outages() []informer.Outage           { return nil }
 func (f *fakeCache) Networks(env string) []docker.Network { return filterEnv(f.networks, env) }
 func (f *fakeCache) Containers(env string) []docker.Container {
 	var out []docker.Container

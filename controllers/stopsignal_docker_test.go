@@ -17,6 +17,7 @@ import (
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/informer"
 )
 
 // stopSignalImage builds a FROM scratch image of this tree's testapp whose
@@ -81,10 +82,10 @@ func TestTeardownStopsWithTheImagesStopSignal(t *testing.T) {
 	image := "berth-stopsig-test:" + run
 	stopSignalImage(t, image)
 
-	inf := docker.NewInformer(cli)
-	dies := make(chan docker.Event, 16)
-	inf.AddHandler(func(_ string, ev docker.Event) {
-		if ev.Kind == docker.KindContainer && ev.Action == "die" {
+	inf := informer.New(cli)
+	dies := make(chan informer.Event, 16)
+	inf.AddHandler(func(_ string, ev informer.Event) {
+		if ev.Kind == informer.KindContainer && ev.Action == "die" {
 			dies <- ev
 		}
 	})

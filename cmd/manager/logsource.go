@@ -11,6 +11,7 @@ import (
 
 	"berth.dev/berth/internal/apiserver"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/informer"
 	"berth.dev/berth/internal/streamcap"
 )
 
@@ -26,11 +27,11 @@ const (
 // (and refuses a container this manager does not own).
 type dockerLogs struct {
 	client  *docker.Client
-	cache   *docker.Informer
+	cache   *informer.Informer
 	streams *streamcap.Limiter
 }
 
-func newDockerLogs(client *docker.Client, cache *docker.Informer) dockerLogs {
+func newDockerLogs(client *docker.Client, cache *informer.Informer) dockerLogs {
 	return dockerLogs{client: client, cache: cache, streams: streamcap.New("API log streams", apiLogStreams, apiLogStreamsPerContainer)}
 }
 

@@ -29,6 +29,7 @@ import (
 	"berth.dev/berth/internal/apiserver"
 	"berth.dev/berth/internal/dashboard"
 	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/informer"
 	"berth.dev/berth/internal/paths"
 	"berth.dev/berth/internal/version"
 )
@@ -139,7 +140,7 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 			log.Info("Docker Engine answers", "host", o.docker.Host, "apiVersion", v, "profile", string(o.docker.Profile))
 		}
 	}()
-	dockerInformer := docker.NewInformer(dockerClient)
+	dockerInformer := informer.New(dockerClient)
 
 	// The API server outlives the controllers on shutdown: in-flight
 	// reconciles finish against a live API, then the server drains.
@@ -230,7 +231,7 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 
 // runControllers runs the Docker informer and the Environment controller
 // until ctx is done.
-func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *docker.Client, dockerInformer *docker.Informer,
+func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *docker.Client, dockerInformer *informer.Informer,
 	registry *prometheus.Registry, o *options, managerID string, memLimit, memReservation int64, log logr.Logger) error {
 	clientset, err := versioned.NewForConfig(api.RESTConfig())
 	if err != nil {
@@ -265,7 +266,7 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 
 // newDashboard builds the web dashboard over the API (its own watch of
 // Environments), the Docker layer and the metrics registry.
-func newDashboard(api *apiserver.Server, dockerClient *docker.Client, dockerInformer *docker.Informer,
+func newDashboard(api *apiserver.Server, dockerClient *docker.Client, dockerInformer *informer.Informer,
 	registry *prometheus.Registry, managerID string, memLimit, memReservation int64, log logr.Logger) (*dashboard.Server, error) {
 	clientset, err := versioned.NewForConfig(api.RESTConfig())
 	if err != nil {

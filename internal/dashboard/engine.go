@@ -14,6 +14,7 @@ import (
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/governor"
+	"berth.dev/berth/internal/informer"
 )
 
 // engineLive is the part of the Engine page that every sample refreshes.
@@ -21,7 +22,7 @@ type engineLive struct {
 	Charts   []template.HTML
 	Ops      []opRow
 	Governor governor.Stats
-	Informer docker.InformerStats
+	Informer informer.Stats
 	Sampled  time.Time
 }
 
@@ -46,7 +47,7 @@ func (s *Server) engineLive() engineLive {
 	return buildEngineLive(ss, s.opts.History, s.opts.Docker.Stats(), s.opts.Cache.Stats())
 }
 
-func buildEngineLive(ss []sample, slots int, gov governor.Stats, inf docker.InformerStats) engineLive {
+func buildEngineLive(ss []sample, slots int, gov governor.Stats, inf informer.Stats) engineLive {
 	live := engineLive{Governor: gov, Informer: inf}
 	if len(ss) > 0 {
 		live.Sampled = ss[len(ss)-1].at

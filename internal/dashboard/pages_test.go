@@ -11,6 +11,7 @@ import (
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/governor"
+	"berth.dev/berth/internal/informer"
 )
 
 // TestPagesRender renders every page and fragment from fixtures, so a
@@ -58,7 +59,7 @@ func TestPagesRender(t *testing.T) {
 		}
 	}
 
-	live := buildEngineLive(nil, 120, governor.Stats{Profile: "desktop", Limit: 3, MaxLimit: 3}, docker.InformerStats{Synced: true})
+	live := buildEngineLive(nil, 120, governor.Stats{Profile: "desktop", Limit: 3, MaxLimit: 3}, informer.Stats{Synced: true})
 	out = render("engine", pageData{Page: "engine", Data: engineData{InfoErr: "daemon down", Live: live}})
 	for _, want := range []string{"Docker does not answer: daemon down", "<b>desktop</b> profile", "Workqueue depth", "No Docker calls yet."} {
 		if !strings.Contains(out, want) {

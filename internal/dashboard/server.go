@@ -18,6 +18,7 @@ import (
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/governor"
+	"berth.dev/berth/internal/informer"
 	"berth.dev/berth/internal/streamcap"
 )
 
@@ -31,11 +32,11 @@ type Docker interface {
 	Logs(ctx context.Context, containerID string, opts docker.LogOptions, stdout, stderr io.Writer) error
 }
 
-// Cache is the Docker informer's read side: *docker.Informer implements it.
+// Cache is the Docker informer's read side: *informer.Informer implements it.
 type Cache interface {
-	Stats() docker.InformerStats
+	Stats() informer.Stats
 	Containers(env string) []docker.Container
-	All() docker.Snapshot
+	All() informer.Snapshot
 }
 
 // Options configure the dashboard.

@@ -34,26 +34,4 @@ type Docker interface {
 	Usage(ctx context.Context, containerID string) (ResourceUsage, error)
 }
 
-// Cache is the informer's read side: observed state at no Docker cost.
-type Cache interface {
-	HasSynced() bool
-	WaitForSync(ctx context.Context) error
-	AddHandler(h Handler)
-	Containers(env string) []Container
-	Container(idOrName string) (Container, bool)
-	Networks(env string) []Network
-	Volumes(env string) []Volume
-	All() Snapshot
-	Environments() []string
-	// Relist asks for a fresh list of every owned object, for a consumer
-	// that finds the cache contradicting what Docker just told it.
-	Relist()
-	// Outages are the daemon outages seen so far (event stream lost until
-	// the daemon answered a full list again), oldest first.
-	Outages() []Outage
-}
-
-var (
-	_ Docker = (*Client)(nil)
-	_ Cache  = (*Informer)(nil)
-)
+var _ Docker = (*Client)(nil)

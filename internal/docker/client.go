@@ -77,6 +77,20 @@ func (c *Client) ManagerID() string { return c.id }
 // Stats is a snapshot of the governor for the dashboard and tests.
 func (c *Client) Stats() governor.Stats { return c.gov.Stats() }
 
+// Logger is the layer's logger, for the informer built on this client.
+func (c *Client) Logger() logr.Logger { return c.log }
+
+// Events opens one Docker event stream, admitted by the governor as a
+// stream (a token, no slot). done must be called once with the stream's
+// final error when the caller stops reading.
+func (c *Client) Events(ctx context.Context, object string, opts client.EventsListOptions) (res client.EventsResult, done func(err error), err error) {
+	done, err = c.gov.Stream(ctx, "events", object)
+	if err != nil {
+		return client.EventsResult{}, nil, err
+	}
+	return c.api.Events(ctx, opts), done, nil
+}
+
 // Governor exposes the governor, for benchmarks and metrics wiring.
 func (c *Client) Governor() *governor.Governor { return c.gov }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"sort"
 	"strconv"
 	"time"
@@ -66,7 +67,10 @@ type PublishedPort struct {
 	HostPort      int
 }
 
-func (c *Container) fillLabels() {
+// FillLabels sets the fields read from berth's labels (Environment,
+// EnvironmentUID, Service, SpecHash) from Labels, for views built from an
+// event's attributes.
+func (c *Container) FillLabels() {
 	c.Environment = c.Labels[v1.LabelEnvironment]
 	c.EnvironmentUID = c.Labels[v1.LabelEnvironmentUID]
 	c.Service = c.Labels[v1.LabelService]
@@ -89,7 +93,7 @@ func fromInspect(r container.InspectResponse, observed time.Time) Container {
 		c.Image = r.Config.Image
 		c.Labels = r.Config.Labels
 	}
-	c.fillLabels()
+	c.FillLabels()
 	if s := r.State; s != nil {
 		c.State = string(s.Status)
 		c.ExitCode = s.ExitCode
@@ -130,7 +134,7 @@ func fromSummary(s container.Summary, observed time.Time) Container {
 		c.Name = trimName(s.Names[0])
 	}
 	c.CreatedAt = time.Unix(s.Created, 0)
-	c.fillLabels()
+	c.FillLabels()
 	for _, p := range s.Ports {
 		if p.PublicPort == 0 {
 			continue
@@ -186,8 +190,13 @@ func (c *Client) InspectContainer(ctx context.Context, idOrName string) (Contain
 	return cur, nil
 }
 
-// inspectContainer reads any container, owned or not: for the layer's own
-// checks (a name clash on create, an endpoint on a network, an event).
+// InspectAnyContainer reads any container, owned or not: for the layer's
+// own checks (a name clash on create, an endpoint on a network) and the
+// informer's inspect after an event, which checks ownership itself.
+func (c *Client) InspectAnyContainer(ctx context.Context, idOrName string) (Container, error) {
+	return c.inspectContainer(ctx, idOrName)
+}
+
 func (c *Client) inspectContainer(ctx context.Context, idOrName string) (Container, error) {
 	var out Container
 	err := c.gov.Do(ctx, governor.Call{Op: "container_inspect", Lane: governor.LaneRead, Object: idOrName, Idempotent: true}, func(ctx context.Context, _ int) error {
@@ -328,4 +337,18 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+var exitedStatus = regexp.MustCompile(`^Exited \((-?\d+)\)`)
+
+// ListedExitCode reads the exit code from a list entry's status text
+// ("Exited (137) 3 seconds ago"), saving an inspect per exited container;
+// ok is false for a view that did not come from a list or is not exited.
+func (c *Container) ListedExitCode() (code int, ok bool) {
+	m := exitedStatus.FindStringSubmatch(c.status)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	return n, err == nil
 }

@@ -1,16 +1,14 @@
-// Package docker is berth's only door to the Docker Engine.
+// Package docker is berth's only door to the Docker Engine: the operations
+// on containers, networks, volumes and images (ensure, create, start, exec,
+// logs, usage, graceful teardown), the manager's identity and the ownership
+// checks, deterministic names and subnets, the client's configuration, and
+// the mapping of Docker's errors onto berth's sentinels.
 //
-// Every Docker API call the manager makes goes through a Governor, which caps
-// the calls in flight, spaces their starts with a token bucket, retries
-// transient failures with backoff, and exports what it did as Prometheus
-// metrics and a Stats snapshot. The seed this project grew from crashed
-// Docker Desktop with unthrottled call storms and forced removals; this
-// package is where both lessons live.
-//
-// The rest of berth (controllers, probes, dashboard) sees berth's own types:
-// a Client with ensure/create/start/teardown methods that refuse to stop or
-// remove anything without this manager's identity label, and an Informer that
-// keeps an event-fed cache of every berth-owned container, network and volume
-// so the reconciler's observe step costs no Docker call. Nothing here ever
-// removes an object by force.
+// Every call goes through an internal/governor Governor (concurrency cap,
+// token bucket, retries, metrics), to which this package hands its error
+// classifier; internal/informer keeps the event-fed cache built on this
+// Client. Stop and remove methods refuse objects without this manager's
+// identity label, and nothing here ever removes an object by force: the seed
+// this project grew from crashed Docker Desktop with unthrottled call storms
+// and forced removals.
 package docker

@@ -1,4 +1,4 @@
-package docker
+package docker_test
 
 import (
 	"context"
@@ -9,17 +9,19 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/docker/faultproxy"
 	"berth.dev/berth/internal/governor"
+	"berth.dev/berth/internal/informer"
 )
 
 // recorder collects handler calls per environment.
 type recorder struct {
 	mu  sync.Mutex
-	evs []Event
+	evs []informer.Event
 }
 
-func (r *recorder) handle(env string, ev Event) {
+func (r *recorder) handle(env string, ev informer.Event) {
 	if ev.Environment != env {
 		panic("handler got an env that is not the event's")
 	}
@@ -28,7 +30,7 @@ func (r *recorder) handle(env string, ev Event) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) has(match func(Event) bool) bool {
+func (r *recorder) has(match func(informer.Event) bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, ev := range r.evs {
@@ -39,9 +41,9 @@ func (r *recorder) has(match func(Event) bool) bool {
 	return false
 }
 
-func startInformer(t *testing.T, ctx context.Context, c *Client) (*Informer, *recorder) {
+func startInformer(t *testing.T, ctx context.Context, c *docker.Client) (*informer.Informer, *recorder) {
 	t.Helper()
-	inf := NewInformer(c)
+	inf := informer.New(c)
 	rec := &recorder{}
 	inf.AddHandler(rec.handle)
 	ictx, stop := context.WithCancel(ctx)
@@ -61,19 +63,19 @@ func startInformer(t *testing.T, ctx context.Context, c *Client) (*Informer, *re
 // Docker client shows as exited (137) in the cache, and reaches the
 // handler with its environment, within 2 s.
 func TestInformerSeesOutsideKill(t *testing.T) {
-	needDocker(t)
+	docker.NeedDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	env := envName(t, "kill")
-	cleanupEnv(t, env)
-	c := newTestClient(t, dockerHost, governor.ProfileCI)
+	env := docker.EnvName(t, "kill")
+	docker.CleanupEnv(t, env)
+	c := docker.NewTestClient(t, docker.SharedDockerHost(), governor.ProfileCI)
 	inf, rec := startInformer(t, ctx, c)
 
-	if _, err := c.EnsureNetwork(ctx, NetworkSpec{Environment: env}); err != nil {
+	if _, err := c.EnsureNetwork(ctx, docker.NetworkSpec{Environment: env}); err != nil {
 		t.Fatal(err)
 	}
-	s := spec(env, "victim")
-	s.Ports = []PortSpec{{ContainerPort: 8080}}
+	s := docker.TestSpec(env, "victim")
+	s.Ports = []docker.PortSpec{{ContainerPort: 8080}}
 	cr, err := c.CreateContainer(ctx, s)
 	if err != nil {
 		t.Fatal(err)
@@ -81,14 +83,14 @@ func TestInformerSeesOutsideKill(t *testing.T) {
 	if err := c.StartContainer(ctx, cr.ID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "cache shows the container running with its host port and IP", func() bool {
+	docker.Eventually(t, 30*time.Second, "cache shows the container running with its host port and IP", func() bool {
 		got, ok := inf.Container(cr.ID)
 		return ok && got.State == "running" && len(got.Ports) == 1 && got.Ports[0].HostPort != 0 && got.IPAddress != ""
 	})
 	if cs := inf.Containers(env); len(cs) != 1 || cs[0].Service != "victim" || cs[0].SpecHash != "h1" {
 		t.Fatalf("Containers(%s) = %+v", env, cs)
 	}
-	if ns := inf.Networks(env); len(ns) != 1 || ns[0].Name != NetworkName(env) {
+	if ns := inf.Networks(env); len(ns) != 1 || ns[0].Name != docker.NetworkName(env) {
 		t.Fatalf("Networks(%s) = %+v", env, ns)
 	}
 	reads := c.Stats().Reads
@@ -101,11 +103,11 @@ func TestInformerSeesOutsideKill(t *testing.T) {
 	}
 
 	killed := time.Now()
-	if _, err := raw.ContainerKill(ctx, cr.ID, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+	if _, err := docker.RawClient().ContainerKill(ctx, cr.ID, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "die reaches the handler", func() bool {
-		return rec.has(func(ev Event) bool {
+	docker.Eventually(t, 30*time.Second, "die reaches the handler", func() bool {
+		return rec.has(func(ev informer.Event) bool {
 			return ev.ID == cr.ID && ev.Action == "die" && ev.Environment == env && ev.Container.ExitCode == 137
 		})
 	})
@@ -125,19 +127,19 @@ func TestInformerSeesOutsideKill(t *testing.T) {
 // remove, a new volume and network) all reach the cache and the handlers
 // once it resumes, through the replay from the last seen event and a relist.
 func TestInformerRelistsAfterStreamCut(t *testing.T) {
-	needDocker(t)
+	docker.NeedDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	env := envName(t, "cut")
-	env2 := envName(t, "cut2")
-	cleanupEnv(t, env)
-	cleanupEnv(t, env2)
-	direct := newTestClient(t, dockerHost, governor.ProfileCI)
-	if _, err := direct.EnsureNetwork(ctx, NetworkSpec{Environment: env}); err != nil {
+	env := docker.EnvName(t, "cut")
+	env2 := docker.EnvName(t, "cut2")
+	docker.CleanupEnv(t, env)
+	docker.CleanupEnv(t, env2)
+	direct := docker.NewTestClient(t, docker.SharedDockerHost(), governor.ProfileCI)
+	if _, err := direct.EnsureNetwork(ctx, docker.NetworkSpec{Environment: env}); err != nil {
 		t.Fatal(err)
 	}
 	mk := func(svc string) string {
-		cr, err := direct.CreateContainer(ctx, spec(env, svc))
+		cr, err := direct.CreateContainer(ctx, docker.TestSpec(env, svc))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,14 +150,14 @@ func TestInformerRelistsAfterStreamCut(t *testing.T) {
 	}
 	toKill, toRemove := mk("tokill"), mk("toremove")
 
-	p := startProxy(t)
-	inf, rec := startInformer(t, ctx, newTestClient(t, p.Host(), governor.ProfileCI))
-	eventually(t, 30*time.Second, "both containers cached as running", func() bool {
+	p := docker.StartProxy(t)
+	inf, rec := startInformer(t, ctx, docker.NewTestClient(t, p.Host(), governor.ProfileCI))
+	docker.Eventually(t, 30*time.Second, "both containers cached as running", func() bool {
 		a, ok1 := inf.Container(toKill)
 		b, ok2 := inf.Container(toRemove)
 		return ok1 && ok2 && a.State == "running" && b.State == "running"
 	})
-	eventually(t, 30*time.Second, "both event streams open", func() bool { return p.OpenStreams() >= 2 })
+	docker.Eventually(t, 30*time.Second, "both event streams open", func() bool { return p.OpenStreams() >= 2 })
 	relists := inf.Stats().Relists
 
 	// Cut the streams and keep them from coming back.
@@ -166,39 +168,45 @@ func TestInformerRelistsAfterStreamCut(t *testing.T) {
 		t.Fatalf("cut %d streams, want the informer's 2", n)
 	}
 	restarts := inf.Stats().StreamRestarts
-	eventually(t, 30*time.Second, "the informer notices the cut", func() bool { return inf.Stats().StreamRestarts >= restarts+2 })
+	docker.Eventually(t, 30*time.Second, "the informer notices the cut", func() bool { return inf.Stats().StreamRestarts >= restarts+2 })
 
 	// Changes while the informer is blind.
 	added := mk("added")
-	if _, err := raw.ContainerKill(ctx, toKill, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+	if _, err := docker.RawClient().ContainerKill(ctx, toKill, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := direct.StopAndRemove(ctx, toRemove, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	vol, err := direct.EnsureVolume(ctx, VolumeSpec{Environment: env, Volume: "late"})
+	vol, err := direct.EnsureVolume(ctx, docker.VolumeSpec{Environment: env, Volume: "late"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	net2, err := direct.EnsureNetwork(ctx, NetworkSpec{Environment: env2})
+	net2, err := direct.EnsureNetwork(ctx, docker.NetworkSpec{Environment: env2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.SetFaults(faultproxy.Faults{})
 
-	eventually(t, 60*time.Second, "every change made during the cut is in the cache", func() bool {
+	docker.Eventually(t, 60*time.Second, "every change made during the cut is in the cache", func() bool {
 		a, okAdded := inf.Container(added)
 		k, okKill := inf.Container(toKill)
 		_, okRemoved := inf.Container(toRemove)
 		return okAdded && a.State == "running" && okKill && k.State == "exited" && k.ExitCode == 137 &&
 			!okRemoved && len(inf.Volumes(env)) == 1 && len(inf.Networks(env2)) == 1
 	})
-	eventually(t, 30*time.Second, "handlers heard of every change", func() bool {
-		return rec.has(func(ev Event) bool { return ev.ID == added && ev.Environment == env }) &&
-			rec.has(func(ev Event) bool { return ev.ID == toKill && ev.Container != nil && ev.Container.State == "exited" }) &&
-			rec.has(func(ev Event) bool { return ev.ID == toRemove && ev.Deleted }) &&
-			rec.has(func(ev Event) bool { return ev.Kind == KindVolume && ev.Name == vol.Name && ev.Environment == env }) &&
-			rec.has(func(ev Event) bool { return ev.Kind == KindNetwork && ev.ID == net2.ID && ev.Environment == env2 })
+	docker.Eventually(t, 30*time.Second, "handlers heard of every change", func() bool {
+		return rec.has(func(ev informer.Event) bool { return ev.ID == added && ev.Environment == env }) &&
+			rec.has(func(ev informer.Event) bool {
+				return ev.ID == toKill && ev.Container != nil && ev.Container.State == "exited"
+			}) &&
+			rec.has(func(ev informer.Event) bool { return ev.ID == toRemove && ev.Deleted }) &&
+			rec.has(func(ev informer.Event) bool {
+				return ev.Kind == informer.KindVolume && ev.Name == vol.Name && ev.Environment == env
+			}) &&
+			rec.has(func(ev informer.Event) bool {
+				return ev.Kind == informer.KindNetwork && ev.ID == net2.ID && ev.Environment == env2
+			})
 	})
 	st := inf.Stats()
 	if st.Relists <= relists {
@@ -213,7 +221,7 @@ func TestInformerRelistsAfterStreamCut(t *testing.T) {
 	if err := direct.StopAndRemove(ctx, added, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "destroy removes the entry", func() bool {
+	docker.Eventually(t, 30*time.Second, "destroy removes the entry", func() bool {
 		_, ok := inf.Container(added)
 		return !ok
 	})

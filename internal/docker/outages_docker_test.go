@@ -1,4 +1,4 @@
-package docker
+package docker_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/docker/faultproxy"
 	"berth.dev/berth/internal/governor"
 )
@@ -18,29 +19,29 @@ import (
 // tells the planner the exit was no crash. Before that, nothing is
 // reported.
 func TestInformerRecordsDaemonOutage(t *testing.T) {
-	needDocker(t)
+	docker.NeedDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	env := envName(t, "outage")
-	cleanupEnv(t, env)
-	p := startProxy(t)
-	c := newTestClient(t, p.Host(), governor.ProfileCI, func(cfg *Config) {
+	env := docker.EnvName(t, "outage")
+	docker.CleanupEnv(t, env)
+	p := docker.StartProxy(t)
+	c := docker.NewTestClient(t, p.Host(), governor.ProfileCI, func(cfg *docker.Config) {
 		cfg.RetryBackoff = []time.Duration{50 * time.Millisecond}
 	})
 	inf, _ := startInformer(t, ctx, c)
 
-	if _, err := c.EnsureNetwork(ctx, NetworkSpec{Environment: env}); err != nil {
+	if _, err := c.EnsureNetwork(ctx, docker.NetworkSpec{Environment: env}); err != nil {
 		t.Fatal(err)
 	}
-	cr, err := c.CreateContainer(ctx, spec(env, "svc"))
+	cr, err := c.CreateContainer(ctx, docker.TestSpec(env, "svc"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.StartContainer(ctx, cr.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitReady(t, ctx, c, cr.ID)
-	eventually(t, 30*time.Second, "running in the cache", func() bool {
+	docker.WaitReady(t, ctx, c, cr.ID)
+	docker.Eventually(t, 30*time.Second, "running in the cache", func() bool {
 		ct, ok := inf.Container(cr.ID)
 		return ok && ct.State == "running"
 	})
@@ -53,22 +54,22 @@ func TestInformerRecordsDaemonOutage(t *testing.T) {
 	if p.CutStreams() == 0 {
 		t.Fatal("no event stream to cut")
 	}
-	eventually(t, 30*time.Second, "an open outage", func() bool { return len(inf.Outages()) == 1 })
+	docker.Eventually(t, 30*time.Second, "an open outage", func() bool { return len(inf.Outages()) == 1 })
 	secs := 5
-	if _, err := raw.ContainerStop(ctx, cr.ID, client.ContainerStopOptions{Timeout: &secs}); err != nil {
+	if _, err := docker.RawClient().ContainerStop(ctx, cr.ID, client.ContainerStopOptions{Timeout: &secs}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond) // a few failed relists and stream reopens
 	p.SetFaults(faultproxy.Faults{})
 
-	var ct Container
-	eventually(t, 60*time.Second, "the exit in the cache", func() bool {
+	var ct docker.Container
+	docker.Eventually(t, 60*time.Second, "the exit in the cache", func() bool {
 		var ok bool
 		ct, ok = inf.Container(cr.ID)
 		return ok && ct.State == "exited" && !ct.FinishedAt.IsZero()
 	})
 	// The outage closes at the first successful relist.
-	eventually(t, 30*time.Second, "the outage closed", func() bool {
+	docker.Eventually(t, 30*time.Second, "the outage closed", func() bool {
 		o := inf.Outages()
 		return len(o) == 1 && time.Since(o[0].End) > 200*time.Millisecond
 	})

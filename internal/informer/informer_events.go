@@ -1,4 +1,4 @@
-package docker
+package informer
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	v1 "berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/governor"
 )
 
@@ -44,7 +45,7 @@ func (i *Informer) filters(k streamKind) client.Filters {
 	f := make(client.Filters)
 	if k == containerStream {
 		f.Add("type", string(events.ContainerEventType))
-		f.Add("label", v1.LabelManagedBy+"="+i.c.id)
+		f.Add("label", v1.LabelManagedBy+"="+i.c.ManagerID())
 		f.Add("event", containerActions...)
 		return f
 	}
@@ -76,7 +77,7 @@ func (i *Informer) follow(ctx context.Context, k streamKind, since time.Time) {
 			cursor = last
 		}
 		i.restarts.Add(1)
-		i.c.gov.StreamDropped()
+		i.c.Governor().StreamDropped()
 		i.outages.lost(time.Now())
 		if got > 0 || time.Since(opened) > 30*time.Second {
 			attempt = 0
@@ -98,15 +99,14 @@ func (i *Informer) follow(ctx context.Context, k streamKind, since time.Time) {
 func (i *Informer) stream(ctx context.Context, k streamKind, since time.Time) (n int, last time.Time, err error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	done, err := i.c.gov.Stream(sctx, "events", k.String())
-	if err != nil {
-		return 0, last, err
-	}
 	opts := client.EventsListOptions{Filters: i.filters(k)}
 	if !since.IsZero() {
 		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
 	}
-	res := i.c.api.Events(sctx, opts)
+	res, done, err := i.c.Events(sctx, k.String(), opts)
+	if err != nil {
+		return 0, last, err
+	}
 	for {
 		select {
 		case msg := <-res.Messages:
@@ -154,7 +154,7 @@ func (i *Informer) apply(ctx context.Context, k streamKind, m events.Message, t 
 // inspect that overtook them) are skipped.
 func (i *Informer) applyContainer(m events.Message, t time.Time) []Event {
 	attrs := m.Actor.Attributes
-	if attrs[v1.LabelManagedBy] != i.c.id {
+	if attrs[v1.LabelManagedBy] != i.c.ManagerID() {
 		return nil
 	}
 	id := m.Actor.ID
@@ -179,15 +179,15 @@ func (i *Informer) applyContainer(m events.Message, t time.Time) []Event {
 	if ok && t.Before(cur.ObservedAt) {
 		return nil
 	}
-	var next Container
+	var next docker.Container
 	if ok {
 		next = *cur
 	} else {
-		next = Container{ID: id, State: "created", CreatedAt: t}
+		next = docker.Container{ID: id, State: "created", CreatedAt: t}
 	}
 	// Every container event carries the labels, name and image.
 	next.Labels = labelsFromAttributes(attrs)
-	next.fillLabels()
+	next.FillLabels()
 	if name := attrs["name"]; name != "" {
 		next.Name = name
 	}
@@ -285,7 +285,7 @@ func (i *Informer) applyNetwork(ctx context.Context, m events.Message, t time.Ti
 		i.inspectFailed(ctx, "network", id, err)
 		return nil
 	}
-	if !Owned(n.Labels, i.c.id) {
+	if !docker.Owned(n.Labels, i.c.ManagerID()) {
 		return nil
 	}
 	i.mu.Lock()
@@ -321,7 +321,7 @@ func (i *Informer) applyVolume(ctx context.Context, m events.Message, t time.Tim
 		i.inspectFailed(ctx, "volume", name, err)
 		return nil
 	}
-	if !Owned(v.Labels, i.c.id) {
+	if !docker.Owned(v.Labels, i.c.ManagerID()) {
 		return nil
 	}
 	i.mu.Lock()
@@ -339,7 +339,7 @@ func (i *Informer) applyVolume(ctx context.Context, m events.Message, t time.Tim
 // would leave the cache wrong for good. A relist, which retries with
 // backoff, puts it right.
 func (i *Informer) inspectFailed(ctx context.Context, kind, id string, err error) {
-	if IsNotFound(err) || ctx.Err() != nil {
+	if docker.IsNotFound(err) || ctx.Err() != nil {
 		return // gone already: its destroy event follows, or we are stopping
 	}
 	i.log.Info("inspect after event failed; relisting", "kind", kind, "id", shortID(id), "error", err.Error())

@@ -1,4 +1,4 @@
-package docker
+package informer
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/governor"
 )
 
@@ -37,7 +38,7 @@ type Event struct {
 	Deleted bool
 	// Container is the cached state after the change, for container
 	// events that did not delete it.
-	Container *Container
+	Container *docker.Container
 }
 
 // Handler receives the owning Environment's name (label
@@ -46,8 +47,8 @@ type Event struct {
 // be safe for concurrent use and must not block (enqueue and return).
 type Handler func(env string, ev Event)
 
-// InformerStats says how the informer's view is kept current.
-type InformerStats struct {
+// Stats says how the informer's view is kept current.
+type Stats struct {
 	Synced         bool
 	Relists        int64
 	StreamRestarts int64
@@ -58,19 +59,40 @@ type InformerStats struct {
 	Volumes        int
 }
 
+// Cache is the informer's read side: observed state at no Docker cost.
+type Cache interface {
+	HasSynced() bool
+	WaitForSync(ctx context.Context) error
+	AddHandler(h Handler)
+	Containers(env string) []docker.Container
+	Container(idOrName string) (docker.Container, bool)
+	Networks(env string) []docker.Network
+	Volumes(env string) []docker.Volume
+	All() Snapshot
+	Environments() []string
+	// Relist asks for a fresh list of every owned object, for a consumer
+	// that finds the cache contradicting what Docker just told it.
+	Relist()
+	// Outages are the daemon outages seen so far (event stream lost until
+	// the daemon answered a full list again), oldest first.
+	Outages() []Outage
+}
+
+var _ Cache = (*Informer)(nil)
+
 // Informer keeps an in-memory view of every container, network and volume
 // carrying this manager's identity: one list at start, then the Docker
 // events stream keeps it current; when the stream breaks it resumes from the
 // last event it saw and relists to reconcile, with backoff. Reads from the
 // cache cost no Docker call.
 type Informer struct {
-	c   *Client
+	c   *docker.Client
 	log logr.Logger
 
 	mu         sync.RWMutex
-	containers map[string]*Container // by ID
-	networks   map[string]*Network   // by ID
-	volumes    map[string]*Volume    // by name
+	containers map[string]*docker.Container // by ID
+	networks   map[string]*docker.Network   // by ID
+	volumes    map[string]*docker.Volume    // by name
 	// tombstones remember destroyed container IDs, so an event replayed
 	// after a resume cannot bring one back.
 	tombstones map[string]time.Time
@@ -90,14 +112,14 @@ type Informer struct {
 	running atomic.Bool
 }
 
-// NewInformer returns an informer over c's objects; Run starts it.
-func NewInformer(c *Client) *Informer {
+// New returns an informer over c's objects; Run starts it.
+func New(c *docker.Client) *Informer {
 	return &Informer{
 		c:          c,
-		log:        c.log.WithName("informer"),
-		containers: map[string]*Container{},
-		networks:   map[string]*Network{},
-		volumes:    map[string]*Volume{},
+		log:        c.Logger().WithName("informer"),
+		containers: map[string]*docker.Container{},
+		networks:   map[string]*docker.Network{},
+		volumes:    map[string]*docker.Volume{},
 		tombstones: map[string]time.Time{},
 		syncedCh:   make(chan struct{}),
 		relistReq:  make(chan struct{}, 1),
@@ -171,10 +193,10 @@ func (i *Informer) Run(ctx context.Context) error {
 }
 
 // Containers returns the cached containers of an environment, by name.
-func (i *Informer) Containers(env string) []Container {
+func (i *Informer) Containers(env string) []docker.Container {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
-	var out []Container
+	var out []docker.Container
 	for _, c := range i.containers {
 		if c.Environment == env {
 			out = append(out, *c)
@@ -185,7 +207,7 @@ func (i *Informer) Containers(env string) []Container {
 }
 
 // Container returns one cached container by ID or name.
-func (i *Informer) Container(idOrName string) (Container, bool) {
+func (i *Informer) Container(idOrName string) (docker.Container, bool) {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	if c, ok := i.containers[idOrName]; ok {
@@ -196,14 +218,14 @@ func (i *Informer) Container(idOrName string) (Container, bool) {
 			return *c, true
 		}
 	}
-	return Container{}, false
+	return docker.Container{}, false
 }
 
 // Networks returns the cached networks of an environment.
-func (i *Informer) Networks(env string) []Network {
+func (i *Informer) Networks(env string) []docker.Network {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
-	var out []Network
+	var out []docker.Network
 	for _, n := range i.networks {
 		if n.Environment == env {
 			out = append(out, copyNetwork(n))
@@ -214,10 +236,10 @@ func (i *Informer) Networks(env string) []Network {
 }
 
 // Volumes returns the cached volumes of an environment.
-func (i *Informer) Volumes(env string) []Volume {
+func (i *Informer) Volumes(env string) []docker.Volume {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
-	var out []Volume
+	var out []docker.Volume
 	for _, v := range i.volumes {
 		if v.Environment == env {
 			out = append(out, *v)
@@ -229,9 +251,9 @@ func (i *Informer) Volumes(env string) []Volume {
 
 // Snapshot is everything the informer holds.
 type Snapshot struct {
-	Containers []Container
-	Networks   []Network
-	Volumes    []Volume
+	Containers []docker.Container
+	Networks   []docker.Network
+	Volumes    []docker.Volume
 }
 
 // All returns every cached object (for the orphan collector and dashboard).
@@ -277,9 +299,9 @@ func (i *Informer) Environments() []string {
 }
 
 // Stats reports the informer's counters.
-func (i *Informer) Stats() InformerStats {
+func (i *Informer) Stats() Stats {
 	i.mu.RLock()
-	s := InformerStats{Containers: len(i.containers), Networks: len(i.networks), Volumes: len(i.volumes)}
+	s := Stats{Containers: len(i.containers), Networks: len(i.networks), Volumes: len(i.volumes)}
 	i.mu.RUnlock()
 	s.Synced = i.synced.Load()
 	s.Relists = i.relists.Load()
@@ -305,7 +327,7 @@ func (i *Informer) notify(evs []Event) {
 	}
 }
 
-func copyNetwork(n *Network) Network {
+func copyNetwork(n *docker.Network) docker.Network {
 	out := *n
 	if n.Containers != nil {
 		out.Containers = make(map[string]string, len(n.Containers))
@@ -316,7 +338,7 @@ func copyNetwork(n *Network) Network {
 	return out
 }
 
-func containerEvent(action string, c *Container, t time.Time) Event {
+func containerEvent(action string, c *docker.Container, t time.Time) Event {
 	cp := *c
 	return Event{Kind: KindContainer, Action: action, ID: c.ID, Name: c.Name, Environment: c.Environment, Time: t, Container: &cp}
 }

@@ -1,24 +1,52 @@
-package docker
+package informer
 
 import (
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/api/types/events"
 
 	v1 "berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/internal/docker"
 )
+
+// recorder collects handler calls per environment.
+type recorder struct {
+	mu  sync.Mutex
+	evs []Event
+}
+
+func (r *recorder) handle(env string, ev Event) {
+	if ev.Environment != env {
+		panic("handler got an env that is not the event's")
+	}
+	r.mu.Lock()
+	r.evs = append(r.evs, ev)
+	r.mu.Unlock()
+}
+
+func (r *recorder) has(match func(Event) bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ev := range r.evs {
+		if match(ev) {
+			return true
+		}
+	}
+	return false
+}
 
 // unitInformer is an informer whose client never dials: these tests feed
 // events by hand.
 func unitInformer(t *testing.T) (*Informer, *recorder) {
 	t.Helper()
-	c, err := New(Config{Host: "unix:///nonexistent/docker.sock", ManagerID: "berth-unit"})
+	c, err := docker.New(docker.Config{Host: "unix:///nonexistent/docker.sock", ManagerID: "berth-unit"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	inf := NewInformer(c)
+	inf := New(c)
 	rec := &recorder{}
 	inf.AddHandler(rec.handle)
 	return inf, rec
@@ -99,38 +127,14 @@ func TestInformerInspectDoesNotOverwriteNewerEvents(t *testing.T) {
 	inf.feed(ctrEvent("start", "c1", t0, nil))
 	inf.feed(ctrEvent("die", "c1", t0.Add(2*time.Second), map[string]string{"exitCode": "137"}))
 	// The inspect queued by start was taken before the die.
-	stale := Container{ID: "c1", Labels: map[string]string{v1.LabelManagedBy: "berth-unit"}, State: "running", ObservedAt: t0.Add(time.Second)}
+	stale := docker.Container{ID: "c1", Labels: map[string]string{v1.LabelManagedBy: "berth-unit"}, State: "running", ObservedAt: t0.Add(time.Second)}
 	inf.notify(inf.applyInspect(stale))
 	if got, _ := inf.Container("c1"); got.State != "exited" || got.ExitCode != 137 {
 		t.Fatalf("an older inspect overwrote the die: %+v", got)
 	}
-	fresh := Container{ID: "c1", Labels: map[string]string{v1.LabelManagedBy: "berth-unit", v1.LabelEnvironment: "env1"}, Environment: "env1", State: "exited", ExitCode: 137, RestartCount: 0, ObservedAt: t0.Add(3 * time.Second)}
+	fresh := docker.Container{ID: "c1", Labels: map[string]string{v1.LabelManagedBy: "berth-unit", v1.LabelEnvironment: "env1"}, Environment: "env1", State: "exited", ExitCode: 137, RestartCount: 0, ObservedAt: t0.Add(3 * time.Second)}
 	inf.notify(inf.applyInspect(fresh))
 	if got, _ := inf.Container("c1"); got.ObservedAt != fresh.ObservedAt {
 		t.Fatalf("a newer inspect was not applied: %+v", got)
-	}
-}
-
-func TestExitCodeFromStatus(t *testing.T) {
-	for status, want := range map[string]int{"Exited (0) 2 seconds ago": 0, "Exited (137) About a minute ago": 137, "Exited (-1) 1 hour ago": -1} {
-		c := Container{status: status}
-		if got, ok := exitCodeFromStatus(&c); !ok || got != want {
-			t.Errorf("%q: %d %v, want %d", status, got, ok, want)
-		}
-	}
-	if _, ok := exitCodeFromStatus(&Container{status: "Up 3 minutes"}); ok {
-		t.Error("a running container's status parsed as an exit code")
-	}
-}
-
-func TestNamesAndOwnership(t *testing.T) {
-	if NetworkName("e") != "berth_e" || ContainerName("e", "s") != "berth_e_s" || VolumeName("e", "v") != "berth_e_v" {
-		t.Fatal("deterministic names changed")
-	}
-	if Owned(nil, "x") || Owned(map[string]string{v1.LabelManagedBy: "y"}, "x") || Owned(map[string]string{v1.LabelManagedBy: ""}, "") {
-		t.Fatal("ownership granted without this manager's identity")
-	}
-	if !Owned(map[string]string{v1.LabelManagedBy: "x"}, "x") {
-		t.Fatal("own object not recognised")
 	}
 }

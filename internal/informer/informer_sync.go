@@ -1,12 +1,11 @@
-package docker
+package informer
 
 import (
 	"context"
-	"regexp"
-	"strconv"
 	"sync"
 	"time"
 
+	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/governor"
 )
 
@@ -97,7 +96,7 @@ func (i *Informer) relist(ctx context.Context, action string) (time.Time, error)
 			continue
 		}
 		next := *c
-		if code, ok := exitCodeFromStatus(c); ok {
+		if code, ok := c.ListedExitCode(); ok {
 			next.ExitCode = code
 		}
 		changed := !ok || cur.State != next.State || cur.Name != next.Name
@@ -175,19 +174,6 @@ func (i *Informer) relist(ctx context.Context, action string) (time.Time, error)
 	return start, nil
 }
 
-var exitedStatus = regexp.MustCompile(`^Exited \((-?\d+)\)`)
-
-// exitCodeFromStatus reads the exit code from a list entry's status text
-// ("Exited (137) 3 seconds ago"), saving an inspect per exited container.
-func exitCodeFromStatus(c *Container) (int, bool) {
-	m := exitedStatus.FindStringSubmatch(c.status)
-	if m == nil {
-		return 0, false
-	}
-	n, err := strconv.Atoi(m[1])
-	return n, err == nil
-}
-
 func sameKeys(a, b map[string]string) bool {
 	if len(a) != len(b) {
 		return false
@@ -208,12 +194,12 @@ func (i *Informer) inspectLoop(ctx context.Context) {
 		if !ok {
 			return
 		}
-		c, err := i.c.inspectContainer(ctx, id)
+		c, err := i.c.InspectAnyContainer(ctx, id)
 		if ctx.Err() != nil {
 			return
 		}
 		switch {
-		case IsNotFound(err):
+		case docker.IsNotFound(err):
 			// Its destroy event will come (or came); nothing to fill.
 		case err != nil:
 			i.inspectFailed(ctx, "container", id, err)
@@ -224,8 +210,8 @@ func (i *Informer) inspectLoop(ctx context.Context) {
 }
 
 // applyInspect stores an inspect result unless events overtook it.
-func (i *Informer) applyInspect(c Container) []Event {
-	if !Owned(c.Labels, i.c.id) {
+func (i *Informer) applyInspect(c docker.Container) []Event {
+	if !docker.Owned(c.Labels, i.c.ManagerID()) {
 		return nil
 	}
 	i.mu.Lock()

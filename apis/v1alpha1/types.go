@@ -470,6 +470,16 @@ type ServiceStatus struct {
 	// LastCrashTime is when the last exit counted in RestartStreak happened.
 	// +optional
 	LastCrashTime *metav1.Time `json:"lastCrashTime,omitempty"`
+	// MemoryLimitBytes is the hard memory limit berth gives the service's
+	// container (its resources with the manager's default applied), in
+	// bytes; set while the service has a container. The dashboard sums it
+	// as the engine's reserved memory.
+	// +optional
+	MemoryLimitBytes int64 `json:"memoryLimitBytes,omitempty"`
+	// MemoryRequestBytes is the container's memory reservation (soft
+	// limit) in bytes, 0 when none; set with MemoryLimitBytes.
+	// +optional
+	MemoryRequestBytes int64 `json:"memoryRequestBytes,omitempty"`
 	// +optional
 	Message string `json:"message,omitempty"`
 }

@@ -21,6 +21,24 @@ const (
 	LabelRetain = "berth.dev/retain"
 )
 
+// A restart request is an annotation on the Environment, so it goes through
+// the API like every other change and the normal reconcile acts on it: the
+// request time becomes part of the container's config, the spec hash moves,
+// and the plan replaces just that service's container the graceful way. The
+// annotation, not the spec, carries it because a restart is an action, not a
+// desired state. The dashboard's restart button writes it.
+const (
+	// RestartAnnotationPrefix + a service name is the annotation key; its
+	// value is the request time (RFC 3339). Any new value restarts again.
+	RestartAnnotationPrefix = "berth.dev/restart."
+	// LabelRestartedAt carries the annotation's value onto the container,
+	// so the request is visible with docker inspect.
+	LabelRestartedAt = "berth.dev/restarted-at"
+)
+
+// RestartAnnotation is the annotation key that restarts service.
+func RestartAnnotation(service string) string { return RestartAnnotationPrefix + service }
+
 // DockerNamePrefix starts the name of every Docker object berth creates.
 const DockerNamePrefix = "berth_"
 

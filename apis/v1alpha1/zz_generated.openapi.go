@@ -1236,6 +1236,20 @@ func schema_berthdev_berth_apis_v1alpha1_ServiceStatus(ref common.ReferenceCallb
 							Ref:         ref(v1.Time{}.OpenAPIModelName()),
 						},
 					},
+					"memoryLimitBytes": {
+						SchemaProps: spec.SchemaProps{
+							Description: "MemoryLimitBytes is the hard memory limit berth gives the service's container (its resources with the manager's default applied), in bytes; set while the service has a container. The dashboard sums it as the engine's reserved memory.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"memoryRequestBytes": {
+						SchemaProps: spec.SchemaProps{
+							Description: "MemoryRequestBytes is the container's memory reservation (soft limit) in bytes, 0 when none; set with MemoryLimitBytes.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
 					"message": {
 						SchemaProps: spec.SchemaProps{
 							Type:   []string{"string"},

@@ -167,7 +167,7 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	// Dashboard: pages at / next to /metrics and /healthz; the whole
 	// listener needs the API token, loopback included.
-	dash, err := newDashboard(api, dockerClient, dockerInformer, registry, managerID, memLimit, memReservation, log)
+	dash, err := newDashboard(api, dockerClient, dockerInformer, registry, log)
 	if err != nil {
 		return err
 	}
@@ -267,7 +267,7 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 // newDashboard builds the web dashboard over the API (its own watch of
 // Environments), the Docker layer and the metrics registry.
 func newDashboard(api *apiserver.Server, dockerClient *docker.Client, dockerInformer *informer.Informer,
-	registry *prometheus.Registry, managerID string, memLimit, memReservation int64, log logr.Logger) (*dashboard.Server, error) {
+	registry *prometheus.Registry, log logr.Logger) (*dashboard.Server, error) {
 	clientset, err := versioned.NewForConfig(api.RESTConfig())
 	if err != nil {
 		return nil, fmt.Errorf("dashboard clientset: %w", err)
@@ -277,7 +277,6 @@ func newDashboard(api *apiserver.Server, dockerClient *docker.Client, dockerInfo
 		Docker:    dockerClient,
 		Cache:     dockerInformer,
 		Gatherer:  registry,
-		Plan:      plan.Options{ManagerID: managerID, DefaultMemoryLimit: memLimit, DefaultMemoryReservation: memReservation},
 		Log:       log.WithName("dashboard"),
 	})
 }

@@ -43,7 +43,7 @@ type ContainerConfig struct {
 	// StopTimeout is the service's grace period, so a `docker stop` from
 	// outside or a daemon shutdown is as gentle as berth's own stops.
 	StopTimeout time.Duration
-	// RestartedAt is the service's restart request (RestartAnnotation), ""
+	// RestartedAt is the service's restart request (v1alpha1.RestartAnnotation), ""
 	// when none was made; a new value recreates the container.
 	RestartedAt string
 	// Settings are the service's container settings (user, capabilities,
@@ -171,7 +171,7 @@ func BuildContainerConfig(env *v1alpha1.Environment, svc *v1alpha1.Service, opts
 	maps.Copy(cfg.Labels, EnvironmentLabels(env, opts))
 	cfg.Labels[v1alpha1.LabelService] = svc.Name
 	if cfg.RestartedAt != "" {
-		cfg.Labels[LabelRestartedAt] = cfg.RestartedAt
+		cfg.Labels[v1alpha1.LabelRestartedAt] = cfg.RestartedAt
 	}
 	cfg.Labels[v1alpha1.LabelSpecHash] = SpecHash(cfg)
 	return cfg, nil

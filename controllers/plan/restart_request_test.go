@@ -15,15 +15,15 @@ func TestRestartAnnotationRecreatesOnlyThatService(t *testing.T) {
 	env := demoEnv()
 	obs := converged(t, env)
 	before := mustConfig(t, env, "db")
-	if _, ok := before.Labels[LabelRestartedAt]; ok {
+	if _, ok := before.Labels[v1alpha1.LabelRestartedAt]; ok {
 		t.Fatalf("labels %v: no restarted-at label without a request", before.Labels)
 	}
 
 	const at = "2026-03-04T10:00:00Z"
-	env.Annotations = map[string]string{RestartAnnotation("db"): at}
+	env.Annotations = map[string]string{v1alpha1.RestartAnnotation("db"): at}
 	after := mustConfig(t, env, "db")
-	if after.Labels[LabelRestartedAt] != at || after.RestartedAt != at {
-		t.Errorf("config RestartedAt %q, label %q: want %q on both", after.RestartedAt, after.Labels[LabelRestartedAt], at)
+	if after.Labels[v1alpha1.LabelRestartedAt] != at || after.RestartedAt != at {
+		t.Errorf("config RestartedAt %q, label %q: want %q on both", after.RestartedAt, after.Labels[v1alpha1.LabelRestartedAt], at)
 	}
 	if after.Labels[v1alpha1.LabelSpecHash] == before.Labels[v1alpha1.LabelSpecHash] {
 		t.Fatalf("spec hash unchanged by a restart request")
@@ -54,7 +54,7 @@ func TestRestartAnnotationRecreatesOnlyThatService(t *testing.T) {
 		t.Errorf("after the restart: %v, want nothing", p.Strings())
 	}
 	// A later request restarts it again.
-	env.Annotations[RestartAnnotation("db")] = "2026-03-04T10:05:00Z"
+	env.Annotations[v1alpha1.RestartAnnotation("db")] = "2026-03-04T10:05:00Z"
 	if _, i := findOp(Compute(env, obs, testOptions(), t0), OpRemoveContainer, "db"); i < 0 {
 		t.Errorf("a second restart request did not recreate db")
 	}
@@ -69,7 +69,7 @@ func TestRestartAnnotationKeepsOldHashes(t *testing.T) {
 		t.Fatalf("RestartedAt %q without annotation", cfg.RestartedAt)
 	}
 	withOther := demoEnv()
-	withOther.Annotations = map[string]string{"example.com/note": "x", RestartAnnotation("nope"): "2026-01-01T00:00:00Z"}
+	withOther.Annotations = map[string]string{"example.com/note": "x", v1alpha1.RestartAnnotation("nope"): "2026-01-01T00:00:00Z"}
 	if got := mustConfig(t, withOther, "api").Labels[v1alpha1.LabelSpecHash]; got != cfg.Labels[v1alpha1.LabelSpecHash] {
 		t.Errorf("unrelated annotations moved the hash: %s → %s", cfg.Labels[v1alpha1.LabelSpecHash], got)
 	}

@@ -71,7 +71,7 @@ func (b *builder) decide(st *serviceState) {
 	case c.State == StateDead:
 		st.intent, st.removeReason = intentRecreate, RemoveDead
 		st.removeMessage = fmt.Sprintf("replace %s: container %s is dead", name, shortID(c.ID))
-	case c.specHash() != st.hash() && c.Labels[LabelRestartedAt] != st.cfg.RestartedAt:
+	case c.specHash() != st.hash() && c.Labels[v1alpha1.LabelRestartedAt] != st.cfg.RestartedAt:
 		st.intent, st.removeReason = intentRecreate, RemoveSpecChanged
 		st.removeMessage = fmt.Sprintf("restart %s: requested at %s (hash %s → %s)", name, st.cfg.RestartedAt, shortHash(c.specHash()), shortHash(st.hash()))
 	case c.specHash() != st.hash() && c.name() != st.cfg.Name:

@@ -88,6 +88,7 @@ func observeServices(env *v1alpha1.Environment, obs Observed, opts Options, p Pl
 			f.current = hashes[svc.Name] != "" && c.specHash() == hashes[svc.Name]
 			f.status.Ready = f.status.Ready && f.current
 			f.status.Ports = portStatus(svc, cfgs[svc.Name], c)
+			memoryStatus(&f.status, cfgs[svc.Name])
 			if !f.current {
 				f.addMessage("spec changed: the container will be recreated")
 			}

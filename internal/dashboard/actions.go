@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"berth.dev/berth/controllers/plan"
+	"berth.dev/berth/apis/v1alpha1"
 )
 
 // deleteEnv asks the API to delete the Environment; the controller tears
@@ -58,7 +58,7 @@ func (s *Server) restartService(w http.ResponseWriter, r *http.Request) {
 	}
 	at := time.Now().UTC().Format(time.RFC3339Nano)
 	patch, err := json.Marshal(map[string]any{
-		"metadata": map[string]any{"annotations": map[string]string{plan.RestartAnnotation(service): at}},
+		"metadata": map[string]any{"annotations": map[string]string{v1alpha1.RestartAnnotation(service): at}},
 	})
 	if err != nil {
 		http.Error(w, "build patch: "+err.Error(), http.StatusInternalServerError)

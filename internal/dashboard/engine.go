@@ -11,7 +11,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
-	"berth.dev/berth/controllers/plan"
+	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/governor"
 	"berth.dev/berth/internal/informer"
@@ -165,6 +165,8 @@ type reservation struct {
 	Unknown    int // running containers whose Environment is gone (orphans)
 }
 
+// reserved sums the memory limits and reservations of the running
+// containers, as the controller recorded them in each service's status.
 func (s *Server) reserved() reservation {
 	var r reservation
 	for _, c := range s.opts.Cache.All().Containers {
@@ -179,18 +181,22 @@ func (s *Server) reserved() reservation {
 			}
 			continue
 		}
-		for i := range env.Spec.Services {
-			svc := &env.Spec.Services[i]
-			if svc.Name != c.Service {
-				continue
-			}
-			if cfg, err := plan.BuildContainerConfig(env, svc, s.opts.Plan); err == nil {
-				r.Limit += cfg.Resources.MemoryLimit
-				r.Requested += cfg.Resources.MemoryReservation
-			}
-		}
+		limit, requested := reservedBy(env.Status.Services, c.Service)
+		r.Limit += limit
+		r.Requested += requested
 	}
 	return r
+}
+
+// reservedBy is the memory limit and reservation the status records for
+// service; zeros when it records none (not reconciled yet).
+func reservedBy(services []v1alpha1.ServiceStatus, service string) (limit, requested int64) {
+	for _, st := range services {
+		if st.Name == service {
+			return st.MemoryLimitBytes, st.MemoryRequestBytes
+		}
+	}
+	return 0, 0
 }
 
 // percent is part of whole in percent, for bars; 0 when whole is unknown.

@@ -15,7 +15,6 @@ import (
 	"berth.dev/berth/client/clientset/versioned"
 	informers "berth.dev/berth/client/informers/externalversions"
 	listers "berth.dev/berth/client/listers/apis/v1alpha1"
-	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/governor"
 	"berth.dev/berth/internal/informer"
@@ -49,8 +48,6 @@ type Options struct {
 	// Gatherer is the manager's metrics registry: the engine charts sample
 	// the governor and workqueue families from it in-process.
 	Gatherer prometheus.Gatherer
-	// Plan carries the default memory limit, for the memory berth reserves.
-	Plan plan.Options
 	// SampleInterval is how often the engine charts get a point (2 s);
 	// History is how many points they keep (120, four minutes).
 	SampleInterval time.Duration

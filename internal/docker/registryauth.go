@@ -141,3 +141,31 @@ func registryAuthFailure(dir, ref string, sentCredentials bool, err error) error
 	}
 	return fmt.Errorf("pull %s: the registry requires authentication and %s has no credentials for it (docker login as the manager's user, or set DOCKER_CONFIG): %w: %w", ref, where, ErrRegistryAuth, err)
 }
+
+// RegistryAuthConfigs returns every login of the manager's Docker config
+// (the CLI's GetAllCredentials: auths, credsStore and credHelpers), keyed
+// by registry, for an image build's AuthConfigs: the daemon picks the one
+// of each FROM image's registry, as `docker build` has it. Not used by
+// pulls (they send only the login of their image's registry).
+func (c *Client) RegistryAuthConfigs() (map[string]registry.AuthConfig, error) {
+	cf, err := loadDockerConfig(c.dockerConfig)
+	if err != nil {
+		return nil, err
+	}
+	all, err := cf.GetAllCredentials()
+	if err != nil {
+		return nil, fmt.Errorf("registry credentials for a build: %w", err)
+	}
+	out := make(map[string]registry.AuthConfig, len(all))
+	for k, ac := range all {
+		out[k] = registry.AuthConfig{
+			Username:      ac.Username,
+			Password:      ac.Password,
+			Auth:          ac.Auth,
+			ServerAddress: ac.ServerAddress,
+			IdentityToken: ac.IdentityToken,
+			RegistryToken: ac.RegistryToken,
+		}
+	}
+	return out, nil
+}

@@ -68,3 +68,15 @@ func TestAsRegistryAuthError(t *testing.T) {
 		}
 	}
 }
+
+func TestRegistryAuthConfigsForBuilds(t *testing.T) {
+	dir := writeDockerConfig(t, authsConfig("registry.example.test:5000", "my-user", "my-pw"))
+	c := &Client{dockerConfig: dir}
+	all, err := c.RegistryAuthConfigs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ac, ok := all["registry.example.test:5000"]; !ok || ac.Username != "my-user" || ac.Password != "my-pw" {
+		t.Fatalf("build auth configs = %v, want the login of registry.example.test:5000", all)
+	}
+}

@@ -191,6 +191,13 @@ func TestPullWithRegistryCredentials(t *testing.T) {
 			t.Fatalf("pull with a malformed config.json = %v, want RegistryAuth naming the file", err)
 		}
 	})
+	t.Run("missing credential helper", func(t *testing.T) {
+		_, err := pull(t, writeDockerConfig(t, `{"credsStore": "berthmissing"}`))
+		t.Logf("missing helper: %v", err)
+		if !IsRegistryAuth(err) || !strings.Contains(err.Error(), "docker-credential-berthmissing") {
+			t.Fatalf("pull with a credsStore not on PATH = %v, want RegistryAuth naming the helper", err)
+		}
+	})
 	t.Run("credential helper", func(t *testing.T) {
 		// docker-credential-berthtest answers `get` with the fixture
 		// credentials for the auth registry and "not found" for others,

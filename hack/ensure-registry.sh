@@ -5,6 +5,9 @@
 # (installed with apt-get when missing), not a container, since no registry
 # image can be pulled. Docker trusts 127.0.0.0/8 registries without TLS.
 #
+# It then runs hack/ensure-auth-registry.sh for the second registry, with
+# htpasswd auth, on 127.0.0.1:5001.
+#
 # Idempotent: when http://127.0.0.1:5000/v2/ answers, it only prints
 #   registry: 127.0.0.1:5000
 # State lives in /var/tmp/berth-registry (BERTH_REGISTRY_DIR): config.yml,
@@ -19,9 +22,12 @@ bin=/usr/bin/docker-registry
 
 answers() { curl -fsS --max-time 2 -o /dev/null "http://$addr/v2/" 2>/dev/null; }
 
+# The registry with htpasswd auth (127.0.0.1:5001) comes along with this one.
+auth_registry="$(dirname "$0")/ensure-auth-registry.sh"
+
 if answers; then
   echo "registry: $addr"
-  exit 0
+  exec "$auth_registry"
 fi
 
 if [ ! -x "$bin" ]; then
@@ -96,3 +102,4 @@ until answers; do
   sleep 0.2
 done
 echo "registry: $addr"
+exec "$auth_registry"

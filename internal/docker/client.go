@@ -25,6 +25,9 @@ type Client struct {
 	// localDaemon: the daemon is on this host (unix socket), so it shares
 	// this host's routes.
 	localDaemon bool
+	// dockerConfig is Config.DockerConfigDir: where pulls find registry
+	// credentials (registryauth.go).
+	dockerConfig string
 
 	// nameLocks serialise creates of the same network name in this
 	// process: Docker (before API 1.44) happily creates two networks with
@@ -62,7 +65,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	pool, _ := parseSubnetPool(cfg.AddressPool, cfg.SubnetBits) // validated above
 	return &Client{api: api, gov: gov, id: cfg.ManagerID, log: cfg.Logger.WithName("docker"), pool: pool,
-		localDaemon: strings.HasPrefix(cfg.Host, "unix://")}, nil
+		localDaemon: strings.HasPrefix(cfg.Host, "unix://"), dockerConfig: cfg.DockerConfigDir}, nil
 }
 
 // Close releases idle connections and stops the governor's timers.

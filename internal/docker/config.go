@@ -58,6 +58,10 @@ type Config struct {
 	RetryBackoff []time.Duration
 	// SubnetBits is the prefix length carved from AddressPool; 0 means 24.
 	SubnetBits int
+	// DockerConfigDir is the docker CLI config directory whose
+	// config.json (and credential helpers) give the registry credentials
+	// of pulls; empty is the CLI's default, $DOCKER_CONFIG else ~/.docker.
+	DockerConfigDir string
 	// CallTimeout bounds one attempt of a non-stream call; a timed-out
 	// attempt counts as transient. 0 means 2 minutes.
 	CallTimeout time.Duration

@@ -50,6 +50,13 @@ var (
 	// ErrRegistryUnreachable: pulling failed because the registry could not
 	// be reached or did not have the image.
 	ErrRegistryUnreachable = errors.New("pull failed at the registry")
+	// ErrRegistryAuth: the registry wants credentials the manager's Docker
+	// config does not have, refused the ones it has, or they could not be
+	// read (malformed config.json, failing credential helper). Retrying
+	// does not help; `docker login` as the manager's user does. It is a
+	// kind of ErrRegistryUnreachable, so callers that only know that one
+	// still treat it as a pull failure.
+	ErrRegistryAuth = fmt.Errorf("registry authentication failed: %w", ErrRegistryUnreachable)
 )
 
 // IsNotFound reports whether err means the Docker object does not exist.
@@ -80,6 +87,10 @@ func IsImageNotPresent(err error) bool { return errors.Is(err, ErrImageNotPresen
 
 // IsRegistryUnreachable reports whether a pull failed at the registry.
 func IsRegistryUnreachable(err error) bool { return errors.Is(err, ErrRegistryUnreachable) }
+
+// IsRegistryAuth reports whether a pull failed for want of (valid)
+// registry credentials.
+func IsRegistryAuth(err error) bool { return errors.Is(err, ErrRegistryAuth) }
 
 // Error is what the governor returns for a failed Docker call: the
 // operation, the object it was about, berth's classification (one of the

@@ -71,10 +71,16 @@ func (c *Client) ImagePresent(ctx context.Context, ref string) (bool, error) {
 // pull pulls ref as a stream (no governor slot: pulls take minutes) with
 // retries of transient failures; a pull is idempotent.
 func (c *Client) pull(ctx context.Context, ref string, progress func(PullProgress)) error {
-	err := c.gov.Do(ctx, governor.Call{Op: "image_pull", Lane: governor.LaneStream, Object: ref, Idempotent: true}, func(ctx context.Context, _ int) error {
-		resp, err := c.api.ImagePull(ctx, ref, client.ImagePullOptions{})
+	// Resolved once per pull, outside the governor (no Docker call); the
+	// value holds a password, so it goes only into the request header.
+	auth, err := registryAuth(c.dockerConfig, ref)
+	if err != nil {
+		return &Error{Op: "image_pull", Object: ref, Kind: ErrRegistryAuth, Err: err}
+	}
+	err = c.gov.Do(ctx, governor.Call{Op: "image_pull", Lane: governor.LaneStream, Object: ref, Idempotent: true}, func(ctx context.Context, _ int) error {
+		resp, err := c.api.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth})
 		if err != nil {
-			return err
+			return asRegistryAuthError(err)
 		}
 		defer resp.Close()
 		for msg, err := range resp.JSONMessages(ctx) {
@@ -82,7 +88,7 @@ func (c *Client) pull(ctx context.Context, ref string, progress func(PullProgres
 				return err
 			}
 			if msg.Error != nil {
-				return &pullError{msg: msg.Error.Message}
+				return asRegistryAuthError(&pullError{msg: msg.Error.Message})
 			}
 			if progress != nil && (msg.Status != "" || msg.ID != "") {
 				p := PullProgress{ID: msg.ID, Status: msg.Status}
@@ -101,7 +107,10 @@ func (c *Client) pull(ctx context.Context, ref string, progress func(PullProgres
 		return fmt.Errorf("pull %s: %w", ref, err)
 	}
 	var pe *pullError
+	var ae *registryAuthError
 	switch {
+	case errors.As(err, &ae):
+		return registryAuthFailure(c.dockerConfig, ref, auth != "", err)
 	case IsNotFound(err):
 		return fmt.Errorf("pull %s: the registry has no such image: %w: %w", ref, ErrRegistryUnreachable, err)
 	case IsUnavailable(err):

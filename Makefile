@@ -7,7 +7,7 @@ VERSION  ?= v0.1.0-dev+$(shell git rev-parse --short HEAD 2>/dev/null || echo un
 LDFLAGS  := -X berth.dev/berth/internal/version.Version=$(VERSION) -X k8s.io/component-base/version.gitVersion=$(VERSION)
 E2E_FLAGS ?=
 
-.PHONY: all build generate manifests verify-generate fmt vet lint test test-unit test-e2e fuzz images demo bench docker browser clean
+.PHONY: all build generate manifests verify-generate fmt vet lint test test-unit test-platform test-e2e fuzz images samples platform demo bench docker browser clean
 
 all: build
 
@@ -30,8 +30,13 @@ verify-generate:
 fmt:
 	$(GO) fmt ./...
 
+# The platform sample is a module of its own (config/samples/platform), so
+# its Postgres and Redis clients stay out of berth's go.mod; vet it too.
+PLATFORM := config/samples/platform
+
 vet:
 	$(GO) vet ./...
+	cd $(PLATFORM) && $(GO) vet ./...
 
 ## lint: gofmt check, go vet, and the no-forced-removal rule
 lint: vet
@@ -45,10 +50,19 @@ docker:
 ## images: berth-testapp:dev FROM scratch, berth-postgres:dev and berth-redis:dev from Debian packages; no registry needed
 images: docker
 	hack/build-images.sh
+	hack/build-platform.sh
+
+## samples: compile the platform sample's programs into their build contexts
+samples:
+	hack/build-platform.sh
 
 ## test-unit: every package's own tests (pure logic, plus the Docker layer against the real engine)
 test-unit:
 	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /test/e2e)
+
+## test-platform: the platform sample's programs against berth-postgres:dev and berth-redis:dev (docker CLI, no berth)
+test-platform: images
+	cd $(PLATFORM) && $(GO) test -count=1 -timeout 10m ./...
 
 ## fuzz: each fuzz target of the spec decoder and validation for FUZZTIME
 # (Go runs one -fuzz target per invocation). The corpus grows in GOCACHE;
@@ -70,11 +84,15 @@ browser:
 	hack/ensure-chromium.sh >/dev/null
 
 ## test: everything: lint, unit, fuzz and e2e
-test: lint docker images browser test-unit fuzz test-e2e
+test: lint docker images browser test-unit test-platform fuzz test-e2e
 
 ## demo: build, start a manager, apply config/samples/demo.yaml and show it
 demo: build images
 	hack/demo.sh
+
+## platform: build, start a manager allowed config/samples/platform, apply platform.yaml and wait for Ready
+platform: build images
+	hack/platform.sh
 
 ## bench: Docker-layer and convergence benchmarks (figures go in the closing note)
 bench: build images

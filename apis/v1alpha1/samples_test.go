@@ -14,11 +14,19 @@ func TestSamplesDecodeAndValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A sample with files of its own (build contexts, config) has its
+	// directory: config/samples/<name>/<name>.yaml.
+	nested, err := filepath.Glob(filepath.Join(samplesDir, "*", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, nested...)
 	if len(files) < 2 {
 		t.Fatalf("want demo.yaml and postgres-redis.yaml in %s, found %v", samplesDir, files)
 	}
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		rel, _ := filepath.Rel(samplesDir, f)
+		t.Run(rel, func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
@@ -80,5 +88,43 @@ func TestDemoSample(t *testing.T) {
 	}
 	if conds["migrate"] != DependencyCompleted || conds["db"] != DependencyReady {
 		t.Errorf("api dependsOn %v, want migrate Completed and db Ready", conds)
+	}
+}
+
+// The platform sample carries the seed's memory table (limits / requests):
+// it is the point of the sample, so a change to it must be deliberate.
+func TestPlatformSample(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(samplesDir, "platform", "platform.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs, err := DecodeEnvironments(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(envs) != 1 || envs[0].Name != "platform" {
+		t.Fatalf("want one Environment platform, got %d", len(envs))
+	}
+	want := map[string][2]string{
+		"backend":  {"2Gi", "1Gi"},
+		"auth":     {"1Gi", "512Mi"},
+		"frontend": {"512Mi", "256Mi"},
+		"postgres": {"512Mi", "256Mi"},
+		"redis":    {"256Mi", "128Mi"},
+	}
+	got := map[string][2]string{}
+	for _, s := range envs[0].Spec.Services {
+		got[s.Name] = [2]string{
+			quantityText(s.Resources.Limits[ResourceMemory]),
+			quantityText(s.Resources.Requests[ResourceMemory]),
+		}
+	}
+	for svc, w := range want {
+		if got[svc] != w {
+			t.Errorf("%s memory limit/request %v, want the seed's %v", svc, got[svc], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("services %v, want %v", got, want)
 	}
 }

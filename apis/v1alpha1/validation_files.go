@@ -242,6 +242,9 @@ func validateID(p *field.Path, id string) field.ErrorList {
 }
 
 // mountEntry is one path a service mounts something at.
+//
+// +k8s:openapi-gen=false
+// +k8s:deepcopy-gen=false
 type mountEntry struct {
 	path  string
 	field *field.Path

@@ -20,7 +20,7 @@ const (
 	OpStartContainer  OpKind = "StartContainer"
 	// OpCopyFiles writes a service's files and secrets into its container
 	// between create and first start (one CopyToContainer call).
-	OpCopyFiles OpKind = "CopyFiles"
+	OpCopyFiles       OpKind = "CopyFiles"
 	OpRemoveContainer OpKind = "RemoveContainer"
 	OpRemoveNetwork   OpKind = "RemoveNetwork"
 	// OpDisconnectStaleEndpoints clears, from a network whose removal was

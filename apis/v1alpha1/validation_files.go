@@ -40,13 +40,25 @@ const relativePathHint = "must be an absolute path on the manager's host (`berth
 // their names in ctx for the services' mounts.
 func validateFilesAndSecrets(spec *EnvironmentSpec, p *field.Path, ctx *specContext) field.ErrorList {
 	var allErrs field.ErrorList
+	ctx.files, ctx.secrets = sets.New[string](), sets.New[string]()
+	tooMany := false
 	if n := len(spec.Files); n > MaxFiles {
-		return field.ErrorList{field.TooMany(p.Child("files"), n, MaxFiles)}
+		allErrs, tooMany = append(allErrs, field.TooMany(p.Child("files"), n, MaxFiles)), true
 	}
 	if n := len(spec.Secrets); n > MaxFiles {
-		return field.ErrorList{field.TooMany(p.Child("secrets"), n, MaxFiles)}
+		allErrs, tooMany = append(allErrs, field.TooMany(p.Child("secrets"), n, MaxFiles)), true
 	}
-	ctx.files, ctx.secrets = sets.New[string](), sets.New[string]()
+	if tooMany {
+		// The names still count, so the services' mounts are not
+		// reported as undeclared on top.
+		for _, f := range spec.Files {
+			ctx.files.Insert(f.Name)
+		}
+		for _, s := range spec.Secrets {
+			ctx.secrets.Insert(s.Name)
+		}
+		return allErrs
+	}
 	for i, f := range spec.Files {
 		allErrs = append(allErrs, validateFileSource(p.Child("files").Index(i), f.Name, f.Content, f.Path, false, ctx.files)...)
 	}
@@ -269,8 +281,8 @@ func validateMountCollisions(s *Service, p *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 	for j, b := range entries {
 		for _, a := range entries[:j] {
-			if !path.IsAbs(a.path) || !path.IsAbs(b.path) {
-				continue // reported as not absolute
+			if !mountable(a.path) || !mountable(b.path) {
+				continue // reported by the path's own check
 			}
 			switch {
 			case a.path == b.path:
@@ -282,13 +294,18 @@ func validateMountCollisions(s *Service, p *field.Path) field.ErrorList {
 			case b.file && under(a.path, b.path):
 				allErrs = append(allErrs, field.Invalid(b.field, b.path, fmt.Sprintf("is a file, and %s mounts under it at %s", a.field, a.path)))
 			case b.file && under(b.path, a.path):
+				// Volumes are listed first, so a is the volume here.
 				allErrs = append(allErrs, field.Invalid(b.field, b.path, fmt.Sprintf("is under %s, where %s mounts a volume, which would hide the file or receive it", a.path, a.field)))
-			case a.file && under(a.path, b.path):
-				allErrs = append(allErrs, field.Invalid(b.field, b.path, fmt.Sprintf("mounts a volume over %s, the file %s writes", a.path, a.field)))
 			}
 		}
 	}
 	return allErrs
+}
+
+// mountable reports a path the collision check can compare: absolute,
+// clean and not the root (the others are refused on their own).
+func mountable(p string) bool {
+	return path.IsAbs(p) && path.Clean(p) == p && p != "/"
 }
 
 // under reports whether p lies strictly inside dir (both clean, absolute).

@@ -1706,41 +1706,6 @@ func schema_berthdev_berth_apis_v1alpha1_VolumeMount(ref common.ReferenceCallbac
 	}
 }
 
-func schema_berthdev_berth_apis_v1alpha1_mountEntry(ref common.ReferenceCallback) common.OpenAPIDefinition {
-	return common.OpenAPIDefinition{
-		Schema: spec.Schema{
-			SchemaProps: spec.SchemaProps{
-				Description: "mountEntry is one path a service mounts something at.",
-				Type:        []string{"object"},
-				Properties: map[string]spec.Schema{
-					"path": {
-						SchemaProps: spec.SchemaProps{
-							Default: "",
-							Type:    []string{"string"},
-							Format:  "",
-						},
-					},
-					"field": {
-						SchemaProps: spec.SchemaProps{
-							Ref: ref("k8s.io/apimachinery/pkg/util/validation/field.Path"),
-						},
-					},
-					"file": {
-						SchemaProps: spec.SchemaProps{
-							Default: false,
-							Type:    []string{"boolean"},
-							Format:  "",
-						},
-					},
-				},
-				Required: []string{"path", "field", "file"},
-			},
-		},
-		Dependencies: []string{
-			"k8s.io/apimachinery/pkg/util/validation/field.Path"},
-	}
-}
-
 func schema_pkg_apis_meta_v1_APIGroup(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{

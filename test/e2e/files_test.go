@@ -112,4 +112,37 @@ var _ = Describe("Files, secrets and host paths", Ordered, func() {
 
 		Expect(m.output.String()).NotTo(ContainSubstring(marker), "manager log")
 	})
+
+	It("holds a service whose file path cannot be read, says why, and recovers once it can", func() {
+		late := uniqueName("files-late")
+		DeferCleanup(func() {
+			if !m.exited() {
+				_, _, _ = m.berth("", "delete", "environment", late, "--ignore-not-found", "--timeout=3m")
+			}
+			sweepLeftovers([]string{late})
+		})
+		missing := filepath.Join(root, "late.conf")
+		svc := service("app")
+		svc["files"] = []M{{"name": "conf", "mountPath": "/etc/late.conf"}}
+		env := environment(late, svc)
+		env["spec"].(M)["files"] = []M{{"name": "conf", "path": missing}}
+		apply(m, tmp, "late.yaml", env)
+
+		Eventually(func() string {
+			e := m.getEnv(late)
+			c := condition(e, "Degraded")
+			if c == nil || c.Reason != "HostPathUnavailable" {
+				return describeStatus(e)
+			}
+			for _, ev := range e.Status.Events {
+				if ev.Type == "Warning" && ev.Reason == "HostPathUnavailable" && strings.Contains(ev.Message, missing) && strings.Contains(ev.Message, "no such file") {
+					return "ok"
+				}
+			}
+			return "no warning event naming the path: " + describeStatus(e)
+		}, time.Minute, 500*time.Millisecond).Should(Equal("ok"))
+
+		Expect(os.WriteFile(missing, []byte("late\n"), 0o644)).To(Succeed())
+		m.waitReady(2*time.Minute, late)
+	})
 })

@@ -39,6 +39,10 @@ type Options struct {
 	Resync time.Duration
 	// Plan carries the manager identity and default memory limits.
 	Plan plan.Options
+	// AllowedHostPaths are the roots under which host paths may be read
+	// or mounted (--allow-host-path), checked again with symlinks
+	// resolved when the manager reads or mounts them.
+	AllowedHostPaths []string
 	// QueueQPS and QueueBurst are the queue-wide token bucket that caps
 	// how fast keys are handed to workers after failures.
 	QueueQPS   float64

@@ -128,6 +128,12 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 			id = op.ContainerName
 		}
 		return false, c.docker.StartContainer(ctx, id)
+	case plan.OpCopyFiles:
+		id := op.ContainerID
+		if id == "" {
+			id = op.ContainerName
+		}
+		return false, c.docker.CopyFiles(ctx, id, fileSpecs(op.Files))
 	case plan.OpRemoveContainer:
 		id := op.ContainerID
 		if id == "" {
@@ -212,7 +218,10 @@ func containerSpec(op plan.Op, uid string) docker.ContainerSpec {
 		})
 	}
 	for _, m := range cfg.Mounts {
-		spec.Mounts = append(spec.Mounts, docker.MountSpec{Volume: m.Volume, Target: m.Target, ReadOnly: m.ReadOnly})
+		spec.Mounts = append(spec.Mounts, docker.MountSpec{
+			Volume: m.Volume, Target: m.Target, ReadOnly: m.ReadOnly,
+			Type: string(m.Type), Source: m.Source, SizeBytes: m.SizeBytes,
+		})
 	}
 	return spec
 }

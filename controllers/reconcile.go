@@ -59,6 +59,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 
 	now := time.Now()
 	obs := c.observe(env)
+	obs.Host = readHost(env, c.opts.AllowedHostPaths)
 	p := plan.Compute(env, obs, c.opts.Plan, now)
 	if p.TTLExpired {
 		log.Info("ttlSecondsAfterReady has run out: deleting the Environment", "ttl", *env.Spec.TTLSecondsAfterReady)
@@ -82,8 +83,12 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	c.refusals.record(env, outcomes)
 	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
 	c.runs.remember(env, rememberRestarts(plan.RememberRuns(status, obs), obs, outcomes, now))
-	if err := c.writeStatus(ctx, env, status, outcomeEvents(outcomes, now)); err != nil && execErr == nil {
+	events := append(outcomeEvents(outcomes, now), hostErrorEvents(obs.Host, env.Status.Events, now)...)
+	if err := c.writeStatus(ctx, env, status, events); err != nil && execErr == nil {
 		execErr = err
+	}
+	if execErr == nil {
+		execErr = hostError(obs.Host)
 	}
 	c.syncProbes(env, obs)
 

@@ -73,6 +73,7 @@ func setServiceDefaults(s *Service) {
 			p.HostIP = DefaultHostIP
 		}
 	}
+	setFileDefaults(s)
 	for i := range s.DependsOn {
 		if s.DependsOn[i].Condition == "" {
 			s.DependsOn[i].Condition = DefaultDependencyCondition

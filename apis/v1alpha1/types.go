@@ -53,6 +53,24 @@ type EnvironmentSpec struct {
 	// +patchStrategy=merge
 	Volumes []Volume `json:"volumes,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
 
+	// Files are contents written into the services that mount them
+	// (service files), inline or from a host path.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Files []File `json:"files,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+
+	// Secrets are like files, but never shown in status, events, the
+	// dashboard or berth's logs.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Secrets []Secret `json:"secrets,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+
 	// Teardown says what deleting the Environment leaves behind.
 	// +optional
 	Teardown Teardown `json:"teardown,omitempty"`
@@ -236,6 +254,19 @@ type Service struct {
 	// devices. Refused unless the manager runs with --allow-privileged.
 	// +optional
 	Privileged bool `json:"privileged,omitempty"`
+
+	// Files are spec.files written into the container before it starts.
+	// +optional
+	// +listType=map
+	// +listMapKey=mountPath
+	// +patchMergeKey=mountPath
+	// +patchStrategy=merge
+	Files []FileMount `json:"files,omitempty" patchStrategy:"merge" patchMergeKey:"mountPath"`
+	// Secrets are spec.secrets written into the container before it
+	// starts, at /run/secrets/NAME unless mountPath says otherwise.
+	// +optional
+	// +listType=atomic
+	Secrets []SecretMount `json:"secrets,omitempty"`
 }
 
 // Ulimit is one resource limit (`ulimit`) of the container's processes.
@@ -378,10 +409,21 @@ type Dependency struct {
 	Condition DependencyCondition `json:"condition,omitempty"`
 }
 
-// Volume is a named Docker volume owned by the Environment.
+// Volume is one of: a named Docker volume owned by the Environment (neither
+// source set), a host path (hostPath) or a tmpfs (emptyDir).
 type Volume struct {
 	Name string `json:"name"`
+	// HostPath bind-mounts a path of the manager's host.
+	// +optional
+	HostPath *HostPathVolumeSource `json:"hostPath,omitempty"`
+	// EmptyDir is a tmpfs with a size limit.
+	// +optional
+	EmptyDir *EmptyDirVolumeSource `json:"emptyDir,omitempty"`
 }
+
+// IsDockerVolume reports whether v is a named Docker volume (created and
+// removed by berth), not a host path or tmpfs.
+func (v Volume) IsDockerVolume() bool { return v.HostPath == nil && v.EmptyDir == nil }
 
 // Teardown says what deletion leaves behind.
 type Teardown struct {

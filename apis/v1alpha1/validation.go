@@ -114,6 +114,9 @@ type specContext struct {
 	// reported once and otherwise ignored.
 	services map[string]*Service
 	volumes  sets.Set[string]
+	// files and secrets are the names declared in spec.files and
+	// spec.secrets.
+	files, secrets sets.Set[string]
 }
 
 func validateSpec(spec *EnvironmentSpec, path *field.Path) field.ErrorList {
@@ -131,7 +134,9 @@ func validateSpec(spec *EnvironmentSpec, path *field.Path) field.ErrorList {
 			allErrs = append(allErrs, field.Duplicate(namePath, v.Name))
 		}
 		ctx.volumes.Insert(v.Name)
+		allErrs = append(allErrs, validateVolumeSource(&spec.Volumes[i], volPath.Index(i))...)
 	}
+	allErrs = append(allErrs, validateFilesAndSecrets(spec, path, &ctx)...)
 
 	svcPath := path.Child("services")
 	if len(spec.Services) == 0 {

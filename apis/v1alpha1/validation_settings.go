@@ -270,6 +270,10 @@ type Policy struct {
 	// AllowPrivileged admits services with privileged: true
 	// (--allow-privileged).
 	AllowPrivileged bool
+	// AllowedHostPaths are the absolute, clean directories under which
+	// host paths may be mounted or read (--allow-host-path, repeatable);
+	// none by default. See HostPathAllowed.
+	AllowedHostPaths []string
 }
 
 // ValidatePolicy checks spec against the manager's policy. The API server
@@ -286,5 +290,5 @@ func ValidatePolicy(spec *EnvironmentSpec, policy Policy) field.ErrorList {
 				"the manager was not started with --allow-privileged"))
 		}
 	}
-	return allErrs
+	return append(allErrs, validatePolicyHostPaths(spec, policy)...)
 }

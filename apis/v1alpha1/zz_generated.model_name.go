@@ -27,6 +27,11 @@ func (in Dependency) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EmptyDirVolumeSource) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.EmptyDirVolumeSource"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in EnvVar) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.EnvVar"
 }
@@ -67,8 +72,23 @@ func (in ExtraHost) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in File) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.File"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in FileMount) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.FileMount"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in HTTPGetAction) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.HTTPGetAction"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in HostPathVolumeSource) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.HostPathVolumeSource"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
@@ -89,6 +109,16 @@ func (in Probe) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ResourceRequirements) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.ResourceRequirements"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Secret) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.Secret"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in SecretMount) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.SecretMount"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

@@ -33,6 +33,7 @@ import (
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
 		Dependency{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_Dependency(ref),
+		EmptyDirVolumeSource{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_EmptyDirVolumeSource(ref),
 		EnvVar{}.OpenAPIModelName():                       schema_berthdev_berth_apis_v1alpha1_EnvVar(ref),
 		Environment{}.OpenAPIModelName():                  schema_berthdev_berth_apis_v1alpha1_Environment(ref),
 		EnvironmentEvent{}.OpenAPIModelName():             schema_berthdev_berth_apis_v1alpha1_EnvironmentEvent(ref),
@@ -41,10 +42,15 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		EnvironmentStatus{}.OpenAPIModelName():            schema_berthdev_berth_apis_v1alpha1_EnvironmentStatus(ref),
 		ExecAction{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_ExecAction(ref),
 		ExtraHost{}.OpenAPIModelName():                    schema_berthdev_berth_apis_v1alpha1_ExtraHost(ref),
+		File{}.OpenAPIModelName():                         schema_berthdev_berth_apis_v1alpha1_File(ref),
+		FileMount{}.OpenAPIModelName():                    schema_berthdev_berth_apis_v1alpha1_FileMount(ref),
 		HTTPGetAction{}.OpenAPIModelName():                schema_berthdev_berth_apis_v1alpha1_HTTPGetAction(ref),
+		HostPathVolumeSource{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_HostPathVolumeSource(ref),
 		PortStatus{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_PortStatus(ref),
 		Probe{}.OpenAPIModelName():                        schema_berthdev_berth_apis_v1alpha1_Probe(ref),
 		ResourceRequirements{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_ResourceRequirements(ref),
+		Secret{}.OpenAPIModelName():                       schema_berthdev_berth_apis_v1alpha1_Secret(ref),
+		SecretMount{}.OpenAPIModelName():                  schema_berthdev_berth_apis_v1alpha1_SecretMount(ref),
 		Service{}.OpenAPIModelName():                      schema_berthdev_berth_apis_v1alpha1_Service(ref),
 		ServicePort{}.OpenAPIModelName():                  schema_berthdev_berth_apis_v1alpha1_ServicePort(ref),
 		ServiceStatus{}.OpenAPIModelName():                schema_berthdev_berth_apis_v1alpha1_ServiceStatus(ref),
@@ -138,6 +144,37 @@ func schema_berthdev_berth_apis_v1alpha1_Dependency(ref common.ReferenceCallback
 				Required: []string{"service"},
 			},
 		},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_EmptyDirVolumeSource(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EmptyDirVolumeSource is a scratch directory that lives as long as the container: a tmpfs of at most SizeLimit.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"medium": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Medium must be Memory (a tmpfs).\n\nPossible enum values:\n - `\"Memory\"` is a tmpfs: the only medium berth offers, since a disk-backed scratch directory is what a named volume already is.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Memory"},
+						},
+					},
+					"sizeLimit": {
+						SchemaProps: spec.SchemaProps{
+							Description: "SizeLimit caps the tmpfs, a quantity (256Mi). Its pages count against the container's memory limit as they are written.",
+							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"medium", "sizeLimit"},
+			},
+		},
+		Dependencies: []string{
+			intstr.IntOrString{}.OpenAPIModelName()},
 	}
 }
 
@@ -366,6 +403,52 @@ func schema_berthdev_berth_apis_v1alpha1_EnvironmentSpec(ref common.ReferenceCal
 							},
 						},
 					},
+					"files": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type":       "map",
+								"x-kubernetes-patch-merge-key": "name",
+								"x-kubernetes-patch-strategy":  "merge",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Files are contents written into the services that mount them (service files), inline or from a host path.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(File{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"secrets": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type":       "map",
+								"x-kubernetes-patch-merge-key": "name",
+								"x-kubernetes-patch-strategy":  "merge",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Secrets are like files, but never shown in status, events, the dashboard or berth's logs.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(Secret{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 					"teardown": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Teardown says what deleting the Environment leaves behind.",
@@ -385,7 +468,7 @@ func schema_berthdev_berth_apis_v1alpha1_EnvironmentSpec(ref common.ReferenceCal
 			},
 		},
 		Dependencies: []string{
-			Service{}.OpenAPIModelName(), Teardown{}.OpenAPIModelName(), Volume{}.OpenAPIModelName()},
+			File{}.OpenAPIModelName(), Secret{}.OpenAPIModelName(), Service{}.OpenAPIModelName(), Teardown{}.OpenAPIModelName(), Volume{}.OpenAPIModelName()},
 	}
 }
 
@@ -555,6 +638,79 @@ func schema_berthdev_berth_apis_v1alpha1_ExtraHost(ref common.ReferenceCallback)
 	}
 }
 
+func schema_berthdev_berth_apis_v1alpha1_File(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "File is content the Environment writes into the containers that mount it (compose's configs, a Kubernetes ConfigMap key): inline or read from a file on the manager's host. Exactly one of Content and Path is set.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is how services refer to the file (a DNS label).",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"content": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Content is the file's text, inline.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"path": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Path is an absolute path of a file on the manager's host, read by the manager each reconcile; it must lie under a root the manager permits (--allow-host-path). `berth apply -f` resolves a relative path against the YAML file's directory before sending.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_FileMount(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "FileMount writes one of spec.files into the container before it starts.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of a file in spec.files.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"mountPath": {
+						SchemaProps: spec.SchemaProps{
+							Description: "MountPath is the absolute path of the file in the container.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"mode": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Mode is the file's permission bits. Default 0444.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+				Required: []string{"name", "mountPath"},
+			},
+		},
+	}
+}
+
 func schema_berthdev_berth_apis_v1alpha1_HTTPGetAction(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -581,6 +737,28 @@ func schema_berthdev_berth_apis_v1alpha1_HTTPGetAction(ref common.ReferenceCallb
 		},
 		Dependencies: []string{
 			intstr.IntOrString{}.OpenAPIModelName()},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_HostPathVolumeSource(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "HostPathVolumeSource bind-mounts a directory or file of the manager's host. Only paths under a root the manager permits (--allow-host-path) are admitted.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"path": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Path is absolute on the manager's host.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"path"},
+			},
+		},
 	}
 }
 
@@ -736,6 +914,91 @@ func schema_berthdev_berth_apis_v1alpha1_ResourceRequirements(ref common.Referen
 		},
 		Dependencies: []string{
 			intstr.IntOrString{}.OpenAPIModelName()},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_Secret(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Secret is a File whose content berth never shows: not in status, events, the dashboard or its logs. Only a hash of it is kept, in the spec hash of the services that mount it.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is how services refer to the secret (a DNS label).",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"content": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Content is the secret, inline.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"path": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Path is an absolute path of a file on the manager's host, as for files.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_SecretMount(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "SecretMount writes one of spec.secrets into the container before it starts (compose's long secret syntax).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of a secret in spec.secrets.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"mountPath": {
+						SchemaProps: spec.SchemaProps{
+							Description: "MountPath is the absolute path of the secret in the container. Default /run/secrets/NAME.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"uid": {
+						SchemaProps: spec.SchemaProps{
+							Description: "UID and GID own the file, as numbers (compose writes them as strings). Default: the service's numeric user (and group) when it sets one, else 0. A 0400 secret is readable only by its owner, so a service whose image runs as a non-root user (postgres is 999 in the official image) must set uid to that user's number, or a mode that lets its group read and a gid.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"gid": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"mode": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Mode is the file's permission bits. Default 0400.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
 	}
 }
 
@@ -1093,12 +1356,53 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 							Format:      "",
 						},
 					},
+					"files": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"mountPath",
+								},
+								"x-kubernetes-list-type":       "map",
+								"x-kubernetes-patch-merge-key": "mountPath",
+								"x-kubernetes-patch-strategy":  "merge",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Files are spec.files written into the container before it starts.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(FileMount{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"secrets": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Secrets are spec.secrets written into the container before it starts, at /run/secrets/NAME unless mountPath says otherwise.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(SecretMount{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 				Required: []string{"name", "image"},
 			},
 		},
 		Dependencies: []string{
-			Dependency{}.OpenAPIModelName(), EnvVar{}.OpenAPIModelName(), ExtraHost{}.OpenAPIModelName(), Probe{}.OpenAPIModelName(), ResourceRequirements{}.OpenAPIModelName(), ServicePort{}.OpenAPIModelName(), Ulimit{}.OpenAPIModelName(), VolumeMount{}.OpenAPIModelName(), intstr.IntOrString{}.OpenAPIModelName()},
+			Dependency{}.OpenAPIModelName(), EnvVar{}.OpenAPIModelName(), ExtraHost{}.OpenAPIModelName(), FileMount{}.OpenAPIModelName(), Probe{}.OpenAPIModelName(), ResourceRequirements{}.OpenAPIModelName(), SecretMount{}.OpenAPIModelName(), ServicePort{}.OpenAPIModelName(), Ulimit{}.OpenAPIModelName(), VolumeMount{}.OpenAPIModelName(), intstr.IntOrString{}.OpenAPIModelName()},
 	}
 }
 
@@ -1349,7 +1653,7 @@ func schema_berthdev_berth_apis_v1alpha1_Volume(ref common.ReferenceCallback) co
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "Volume is a named Docker volume owned by the Environment.",
+				Description: "Volume is one of: a named Docker volume owned by the Environment (neither source set), a host path (hostPath) or a tmpfs (emptyDir).",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"name": {
@@ -1359,10 +1663,24 @@ func schema_berthdev_berth_apis_v1alpha1_Volume(ref common.ReferenceCallback) co
 							Format:  "",
 						},
 					},
+					"hostPath": {
+						SchemaProps: spec.SchemaProps{
+							Description: "HostPath bind-mounts a path of the manager's host.",
+							Ref:         ref(HostPathVolumeSource{}.OpenAPIModelName()),
+						},
+					},
+					"emptyDir": {
+						SchemaProps: spec.SchemaProps{
+							Description: "EmptyDir is a tmpfs with a size limit.",
+							Ref:         ref(EmptyDirVolumeSource{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"name"},
 			},
 		},
+		Dependencies: []string{
+			EmptyDirVolumeSource{}.OpenAPIModelName(), HostPathVolumeSource{}.OpenAPIModelName()},
 	}
 }
 

@@ -45,6 +45,7 @@ type options struct {
 	defaultMemoryLimit       string
 	defaultMemoryReservation string
 	allowPrivileged          bool
+	allowHostPaths           []string
 	verbosity                int
 }
 
@@ -92,12 +93,18 @@ for /metrics and the dashboard. When the API answers it writes
 	f.StringVar(&o.defaultMemoryLimit, "default-memory-limit", "512Mi", "memory limit of containers whose spec sets none (no container is ever unbounded)")
 	f.StringVar(&o.defaultMemoryReservation, "default-memory-reservation", "256Mi", "memory reservation of containers whose spec sets none")
 	f.BoolVar(&o.allowPrivileged, "allow-privileged", false, "admit services with privileged: true (every capability and the host's devices); refused by default")
+	f.StringArrayVar(&o.allowHostPaths, "allow-host-path", nil, "a directory under which specs may mount host paths (hostPath volumes) and read files and secrets (path); repeatable; none by default")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity (0 = info, 1 = debug, higher = more)")
 	return cmd
 }
 
 func run(ctx context.Context, o *options, log logr.Logger) error {
 	started := time.Now()
+	hostRoots, err := hostPathRoots(o.allowHostPaths)
+	if err != nil {
+		return err
+	}
+	o.allowHostPaths = hostRoots
 	memLimit, err := parseBytes("--default-memory-limit", o.defaultMemoryLimit)
 	if err != nil {
 		return err
@@ -151,7 +158,7 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 		ListenAddress: o.apiListen,
 		EtcdServers:   o.etcdServers,
 		Logs:          newDockerLogs(dockerClient, dockerInformer),
-		Policy:        v1alpha1.Policy{AllowPrivileged: o.allowPrivileged},
+		Policy:        v1alpha1.Policy{AllowPrivileged: o.allowPrivileged, AllowedHostPaths: o.allowHostPaths},
 		Log:           log.WithName("apiserver"),
 	})
 	if err != nil {
@@ -251,8 +258,9 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 			// keeps them out of the collector.
 			CollectOrphanVolumes: true,
 		},
-		Registerer: registry,
-		Log:        log.WithName("controller"),
+		AllowedHostPaths: o.allowHostPaths,
+		Registerer:       registry,
+		Log:              log.WithName("controller"),
 	})
 	if err != nil {
 		return err

@@ -80,7 +80,7 @@ func newBuilder(env *v1alpha1.Environment, obs Observed, opts Options, now time.
 	for i := range env.Spec.Services {
 		svc := &env.Spec.Services[i]
 		st := &serviceState{svc: svc, startOp: -1}
-		st.cfg, st.cfgErr = BuildContainerConfig(env, svc, opts)
+		st.cfg, st.cfgErr = BuildContainerConfigHost(env, svc, opts, obs.Host)
 		if st.cfgErr == nil {
 			st.cfg = remount(env, st.cfg, b.volumeNames)
 			hashes[svc.Name] = st.cfg.Labels[v1alpha1.LabelSpecHash]
@@ -145,6 +145,9 @@ func (b *builder) refusedForEndpoints(n ObservedNetwork) bool {
 
 func (b *builder) ensureVolumes() {
 	for _, v := range b.env.Spec.Volumes {
+		if !v.IsDockerVolume() {
+			continue // host paths and tmpfs are mounts, not Docker objects
+		}
 		name := b.volumeNames[v.Name]
 		obsVol, exists := b.obs.Volumes[name]
 		switch {

@@ -45,6 +45,7 @@ func collectProblems(facts []serviceFacts) []*problem {
 		{reason: string(WaitCrashLoopBackOff), what: "crash-looping", degrades: true},
 		{reason: string(WaitNameConflict), what: "name held by an object berth does not own", degrades: true, stalls: true},
 		{reason: string(WaitInvalidSpec), what: "invalid spec", degrades: true, stalls: true},
+		{reason: string(WaitHostPathUnavailable), what: "host path unavailable", degrades: true},
 		{reason: ReasonProbeFailing, what: "readiness probe failing", stalls: true},
 		{reason: string(WaitingForDependency), what: "waiting for dependencies"},
 		{reason: string(WaitContainerRemoving), what: "waiting for an old container's removal"},

@@ -49,6 +49,9 @@ type ContainerConfig struct {
 	// Settings are the service's container settings (user, capabilities,
 	// limits, ...); the zero value keeps the image's and Docker's defaults.
 	Settings Settings
+	// Files are the files and secrets written into the container after
+	// its create and before its first start, sorted by target.
+	Files []FileCopy
 }
 
 // Settings are the container settings real images need, each one a
@@ -106,11 +109,19 @@ type Resources struct {
 	CPUShares         int64 // relative weight from requests.cpu; 0 = Docker's default
 }
 
-// Mount mounts a named Docker volume.
+// Mount mounts a named Docker volume, a host path (MountBind) or a tmpfs
+// (MountTmpfs). The fields of the last two are omitted when empty, so the
+// spec hash of a container with volume mounts only is what it always was.
 type Mount struct {
 	Volume   string // Docker volume name, berth_<env>_<volume> (or an adopted one's)
 	Target   string
 	ReadOnly bool
+	// Type is MountVolume (empty), MountBind or MountTmpfs.
+	Type MountType `json:",omitempty"`
+	// Source is a bind's host path, symlinks resolved.
+	Source string `json:",omitempty"`
+	// SizeBytes is a tmpfs's size.
+	SizeBytes int64 `json:",omitempty"`
 }
 
 // The deterministic Docker names, from the API package that defines them.
@@ -133,6 +144,14 @@ func EnvironmentLabels(env *v1alpha1.Environment, opts Options) map[string]strin
 // expected to be defaulted and valid; anything missing still gets berth's
 // defaults, and a bad quantity is an error naming its field.
 func BuildContainerConfig(env *v1alpha1.Environment, svc *v1alpha1.Service, opts Options) (ContainerConfig, error) {
+	return BuildContainerConfigHost(env, svc, opts, HostReads{})
+}
+
+// BuildContainerConfigHost is BuildContainerConfig with what the manager
+// read on its host: the content of path-based files and secrets and the
+// resolved host paths, which the config (and its hash) depends on. A path
+// the manager could not use is a *HostPathError.
+func BuildContainerConfigHost(env *v1alpha1.Environment, svc *v1alpha1.Service, opts Options, host HostReads) (ContainerConfig, error) {
 	if env == nil || svc == nil {
 		return ContainerConfig{}, errors.New("build container config: environment and service are required")
 	}
@@ -145,6 +164,14 @@ func BuildContainerConfig(env *v1alpha1.Environment, svc *v1alpha1.Service, opts
 	if err != nil {
 		return ContainerConfig{}, fmt.Errorf("service %q: %w", svc.Name, err)
 	}
+	mounts, err := buildMounts(env, svc.VolumeMounts, host)
+	if err != nil {
+		return ContainerConfig{}, fmt.Errorf("service %q: %w", svc.Name, err)
+	}
+	files, err := buildFiles(env, svc, host)
+	if err != nil {
+		return ContainerConfig{}, fmt.Errorf("service %q: %w", svc.Name, err)
+	}
 	cfg := ContainerConfig{
 		Name:         ContainerName(env.Name, svc.Name),
 		Image:        svc.Image,
@@ -153,7 +180,7 @@ func BuildContainerConfig(env *v1alpha1.Environment, svc *v1alpha1.Service, opts
 		Env:          buildEnv(svc.Env),
 		Ports:        buildPorts(svc.Ports),
 		Resources:    res,
-		Mounts:       buildMounts(env.Name, svc.VolumeMounts),
+		Mounts:       mounts,
 		Network:      NetworkName(env.Name),
 		NetworkAlias: svc.Name,
 		Hostname:     svc.Name,
@@ -161,6 +188,7 @@ func BuildContainerConfig(env *v1alpha1.Environment, svc *v1alpha1.Service, opts
 		StopTimeout:  GracePeriod(svc),
 		RestartedAt:  restartRequest(env, svc.Name),
 		Settings:     settings,
+		Files:        files,
 	}
 	// The user's labels first, so berth's own always win (validation
 	// refuses berth.dev/ keys anyway).
@@ -231,13 +259,17 @@ func comparePorts(a, b PortBinding) int {
 	)
 }
 
-func buildMounts(env string, mounts []v1alpha1.VolumeMount) []Mount {
+func buildMounts(env *v1alpha1.Environment, mounts []v1alpha1.VolumeMount, host HostReads) ([]Mount, error) {
 	var out []Mount
 	for _, m := range mounts {
-		out = append(out, Mount{Volume: VolumeName(env, m.Name), Target: m.MountPath, ReadOnly: m.ReadOnly})
+		mount, err := buildMount(env, m, host)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, mount)
 	}
 	slices.SortStableFunc(out, func(a, b Mount) int { return cmp.Compare(a.Target, b.Target) })
-	return out
+	return out, nil
 }
 
 func cloneOrNil(s []string) []string {

@@ -61,6 +61,8 @@ func (o Op) eventReason() string {
 		return "Pulled"
 	case OpCreateContainer:
 		return "Created"
+	case OpCopyFiles:
+		return "FilesWritten"
 	case OpStartContainer:
 		if o.Restart {
 			return "Restarted"

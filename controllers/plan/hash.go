@@ -68,6 +68,11 @@ func SpecHash(cfg ContainerConfig) string {
 		// recreated. Unlike berth's labels, the user's labels are
 		// part of what the container is (Docker cannot change them).
 		Settings *Settings `json:",omitempty"`
+		// Omitted when the service mounts no file or secret; each
+		// one is its target, mode, owner and a SHA-256 of its
+		// content (never the content), so changing a file recreates
+		// only the services that mount it.
+		Files []fileHash `json:",omitempty"`
 	}{
 		Version:      hashVersion,
 		Name:         cfg.Name,
@@ -83,6 +88,7 @@ func SpecHash(cfg ContainerConfig) string {
 		StopSignal:   cfg.StopSignal,
 		RestartedAt:  cfg.RestartedAt,
 		Settings:     settingsForHash(cfg.Settings),
+		Files:        filesForHash(cfg.Files),
 	}
 	ports := slices.Clone(cfg.Ports)
 	slices.SortStableFunc(ports, comparePorts)

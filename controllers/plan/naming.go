@@ -46,6 +46,9 @@ func resolveVolumes(env *v1alpha1.Environment, obs Observed, opts Options) map[s
 	}
 	slices.Sort(names)
 	for _, v := range env.Spec.Volumes {
+		if !v.IsDockerVolume() {
+			continue // a host path or tmpfs: no Docker volume to find
+		}
 		want := VolumeName(env.Name, v.Name)
 		out[v.Name] = want
 		if _, ok := obs.Volumes[want]; ok {

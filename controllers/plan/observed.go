@@ -43,6 +43,9 @@ type Observed struct {
 	// Outages are the Docker daemon outages the informer saw, oldest
 	// first: exits inside one do not count as crashes.
 	Outages []Outage
+	// Host is what the reconciler read on the manager's host for the
+	// spec's files, secrets and host paths.
+	Host HostReads
 }
 
 // ObservedNetwork is a Docker network.

@@ -18,6 +18,9 @@ const (
 	OpPullImage       OpKind = "PullImage"
 	OpCreateContainer OpKind = "CreateContainer"
 	OpStartContainer  OpKind = "StartContainer"
+	// OpCopyFiles writes a service's files and secrets into its container
+	// between create and first start (one CopyToContainer call).
+	OpCopyFiles       OpKind = "CopyFiles"
 	OpRemoveContainer OpKind = "RemoveContainer"
 	OpRemoveNetwork   OpKind = "RemoveNetwork"
 	// OpDisconnectStaleEndpoints clears, from a network whose removal was
@@ -65,6 +68,8 @@ type Op struct {
 	ContainerName string
 	// Config is the container to create.
 	Config *ContainerConfig
+	// Files are what a CopyFiles op writes.
+	Files []FileCopy
 	// Grace is how long a removal waits after the stop signal before
 	// Docker kills the container.
 	Grace        time.Duration
@@ -100,7 +105,7 @@ func (o Op) String() string {
 		return fmt.Sprintf("%s %s", o.Kind, o.Image)
 	case OpCreateContainer:
 		return fmt.Sprintf("%s %s", o.Kind, o.Service)
-	case OpStartContainer:
+	case OpStartContainer, OpCopyFiles:
 		return fmt.Sprintf("%s %s %s", o.Kind, o.Service, o.ContainerID)
 	case OpRemoveContainer:
 		return fmt.Sprintf("%s %s %s", o.Kind, o.Service, o.ContainerID)
@@ -127,6 +132,9 @@ const (
 	// WaitInvalidSpec is a spec the container config cannot be built from
 	// (validation should have caught it).
 	WaitInvalidSpec WaitReason = "InvalidSpec"
+	// WaitHostPathUnavailable is a file, secret or hostPath volume whose
+	// host path the manager cannot read or may not use; it tries again.
+	WaitHostPathUnavailable WaitReason = "HostPathUnavailable"
 )
 
 // Waiting is why one service is held back.

@@ -59,7 +59,7 @@ func (b *builder) decide(st *serviceState) {
 	}
 	switch {
 	case st.cfgErr != nil:
-		hold(Waiting{Reason: WaitInvalidSpec, Message: st.cfgErr.Error()})
+		hold(cfgErrWaiting(st.cfgErr))
 		return
 	case c == nil && b.cl.removing[name]:
 		// The name frees up when Docker finishes; its event re-enqueues.
@@ -189,6 +189,11 @@ func (b *builder) emitNewContainer(st *serviceState, depNeeds []int) {
 	name := st.svc.Name
 	startNeeds := append(slices.Clone(depNeeds), b.networkNeeds()...)
 	if st.intent == intentStart {
+		// A container created but never started may have missed its
+		// copy (a failure between the two): copying again is harmless.
+		if copyOp, ok := b.copyFiles(st, st.primary.ID, st.primary.name(), nil); ok {
+			startNeeds = append(startNeeds, copyOp)
+		}
 		st.startOp = b.plan.add(Op{
 			Kind: OpStartContainer, Environment: b.env.Name, Service: name,
 			ContainerID: st.primary.ID, ContainerName: st.primary.name(),
@@ -224,6 +229,9 @@ func (b *builder) emitNewContainer(st *serviceState, depNeeds []int) {
 		ContainerName: cfg.Name, Config: &cfg, Needs: sortedNeeds(createNeeds), Reason: createReason,
 	})
 	startNeeds = append(startNeeds, create)
+	if copyOp, ok := b.copyFiles(st, "", cfg.Name, []int{create}); ok {
+		startNeeds = append(startNeeds, copyOp)
+	}
 	if publishesFixedPort(cfg) {
 		// A removed service may still hold the host port.
 		startNeeds = append(startNeeds, b.otherRemovals...)

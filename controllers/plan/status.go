@@ -63,7 +63,7 @@ func observeServices(env *v1alpha1.Environment, obs Observed, opts Options, p Pl
 	volumeNames := resolveVolumes(env, obs, opts)
 	for i := range env.Spec.Services {
 		svc := &env.Spec.Services[i]
-		if cfg, err := BuildContainerConfig(env, svc, opts); err == nil {
+		if cfg, err := BuildContainerConfigHost(env, svc, opts, obs.Host); err == nil {
 			// Hashed as Compute hashes it: mounting the volumes it adopted.
 			cfg = remount(env, cfg, volumeNames)
 			hashes[svc.Name] = cfg.Labels[v1alpha1.LabelSpecHash]

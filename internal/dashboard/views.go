@@ -124,7 +124,8 @@ func viewOf(env *v1alpha1.Environment) envView {
 	for _, e := range slices.Backward(env.Status.Events) {
 		v.Events = append(v.Events, eventView{e.Time.Time, e.Type, e.Reason, e.Service, e.Message})
 	}
-	if spec, err := yaml.Marshal(env.Spec); err == nil {
+	// Secrets' content is never shown; everything else as stored.
+	if spec, err := yaml.Marshal(v1alpha1.RedactSecrets(env.Spec)); err == nil {
 		v.Spec = string(spec)
 	} else {
 		v.Spec = "# cannot render the spec: " + err.Error()

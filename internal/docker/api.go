@@ -22,6 +22,7 @@ type Docker interface {
 	EnsureVolume(ctx context.Context, spec VolumeSpec) (Volume, error)
 	CreateContainer(ctx context.Context, spec ContainerSpec) (Created, error)
 	StartContainer(ctx context.Context, id string) error
+	CopyFiles(ctx context.Context, id string, files []FileSpec) error
 	InspectContainer(ctx context.Context, idOrName string) (Container, error)
 
 	StopAndRemove(ctx context.Context, idOrName string, grace time.Duration) error

@@ -96,11 +96,18 @@ type PortSpec struct {
 	HostIP string
 }
 
-// MountSpec mounts a named volume.
+// MountSpec mounts a named volume, or, with Type set, a host path (bind)
+// or a tmpfs.
 type MountSpec struct {
 	Volume   string // Docker volume name, e.g. VolumeName(env, "pgdata")
 	Target   string
 	ReadOnly bool
+	// Type is "" (a named volume), "bind" or "tmpfs".
+	Type string
+	// Source is a bind's absolute host path.
+	Source string
+	// SizeBytes caps a tmpfs.
+	SizeBytes int64
 }
 
 // DefaultHostIP is where ports are published when a PortSpec has no HostIP.
@@ -206,7 +213,11 @@ func (c *Client) build(s ContainerSpec) (container.Config, container.HostConfig,
 		host.PortBindings[port] = append(host.PortBindings[port], network.PortBinding{HostIP: ip, HostPort: hostPort})
 	}
 	for _, m := range s.Mounts {
-		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeVolume, Source: m.Volume, Target: m.Target, ReadOnly: m.ReadOnly})
+		mnt, err := dockerMount(m)
+		if err != nil {
+			return cfg, host, network.NetworkingConfig{}, fmt.Errorf("container %s: %w", s.name(), err)
+		}
+		host.Mounts = append(host.Mounts, mnt)
 	}
 	aliases := s.Aliases
 	if aliases == nil && s.Service != "" {
@@ -216,4 +227,26 @@ func (c *Client) build(s ContainerSpec) (container.Config, container.HostConfig,
 		s.network(): {Aliases: aliases},
 	}}
 	return cfg, host, netCfg, nil
+}
+
+// dockerMount is the engine's mount for m.
+func dockerMount(m MountSpec) (mount.Mount, error) {
+	switch m.Type {
+	case "":
+		return mount.Mount{Type: mount.TypeVolume, Source: m.Volume, Target: m.Target, ReadOnly: m.ReadOnly}, nil
+	case string(mount.TypeBind):
+		if m.Source == "" {
+			return mount.Mount{}, fmt.Errorf("bind mount at %s has no source", m.Target)
+		}
+		return mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}, nil
+	case string(mount.TypeTmpfs):
+		if m.SizeBytes <= 0 {
+			// Docker's default is half the host's memory: never ask
+			// for that by accident.
+			return mount.Mount{}, fmt.Errorf("tmpfs at %s has no size", m.Target)
+		}
+		return mount.Mount{Type: mount.TypeTmpfs, Target: m.Target, ReadOnly: m.ReadOnly,
+			TmpfsOptions: &mount.TmpfsOptions{SizeBytes: m.SizeBytes}}, nil
+	}
+	return mount.Mount{}, fmt.Errorf("mount at %s: unknown type %q", m.Target, m.Type)
 }

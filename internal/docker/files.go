@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"berth.dev/berth/internal/governor"
 )
 
 // FileSpec is one regular file written into a container.
@@ -44,7 +46,7 @@ func (c *Client) CopyFiles(ctx context.Context, id string, files []FileSpec) err
 	if err != nil {
 		return fmt.Errorf("copy files into %s: %w", shortID(id), err)
 	}
-	err = c.gov.do(ctx, call{op: "container_copy", lane: laneWrite, object: id, idempotent: true}, func(ctx context.Context, _ int) error {
+	err = c.gov.Do(ctx, governor.Call{Op: "container_copy", Lane: governor.LaneWrite, Object: id, Idempotent: true}, func(ctx context.Context, _ int) error {
 		_, err := c.api.CopyToContainer(ctx, id, client.CopyToContainerOptions{
 			DestinationPath: "/",
 			Content:         bytes.NewReader(archive),

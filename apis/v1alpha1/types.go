@@ -53,6 +53,16 @@ type EnvironmentSpec struct {
 	// +patchStrategy=merge
 	Volumes []Volume `json:"volumes,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
 
+	// Networks are the Environment's Docker networks; each service joins
+	// the ones its own networks list (all of them when it lists none).
+	// Omitted: one network, "default", that every service joins.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Networks []Network `json:"networks,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+
 	// Teardown says what deleting the Environment leaves behind.
 	// +optional
 	Teardown Teardown `json:"teardown,omitempty"`
@@ -236,6 +246,14 @@ type Service struct {
 	// devices. Refused unless the manager runs with --allow-privileged.
 	// +optional
 	Privileged bool `json:"privileged,omitempty"`
+	// Networks are the networks of spec.networks the service joins, with
+	// extra DNS aliases on each. Omitted: every network of the spec.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Networks []ServiceNetwork `json:"networks,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
 }
 
 // Ulimit is one resource limit (`ulimit`) of the container's processes.

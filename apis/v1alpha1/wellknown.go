@@ -64,3 +64,23 @@ const LegacyDockerNamePrefix = "berth-"
 func LegacyVolumeName(env, volume string) string {
 	return LegacyDockerNamePrefix + env + "-" + volume
 }
+
+// NetworkNameSeparator joins an Environment and one of its spec.networks
+// in a Docker network name. It is two DockerNameSeparators, which no other
+// Docker name berth gives contains (their parts are DNS-1123 labels, never
+// empty), so a network name can never equal a container or volume name,
+// nor another Environment's network: berth_<env> has one part after the
+// prefix, berth_<env>_<name> two, berth_<env>__<net> two with an empty
+// one between.
+const NetworkNameSeparator = DockerNameSeparator + DockerNameSeparator
+
+// SpecNetworkName is the Docker network of the spec network net of env:
+// berth_<env> for DefaultNetworkName (the network every Environment had
+// before spec.networks, kept so an upgrade recreates nothing), else
+// berth_<env>__<net>.
+func SpecNetworkName(env, net string) string {
+	if net == DefaultNetworkName {
+		return NetworkName(env)
+	}
+	return DockerNamePrefix + env + NetworkNameSeparator + net
+}

@@ -72,6 +72,11 @@ func (in HTTPGetAction) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Network) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.Network"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Policy) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.Policy"
 }
@@ -94,6 +99,11 @@ func (in ResourceRequirements) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Service) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.Service"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ServiceNetwork) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.ServiceNetwork"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

@@ -120,7 +120,11 @@ func TestValidateNetworksRejects(t *testing.T) {
 	}{
 		{"network without name", func(e *Environment) { e.Spec.Networks[0].Name = "" }, "spec.networks[0].name", required, ""},
 		{"network name not a label", func(e *Environment) { e.Spec.Networks[0].Name = "Front_1" }, "spec.networks[0].name", invalid, "RFC 1123"},
-		{"duplicate network", func(e *Environment) { e.Spec.Networks[1].Name = "front"; e.Spec.Services[0].Networks = nil; e.Spec.Services[1].Networks = nil },
+		{"duplicate network", func(e *Environment) {
+			e.Spec.Networks[1].Name = "front"
+			e.Spec.Services[0].Networks = nil
+			e.Spec.Services[1].Networks = nil
+		},
 			"spec.networks[1].name", duplicate, ""},
 		{"too many networks", func(e *Environment) {
 			for i := 0; i < MaxNetworks; i++ {

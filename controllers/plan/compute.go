@@ -52,28 +52,28 @@ type builder struct {
 	networkOps       map[string]int    // Docker network name → its Ensure op
 	networkConflicts map[string]string // Docker network name → why berth cannot use it
 	drain            []ObservedNetwork // networks of the Environment it no longer lists
-	volumeNames     map[string]string // spec volume → Docker volume it is mounted from
-	volumeOps       map[string]int    // Docker volume name → EnsureVolume op
-	volumeConflicts map[string]string
-	pullOps         map[string]int // image → PullImage op
-	serviceRemovals map[string][]int
-	otherRemovals   []int
+	volumeNames      map[string]string // spec volume → Docker volume it is mounted from
+	volumeOps        map[string]int    // Docker volume name → EnsureVolume op
+	volumeConflicts  map[string]string
+	pullOps          map[string]int // image → PullImage op
+	serviceRemovals  map[string][]int
+	otherRemovals    []int
 }
 
 func newBuilder(env *v1alpha1.Environment, obs Observed, opts Options, now time.Time) *builder {
 	b := &builder{
-		env:             env,
-		obs:             obs,
-		opts:            opts,
-		now:             now,
-		memory:          memoryFor(obs, env.Status),
-		states:          map[string]*serviceState{},
+		env:              env,
+		obs:              obs,
+		opts:             opts,
+		now:              now,
+		memory:           memoryFor(obs, env.Status),
+		states:           map[string]*serviceState{},
 		networkOps:       map[string]int{},
 		networkConflicts: map[string]string{},
-		volumeOps:       map[string]int{},
-		volumeConflicts: map[string]string{},
-		pullOps:         map[string]int{},
-		serviceRemovals: map[string][]int{},
+		volumeOps:        map[string]int{},
+		volumeConflicts:  map[string]string{},
+		pullOps:          map[string]int{},
+		serviceRemovals:  map[string][]int{},
 	}
 	// A cycle is rejected by validation; Order still lists every service.
 	b.order, _ = Order(env.Spec.Services)

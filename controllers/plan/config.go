@@ -150,19 +150,19 @@ func BuildContainerConfig(env *v1alpha1.Environment, svc *v1alpha1.Service, opts
 		return ContainerConfig{}, fmt.Errorf("service %q: %w", svc.Name, err)
 	}
 	cfg := ContainerConfig{
-		Name:         ContainerName(env.Name, svc.Name),
-		Image:        svc.Image,
-		Entrypoint:   cloneOrNil(svc.Command),
-		Cmd:          cloneOrNil(svc.Args),
-		Env:          buildEnv(svc.Env),
-		Ports:        buildPorts(svc.Ports),
-		Resources:    res,
-		Mounts:       buildMounts(env.Name, svc.VolumeMounts),
-		Hostname:     svc.Name,
-		StopSignal:   svc.StopSignal,
-		StopTimeout:  GracePeriod(svc),
-		RestartedAt:  restartRequest(env, svc.Name),
-		Settings:     settings,
+		Name:        ContainerName(env.Name, svc.Name),
+		Image:       svc.Image,
+		Entrypoint:  cloneOrNil(svc.Command),
+		Cmd:         cloneOrNil(svc.Args),
+		Env:         buildEnv(svc.Env),
+		Ports:       buildPorts(svc.Ports),
+		Resources:   res,
+		Mounts:      buildMounts(env.Name, svc.VolumeMounts),
+		Hostname:    svc.Name,
+		StopSignal:  svc.StopSignal,
+		StopTimeout: GracePeriod(svc),
+		RestartedAt: restartRequest(env, svc.Name),
+		Settings:    settings,
 	}
 	buildNetworks(env, svc, &cfg)
 	// The user's labels first, so berth's own always win (validation

@@ -21,6 +21,7 @@ type Docker interface {
 	CreateContainer(ctx context.Context, spec ContainerSpec) (Created, error)
 	StartContainer(ctx context.Context, id string) error
 	InspectContainer(ctx context.Context, idOrName string) (Container, error)
+	ConnectNetwork(ctx context.Context, containerIDOrName, network string, aliases []string) (attached bool, err error)
 
 	StopAndRemove(ctx context.Context, idOrName string, grace time.Duration) error
 	RemoveNetwork(ctx context.Context, idOrName string) error

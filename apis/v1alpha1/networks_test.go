@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"fmt"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -9,7 +10,7 @@ import (
 // TestNetworkNamesAreInjectiveAcrossKinds derives, over every valid name up
 // to three characters of an alphabet holding the separator candidates, the
 // Docker names of Environments' default networks, their spec networks,
-// containers and volumes, and finds no name given twice: not within one
+// containers (replicas too) and volumes, and finds no name given twice: not within one
 // kind, not across kinds.
 func TestNetworkNamesAreInjectiveAcrossKinds(t *testing.T) {
 	var names []string
@@ -58,6 +59,12 @@ func TestNetworkNamesAreInjectiveAcrossKinds(t *testing.T) {
 				what = "default network of " + env
 			}
 			claim(SpecNetworkName(env, p), what)
+			for _, i := range []int{1, 2, 10, 11} {
+				claim(ReplicaContainerName(env, p, i), fmt.Sprintf("replica %d of %s/%s", i, env, p))
+			}
+			if ReplicaContainerName(env, p, 0) != ContainerName(env, p) {
+				t.Fatalf("replica 0 of %s/%s is not the service's container", env, p)
+			}
 		}
 	}
 	if len(seen) < 5000 {

@@ -1,5 +1,7 @@
 package v1alpha1
 
+import "strconv"
+
 // Finalizer is added to every Environment on create, so a delete only sets
 // deletionTimestamp and the object stays until the controller has torn the
 // Docker objects down and removes it.
@@ -83,4 +85,18 @@ func SpecNetworkName(env, net string) string {
 		return NetworkName(env)
 	}
 	return DockerNamePrefix + env + NetworkNameSeparator + net
+}
+
+// ReplicaContainerName is the container of replica i of a service (the
+// scheme for service.replicas, which is not implemented yet): replica 0
+// keeps ContainerName, berth_<env>_<service>, so a service that gains
+// replicas keeps its container; replica i > 0 is
+// berth_<env>_<service>_<i>, three parts after the prefix where every
+// other container and volume name has two, so no two names meet (see
+// TestNetworkNamesAreInjectiveAcrossKinds).
+func ReplicaContainerName(env, service string, i int) string {
+	if i <= 0 {
+		return ContainerName(env, service)
+	}
+	return ContainerName(env, service) + DockerNameSeparator + strconv.Itoa(i)
 }

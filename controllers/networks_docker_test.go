@@ -176,8 +176,14 @@ func TestNetworksSplitAndRepairOnDocker(t *testing.T) {
 		{"frontend", "postgres:8080", false},
 		{"db", "frontend:8080", false},
 	} {
-		if got, out := reach(ctx, t, cli, name(tc.from), tc.to); got != tc.want {
+		got, out := reach(ctx, t, cli, name(tc.from), tc.to)
+		if got != tc.want {
 			t.Errorf("%s → %s: reachable %v, want %v (%s)", tc.from, tc.to, got, tc.want, out)
+		}
+		if !tc.want && !strings.Contains(out, "no such host") {
+			// Not on a shared network means the name does not resolve
+			// at all, not that a connection is refused.
+			t.Errorf("%s → %s: want the name unresolvable, got %s", tc.from, tc.to, out)
 		}
 	}
 	if t.Failed() {
@@ -199,5 +205,28 @@ func TestNetworksSplitAndRepairOnDocker(t *testing.T) {
 	}
 	if ok, out := reach(ctx, t, cli, name("frontend"), "backend:8080"); !ok {
 		t.Errorf("frontend does not reach backend after the repair: %s", out)
+	}
+
+	// A network removed behind berth's back (Docker refuses to remove
+	// one with containers on it, so they are disconnected first): created
+	// again, and its containers connected again.
+	back := v1alpha1.SpecNetworkName(env.Name, "back")
+	for _, c := range []string{"db", "backend"} {
+		if out, err := exec.CommandContext(ctx, "docker", "network", "disconnect", back, name(c)).CombinedOutput(); err != nil {
+			t.Fatalf("docker network disconnect: %v %s", err, out)
+		}
+	}
+	if out, err := exec.CommandContext(ctx, "docker", "network", "rm", back).CombinedOutput(); err != nil {
+		t.Fatalf("docker network rm: %v %s", err, out)
+	}
+	plans = r.converge(ctx, env)
+	want = [][]string{{"EnsureNetwork " + back, "ConnectNetwork " + name("db") + " " + back, "ConnectNetwork " + name("backend") + " " + back}}
+	if !slices.EqualFunc(plans, want, slices.Equal[[]string]) {
+		t.Errorf("repair plans %v, want %v", plans, want)
+	}
+	for _, addr := range []string{"db:8080", "postgres:8080"} {
+		if ok, out := reach(ctx, t, cli, name("backend"), addr); !ok {
+			t.Errorf("backend does not reach %s after the network came back: %s", addr, out)
+		}
 	}
 }

@@ -215,3 +215,21 @@ func (b *builder) observedNetwork(name string) (ObservedNetwork, bool) {
 	n, ok := b.obs.Networks[name]
 	return n, ok
 }
+
+// ProbeNetworks are the Docker networks whose address of a container of
+// env a probe may use, in order of preference: the default network, then
+// the others by name. A container on several gets the same probe verdict
+// on any of them; one not on the default network has no address there.
+func ProbeNetworks(env *v1alpha1.Environment) []string {
+	names := SpecNetworkNames(env)
+	def := NetworkName(env.Name)
+	out := []string{def}
+	var rest []string
+	for n := range names {
+		if n != def {
+			rest = append(rest, n)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}

@@ -39,7 +39,9 @@ var _ = Describe("Several networks", Ordered, ContinueOnFailure, func() {
 		db["networks"] = []M{{"name": "back", "aliases": []string{"postgres"}}}
 		frontend := service("frontend", "--http-port=8080")
 		frontend["networks"] = []M{{"name": "front"}}
-		doc := environment(name, db, service("backend", "--http-port=8080"), frontend)
+		// Probed on its address on back or front: it is on no default network.
+		backend := withHTTPProbe(service("backend", "--http-port=8080"), 30)
+		doc := environment(name, db, backend, frontend)
 		doc["spec"].(M)["networks"] = []M{{"name": "front"}, {"name": "back"}}
 		apply(m, tmp, name+".yaml", doc)
 		m.waitReady(3*time.Minute, name)

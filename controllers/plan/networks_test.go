@@ -233,3 +233,8 @@ func TestNetworksTeardownRemovesEvery(t *testing.T) {
 		t.Errorf("teardown removes networks %v, want both", nets)
 	}
 }
+
+func TestProbeNetworksPreferDefault(t *testing.T) {
+	assertStrings(t, "no spec.networks", ProbeNetworks(demoEnv()), []string{"berth_demo"})
+	assertStrings(t, "two networks", ProbeNetworks(splitEnv()), []string{"berth_demo", netBack, netFront})
+}

@@ -158,6 +158,14 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 		return false, err
 	case plan.OpRemoveVolume:
 		return false, c.docker.RemoveVolume(ctx, op.Volume)
+	case plan.OpConnectNetwork:
+		id := op.ContainerID
+		if id == "" {
+			id = op.ContainerName
+		}
+		// Already attached (an adopted container, a connect the cache had
+		// not seen): nothing changed, no event.
+		return c.docker.ConnectNetwork(ctx, id, op.Network, op.Aliases)
 	}
 	return false, fmt.Errorf("unknown op kind %q", op.Kind)
 }
@@ -183,7 +191,7 @@ func containerSpec(op plan.Op, uid string) docker.ContainerSpec {
 		CPUShares:         cfg.Resources.CPUShares,
 		Hostname:          cfg.Hostname,
 		Network:           cfg.Network,
-		Aliases:           []string{cfg.NetworkAlias},
+		Aliases:           cfg.AliasesOn(cfg.Network),
 		StopSignal:        cfg.StopSignal,
 		StopTimeout:       cfg.StopTimeout,
 		User:              cfg.Settings.User,

@@ -36,8 +36,13 @@ func (c *Controller) observe(env *v1alpha1.Environment) plan.Observed {
 	}
 	// Attribution is by the Environment label; the plan checks the UID
 	// and sorts out which object is the Environment's own.
+	specNets := plan.SpecNetworkNames(env)
 	for _, n := range c.cache.Networks(name) {
 		on := observedNetwork(n)
+		if _, listed := specNets[n.Name]; listed && n.Name != plan.NetworkName(name) {
+			observeSpecNetwork(&obs, env, on)
+			continue
+		}
 		if n.Name != plan.NetworkName(name) {
 			obs.OtherNetworks = append(obs.OtherNetworks, on)
 			continue
@@ -104,6 +109,26 @@ func observedContainer(ct docker.Container) plan.ObservedContainer {
 		})
 	}
 	return oc
+}
+
+// observeSpecNetwork files on, a network named like one of env's
+// spec.networks, the way the default network is filed: this
+// incarnation's beats an earlier one's, which is drained.
+func observeSpecNetwork(obs *plan.Observed, env *v1alpha1.Environment, on plan.ObservedNetwork) {
+	if obs.Networks == nil {
+		obs.Networks = map[string]plan.ObservedNetwork{}
+	}
+	uid := string(env.UID)
+	cur, ok := obs.Networks[on.Name]
+	switch {
+	case !ok:
+		obs.Networks[on.Name] = on
+	case cur.Labels[v1alpha1.LabelEnvironmentUID] != uid && on.Labels[v1alpha1.LabelEnvironmentUID] == uid:
+		obs.OtherNetworks = append(obs.OtherNetworks, cur)
+		obs.Networks[on.Name] = on
+	case on.Labels[v1alpha1.LabelEnvironmentUID] != uid:
+		obs.OtherNetworks = append(obs.OtherNetworks, on)
+	}
 }
 
 func observedNetwork(n docker.Network) plan.ObservedNetwork {

@@ -302,7 +302,12 @@ func (c *Controller) syncProbes(env *v1alpha1.Environment, obs plan.Observed) {
 		if !ok {
 			continue
 		}
-		ip := ct.Networks[plan.NetworkName(env.Name)]
+		var ip string
+		for _, n := range plan.ProbeNetworks(env) {
+			if ip = ct.Networks[n]; ip != "" {
+				break
+			}
+		}
 		if ip == "" && len(ct.Networks) == 1 {
 			// A container an older berth attached to berth-<env>, until
 			// it is replaced.

@@ -71,6 +71,16 @@ type EnvironmentSpec struct {
 	// +patchStrategy=merge
 	Secrets []Secret `json:"secrets,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
 
+	// Networks are the Environment's Docker networks; each service joins
+	// the ones its own networks list (all of them when it lists none).
+	// Omitted: one network, "default", that every service joins.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Networks []Network `json:"networks,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+
 	// Teardown says what deleting the Environment leaves behind.
 	// +optional
 	Teardown Teardown `json:"teardown,omitempty"`
@@ -267,6 +277,14 @@ type Service struct {
 	// +optional
 	// +listType=atomic
 	Secrets []SecretMount `json:"secrets,omitempty"`
+	// Networks are the networks of spec.networks the service joins, with
+	// extra DNS aliases on each. Omitted: every network of the spec.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Networks []ServiceNetwork `json:"networks,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
 }
 
 // Ulimit is one resource limit (`ulimit`) of the container's processes.

@@ -157,6 +157,7 @@ func validateSpec(spec *EnvironmentSpec, path *field.Path) field.ErrorList {
 		allErrs = append(allErrs, validateServiceLimits(&spec.Services[i], svcPath.Index(i))...)
 	}
 	allErrs = append(allErrs, validateHostPortConflicts(spec.Services, svcPath)...)
+	allErrs = append(allErrs, validateNetworks(spec, path)...)
 	allErrs = append(allErrs, validateDependencyCycles(spec.Services, svcPath)...)
 
 	if ttl := spec.TTLSecondsAfterReady; ttl != nil && *ttl < 1 {

@@ -1,5 +1,7 @@
 package v1alpha1
 
+import "strconv"
+
 // Finalizer is added to every Environment on create, so a delete only sets
 // deletionTimestamp and the object stays until the controller has torn the
 // Docker objects down and removes it.
@@ -81,4 +83,38 @@ const LegacyDockerNamePrefix = "berth-"
 // volume's Environment label.
 func LegacyVolumeName(env, volume string) string {
 	return LegacyDockerNamePrefix + env + "-" + volume
+}
+
+// NetworkNameSeparator joins an Environment and one of its spec.networks
+// in a Docker network name. It is two DockerNameSeparators, which no other
+// Docker name berth gives contains (their parts are DNS-1123 labels, never
+// empty), so a network name can never equal a container or volume name,
+// nor another Environment's network: berth_<env> has one part after the
+// prefix, berth_<env>_<name> two, berth_<env>__<net> two with an empty
+// one between.
+const NetworkNameSeparator = DockerNameSeparator + DockerNameSeparator
+
+// SpecNetworkName is the Docker network of the spec network net of env:
+// berth_<env> for DefaultNetworkName (the network every Environment had
+// before spec.networks, kept so an upgrade recreates nothing), else
+// berth_<env>__<net>.
+func SpecNetworkName(env, net string) string {
+	if net == DefaultNetworkName {
+		return NetworkName(env)
+	}
+	return DockerNamePrefix + env + NetworkNameSeparator + net
+}
+
+// ReplicaContainerName is the container of replica i of a service (the
+// scheme for service.replicas, which is not implemented yet): replica 0
+// keeps ContainerName, berth_<env>_<service>, so a service that gains
+// replicas keeps its container; replica i > 0 is
+// berth_<env>_<service>_<i>, three parts after the prefix where every
+// other container and volume name has two, so no two names meet (see
+// TestNetworkNamesAreInjectiveAcrossKinds).
+func ReplicaContainerName(env, service string, i int) string {
+	if i <= 0 {
+		return ContainerName(env, service)
+	}
+	return ContainerName(env, service) + DockerNameSeparator + strconv.Itoa(i)
 }

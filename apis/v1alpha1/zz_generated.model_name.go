@@ -92,6 +92,11 @@ func (in HostPathVolumeSource) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Network) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.Network"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Policy) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.Policy"
 }
@@ -124,6 +129,11 @@ func (in SecretMount) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Service) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.Service"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ServiceNetwork) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.ServiceNetwork"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

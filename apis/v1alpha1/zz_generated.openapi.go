@@ -46,12 +46,14 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		FileMount{}.OpenAPIModelName():                    schema_berthdev_berth_apis_v1alpha1_FileMount(ref),
 		HTTPGetAction{}.OpenAPIModelName():                schema_berthdev_berth_apis_v1alpha1_HTTPGetAction(ref),
 		HostPathVolumeSource{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_HostPathVolumeSource(ref),
+		Network{}.OpenAPIModelName():                      schema_berthdev_berth_apis_v1alpha1_Network(ref),
 		PortStatus{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_PortStatus(ref),
 		Probe{}.OpenAPIModelName():                        schema_berthdev_berth_apis_v1alpha1_Probe(ref),
 		ResourceRequirements{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_ResourceRequirements(ref),
 		Secret{}.OpenAPIModelName():                       schema_berthdev_berth_apis_v1alpha1_Secret(ref),
 		SecretMount{}.OpenAPIModelName():                  schema_berthdev_berth_apis_v1alpha1_SecretMount(ref),
 		Service{}.OpenAPIModelName():                      schema_berthdev_berth_apis_v1alpha1_Service(ref),
+		ServiceNetwork{}.OpenAPIModelName():               schema_berthdev_berth_apis_v1alpha1_ServiceNetwork(ref),
 		ServicePort{}.OpenAPIModelName():                  schema_berthdev_berth_apis_v1alpha1_ServicePort(ref),
 		ServiceStatus{}.OpenAPIModelName():                schema_berthdev_berth_apis_v1alpha1_ServiceStatus(ref),
 		TCPSocketAction{}.OpenAPIModelName():              schema_berthdev_berth_apis_v1alpha1_TCPSocketAction(ref),
@@ -449,6 +451,29 @@ func schema_berthdev_berth_apis_v1alpha1_EnvironmentSpec(ref common.ReferenceCal
 							},
 						},
 					},
+					"networks": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type":       "map",
+								"x-kubernetes-patch-merge-key": "name",
+								"x-kubernetes-patch-strategy":  "merge",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Networks are the Environment's Docker networks; each service joins the ones its own networks list (all of them when it lists none). Omitted: one network, \"default\", that every service joins.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(Network{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 					"teardown": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Teardown says what deleting the Environment leaves behind.",
@@ -468,7 +493,7 @@ func schema_berthdev_berth_apis_v1alpha1_EnvironmentSpec(ref common.ReferenceCal
 			},
 		},
 		Dependencies: []string{
-			File{}.OpenAPIModelName(), Secret{}.OpenAPIModelName(), Service{}.OpenAPIModelName(), Teardown{}.OpenAPIModelName(), Volume{}.OpenAPIModelName()},
+			File{}.OpenAPIModelName(), Network{}.OpenAPIModelName(), Secret{}.OpenAPIModelName(), Service{}.OpenAPIModelName(), Teardown{}.OpenAPIModelName(), Volume{}.OpenAPIModelName()},
 	}
 }
 
@@ -757,6 +782,28 @@ func schema_berthdev_berth_apis_v1alpha1_HostPathVolumeSource(ref common.Referen
 					},
 				},
 				Required: []string{"path"},
+			},
+		},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_Network(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Network is one Docker network of an Environment (spec.networks), like a compose top-level network: services on it reach each other by name, services not on it cannot.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is the network's name in the spec, a DNS-1123 label. DefaultNetworkName is the Environment's default network, the one every service joins when spec.networks is omitted (Docker name berth_<env>); any other name is a network of its own (berth_<env>__<name>).",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name"},
 			},
 		},
 	}
@@ -1397,12 +1444,76 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 							},
 						},
 					},
+					"networks": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type":       "map",
+								"x-kubernetes-patch-merge-key": "name",
+								"x-kubernetes-patch-strategy":  "merge",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Networks are the networks of spec.networks the service joins, with extra DNS aliases on each. Omitted: every network of the spec.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(ServiceNetwork{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 				Required: []string{"name", "image"},
 			},
 		},
 		Dependencies: []string{
-			Dependency{}.OpenAPIModelName(), EnvVar{}.OpenAPIModelName(), ExtraHost{}.OpenAPIModelName(), FileMount{}.OpenAPIModelName(), Probe{}.OpenAPIModelName(), ResourceRequirements{}.OpenAPIModelName(), SecretMount{}.OpenAPIModelName(), ServicePort{}.OpenAPIModelName(), Ulimit{}.OpenAPIModelName(), VolumeMount{}.OpenAPIModelName(), intstr.IntOrString{}.OpenAPIModelName()},
+			Dependency{}.OpenAPIModelName(), EnvVar{}.OpenAPIModelName(), ExtraHost{}.OpenAPIModelName(), FileMount{}.OpenAPIModelName(), Probe{}.OpenAPIModelName(), ResourceRequirements{}.OpenAPIModelName(), SecretMount{}.OpenAPIModelName(), ServiceNetwork{}.OpenAPIModelName(), ServicePort{}.OpenAPIModelName(), Ulimit{}.OpenAPIModelName(), VolumeMount{}.OpenAPIModelName(), intstr.IntOrString{}.OpenAPIModelName()},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_ServiceNetwork(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ServiceNetwork is one network a service joins (service.networks), like a compose service's networks entry.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is one of spec.networks (or DefaultNetworkName when spec.networks is omitted).",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"aliases": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "set",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Aliases are extra DNS names of the service on this network; the service name always is one.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
 	}
 }
 

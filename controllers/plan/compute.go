@@ -27,6 +27,7 @@ func Compute(env *v1alpha1.Environment, obs Observed, opts Options, now time.Tim
 	b := newBuilder(env, obs, opts, now)
 	b.removeExtras()
 	b.ensureNetwork()
+	b.ensureSpecNetworks()
 	b.ensureVolumes()
 	b.decideServices()
 	b.pullImages()
@@ -48,29 +49,31 @@ type builder struct {
 	order  []string
 	states map[string]*serviceState
 
-	networkOp       int               // -1 when the network needs no op
-	networkConflict string            // set when berth_<env> is not ours
-	volumeNames     map[string]string // spec volume → Docker volume it is mounted from
-	volumeOps       map[string]int    // Docker volume name → EnsureVolume op
-	volumeConflicts map[string]string
-	pullOps         map[string]int // image → PullImage op
-	serviceRemovals map[string][]int
-	otherRemovals   []int
+	networkOps       map[string]int    // Docker network name → its Ensure op
+	networkConflicts map[string]string // Docker network name → why berth cannot use it
+	drain            []ObservedNetwork // networks of the Environment it no longer lists
+	volumeNames      map[string]string // spec volume → Docker volume it is mounted from
+	volumeOps        map[string]int    // Docker volume name → EnsureVolume op
+	volumeConflicts  map[string]string
+	pullOps          map[string]int // image → PullImage op
+	serviceRemovals  map[string][]int
+	otherRemovals    []int
 }
 
 func newBuilder(env *v1alpha1.Environment, obs Observed, opts Options, now time.Time) *builder {
 	b := &builder{
-		env:             env,
-		obs:             obs,
-		opts:            opts,
-		now:             now,
-		memory:          memoryFor(obs, env.Status),
-		states:          map[string]*serviceState{},
-		networkOp:       -1,
-		volumeOps:       map[string]int{},
-		volumeConflicts: map[string]string{},
-		pullOps:         map[string]int{},
-		serviceRemovals: map[string][]int{},
+		env:              env,
+		obs:              obs,
+		opts:             opts,
+		now:              now,
+		memory:           memoryFor(obs, env.Status),
+		states:           map[string]*serviceState{},
+		networkOps:       map[string]int{},
+		networkConflicts: map[string]string{},
+		volumeOps:        map[string]int{},
+		volumeConflicts:  map[string]string{},
+		pullOps:          map[string]int{},
+		serviceRemovals:  map[string][]int{},
 	}
 	// A cycle is rejected by validation; Order still lists every service.
 	b.order, _ = Order(env.Spec.Services)
@@ -115,15 +118,23 @@ func (b *builder) removeExtras() {
 
 func (b *builder) ensureNetwork() {
 	name := NetworkName(b.env.Name)
-	n := b.obs.Network
+	if _, ok := SpecNetworkNames(b.env)[name]; !ok {
+		return // spec.networks leaves the default network out (ensureSpecNetworks drains it)
+	}
+	b.ensureNetworkNamed(name, b.obs.Network)
+}
+
+// ensureNetworkNamed plans the Environment's network name, observed as n
+// (nil when absent).
+func (b *builder) ensureNetworkNamed(name string, n *ObservedNetwork) {
 	switch {
 	case n == nil:
-		b.networkOp = b.plan.add(Op{
+		b.networkOps[name] = b.plan.add(Op{
 			Kind: OpEnsureNetwork, Reason: "create network " + name, Environment: b.env.Name,
 			Network: name, Labels: EnvironmentLabels(b.env, b.opts),
 		})
 	case !ownedBy(n.Labels, b.env.Name, b.opts):
-		b.networkConflict = fmt.Sprintf("network %s exists and is not managed by this berth for Environment %s; berth never touches it", name, b.env.Name)
+		b.networkConflicts[name] = fmt.Sprintf("network %s exists and is not managed by this berth for Environment %s; berth never touches it", name, b.env.Name)
 	case b.env.UID != "" && n.Labels[v1alpha1.LabelEnvironmentUID] != string(b.env.UID) && !b.refusedForEndpoints(*n):
 		// Not adopted: a new container would join a network labelled
 		// for another incarnation. It is replaced once its containers

@@ -35,7 +35,11 @@ type ContainerConfig struct {
 	// each other.
 	Network      string
 	NetworkAlias string
-	Hostname     string
+	// Networks, set only when the Environment lists networks or the
+	// service lists its own, are every network the container joins
+	// (Network among them), sorted by name, with their extra aliases.
+	Networks []NetworkAttachment
+	Hostname string
 	// StopSignal is the spec's stopSignal; "" keeps the image's STOPSIGNAL,
 	// which Docker then sends on every stop (berth's, a `docker stop`, a
 	// daemon shutdown).
@@ -173,23 +177,22 @@ func BuildContainerConfigHost(env *v1alpha1.Environment, svc *v1alpha1.Service, 
 		return ContainerConfig{}, fmt.Errorf("service %q: %w", svc.Name, err)
 	}
 	cfg := ContainerConfig{
-		Name:         ContainerName(env.Name, svc.Name),
-		Image:        svc.Image,
-		Entrypoint:   cloneOrNil(svc.Command),
-		Cmd:          cloneOrNil(svc.Args),
-		Env:          buildEnv(svc.Env),
-		Ports:        buildPorts(svc.Ports),
-		Resources:    res,
-		Mounts:       mounts,
-		Network:      NetworkName(env.Name),
-		NetworkAlias: svc.Name,
-		Hostname:     svc.Name,
-		StopSignal:   svc.StopSignal,
-		StopTimeout:  GracePeriod(svc),
-		RestartedAt:  restartRequest(env, svc.Name),
-		Settings:     settings,
-		Files:        files,
+		Name:        ContainerName(env.Name, svc.Name),
+		Image:       svc.Image,
+		Entrypoint:  cloneOrNil(svc.Command),
+		Cmd:         cloneOrNil(svc.Args),
+		Env:         buildEnv(svc.Env),
+		Ports:       buildPorts(svc.Ports),
+		Resources:   res,
+		Mounts:      mounts,
+		Hostname:    svc.Name,
+		StopSignal:  svc.StopSignal,
+		StopTimeout: GracePeriod(svc),
+		RestartedAt: restartRequest(env, svc.Name),
+		Settings:    settings,
+		Files:       files,
 	}
+	buildNetworks(env, svc, &cfg)
 	// The user's labels first, so berth's own always win (validation
 	// refuses berth.dev/ keys anyway).
 	cfg.Labels = maps.Clone(settings.Labels)

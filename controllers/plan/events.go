@@ -84,6 +84,8 @@ func (o Op) eventReason() string {
 		return "VolumeRemoved"
 	case OpDisconnectStaleEndpoints:
 		return "StaleEndpointsDisconnected"
+	case OpConnectNetwork:
+		return "NetworkConnected"
 	}
 	return string(o.Kind)
 }

@@ -73,6 +73,9 @@ func SpecHash(cfg ContainerConfig) string {
 		// content (never the content), so changing a file recreates
 		// only the services that mount it.
 		Files []fileHash `json:",omitempty"`
+		// Omitted unless the Environment or the service lists networks,
+		// so an Environment of one network keeps its hashes.
+		Networks []NetworkAttachment `json:",omitempty"`
 	}{
 		Version:      hashVersion,
 		Name:         cfg.Name,
@@ -89,6 +92,7 @@ func SpecHash(cfg ContainerConfig) string {
 		RestartedAt:  cfg.RestartedAt,
 		Settings:     settingsForHash(cfg.Settings),
 		Files:        filesForHash(cfg.Files),
+		Networks:     networksForHash(cfg.Networks),
 	}
 	ports := slices.Clone(cfg.Ports)
 	slices.SortStableFunc(ports, comparePorts)
@@ -150,4 +154,23 @@ func settingsForHash(s Settings) *Settings {
 		return nil
 	}
 	return &s
+}
+
+// networksForHash is the attachments sorted by network, aliases sorted, so
+// a reordered spec does not recreate the container; nil when there are
+// none.
+func networksForHash(ns []NetworkAttachment) []NetworkAttachment {
+	if len(ns) == 0 {
+		return nil
+	}
+	out := make([]NetworkAttachment, len(ns))
+	for i, a := range ns {
+		out[i] = NetworkAttachment{Network: a.Network, Aliases: slices.Clone(a.Aliases)}
+		slices.Sort(out[i].Aliases)
+		if len(out[i].Aliases) == 0 {
+			out[i].Aliases = nil
+		}
+	}
+	slices.SortFunc(out, func(a, b NetworkAttachment) int { return strings.Compare(a.Network, b.Network) })
+	return out
 }

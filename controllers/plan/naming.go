@@ -154,16 +154,16 @@ func (b *builder) drainNeeds(n ObservedNetwork) (needs []int, blocker string, ok
 // replaceNetwork removes n, a network under this Environment's name that is
 // labelled for an earlier incarnation, and creates the Environment's own.
 func (b *builder) replaceNetwork(n ObservedNetwork) {
-	name := NetworkName(b.env.Name)
+	name := n.Name
 	needs, blocker, ok := b.drainNeeds(n)
 	if !ok {
-		b.networkConflict = fmt.Sprintf("network %s belongs to an earlier Environment %s (uid %s) and container %s is still attached; waiting for it to go",
+		b.networkConflicts[name] = fmt.Sprintf("network %s belongs to an earlier Environment %s (uid %s) and container %s is still attached; waiting for it to go",
 			name, b.env.Name, n.Labels[v1alpha1.LabelEnvironmentUID], shortID(blocker))
 		return
 	}
 	rm := b.plan.add(Op{Kind: OpRemoveNetwork, Environment: b.env.Name, Network: n.Name, NetworkID: n.ID, Needs: needs,
 		Reason: fmt.Sprintf("remove network %s of an earlier Environment %s (uid %s)", name, b.env.Name, n.Labels[v1alpha1.LabelEnvironmentUID])})
-	b.networkOp = b.plan.add(Op{
+	b.networkOps[name] = b.plan.add(Op{
 		Kind: OpEnsureNetwork, Reason: "create network " + name, Environment: b.env.Name,
 		Network: name, Labels: EnvironmentLabels(b.env, b.opts), Needs: []int{rm},
 	})
@@ -172,7 +172,7 @@ func (b *builder) replaceNetwork(n ObservedNetwork) {
 // drainOtherNetworks removes the Environment's networks under other names
 // once nothing this plan keeps is attached to them.
 func (b *builder) drainOtherNetworks() {
-	others := slices.Clone(b.obs.OtherNetworks)
+	others := append(slices.Clone(b.obs.OtherNetworks), b.drain...)
 	slices.SortFunc(others, func(a, c ObservedNetwork) int { return cmp.Or(cmp.Compare(a.Name, c.Name), cmp.Compare(a.ID, c.ID)) })
 	for _, n := range others {
 		if !ownedBy(n.Labels, b.env.Name, b.opts) {
@@ -183,6 +183,6 @@ func (b *builder) drainOtherNetworks() {
 			continue // a later plan, once its containers are replaced
 		}
 		b.plan.add(Op{Kind: OpRemoveNetwork, Environment: b.env.Name, Network: n.Name, NetworkID: n.ID, Needs: needs,
-			Reason: fmt.Sprintf("remove network %s: Environment %s uses %s now", n.Name, b.env.Name, NetworkName(b.env.Name))})
+			Reason: fmt.Sprintf("remove network %s: Environment %s no longer uses it", n.Name, b.env.Name)})
 	}
 }

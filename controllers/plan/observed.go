@@ -15,6 +15,10 @@ type Observed struct {
 	// whoever owns it, preferring one of this Environment's incarnation;
 	// nil when there is none.
 	Network *ObservedNetwork
+	// Networks are the Environment's networks of spec.networks other than
+	// the default one, by Docker name (berth_<env>__<net>), whoever owns
+	// them, preferring one of this incarnation.
+	Networks map[string]ObservedNetwork
 	// OtherNetworks are the other networks labelled with this Environment:
 	// ones an older berth named berth-<env>, and ones of an earlier
 	// incarnation under the current name. They are drained and removed.

@@ -29,6 +29,10 @@ const (
 	// DisconnectStaleEndpoints; never a removal).
 	OpDisconnectStaleEndpoints OpKind = "DisconnectStaleEndpoints"
 	OpRemoveVolume             OpKind = "RemoveVolume"
+	// OpConnectNetwork joins a container to one more network (Docker API
+	// 1.41 creates a container on one network only) under Aliases; an
+	// existing attachment counts as done.
+	OpConnectNetwork OpKind = "ConnectNetwork"
 )
 
 // RemoveReason says why a container is removed.
@@ -84,6 +88,9 @@ type Op struct {
 	// Endpoints are the container names a DisconnectStaleEndpoints op may
 	// clear from the network: every container berth created on it.
 	Endpoints []string
+	// Aliases are the DNS names of a ConnectNetwork's container on
+	// Network.
+	Aliases []string
 	// Volume is the Docker volume name of volume operations.
 	Volume string
 	// Labels go on the network or volume an Ensure op creates.
@@ -105,6 +112,8 @@ func (o Op) String() string {
 		return fmt.Sprintf("%s %s", o.Kind, o.Image)
 	case OpCreateContainer:
 		return fmt.Sprintf("%s %s", o.Kind, o.Service)
+	case OpConnectNetwork:
+		return fmt.Sprintf("%s %s %s", o.Kind, o.ContainerName, o.Network)
 	case OpStartContainer, OpCopyFiles:
 		return fmt.Sprintf("%s %s %s", o.Kind, o.Service, o.ContainerID)
 	case OpRemoveContainer:

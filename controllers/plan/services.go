@@ -103,7 +103,7 @@ func (b *builder) decide(st *serviceState) {
 func (b *builder) checkCreatable(st *serviceState) {
 	msg := b.cl.conflicts[st.svc.Name]
 	if msg == "" {
-		msg = b.networkConflict
+		msg = b.networkConflictFor(st.cfg)
 	}
 	for _, m := range st.cfg.Mounts {
 		if msg == "" {
@@ -178,6 +178,8 @@ func (b *builder) emitServices() {
 				break
 			}
 			b.emitNewContainer(st, needs)
+		case intentKeep:
+			b.repairAttachments(st)
 		}
 		views[name] = b.view(st)
 	}
@@ -194,6 +196,8 @@ func (b *builder) emitNewContainer(st *serviceState, depNeeds []int) {
 		if copyOp, ok := b.copyFiles(st, st.primary.ID, st.primary.name(), nil); ok {
 			startNeeds = append(startNeeds, copyOp)
 		}
+		// A create whose connects did not all run: they are idempotent.
+		startNeeds = append(startNeeds, b.connectOps(st, st.primary.ID, nil)...)
 		st.startOp = b.plan.add(Op{
 			Kind: OpStartContainer, Environment: b.env.Name, Service: name,
 			ContainerID: st.primary.ID, ContainerName: st.primary.name(),
@@ -232,6 +236,7 @@ func (b *builder) emitNewContainer(st *serviceState, depNeeds []int) {
 	if copyOp, ok := b.copyFiles(st, "", cfg.Name, []int{create}); ok {
 		startNeeds = append(startNeeds, copyOp)
 	}
+	startNeeds = append(startNeeds, b.connectOps(st, "", []int{create})...)
 	if publishesFixedPort(cfg) {
 		// A removed service may still hold the host port.
 		startNeeds = append(startNeeds, b.otherRemovals...)
@@ -253,11 +258,13 @@ func (b *builder) view(st *serviceState) depView {
 	return v
 }
 
+// networkNeeds are the Ensure ops of every network of the plan.
 func (b *builder) networkNeeds() []int {
-	if b.networkOp >= 0 {
-		return []int{b.networkOp}
+	var out []int
+	for _, i := range b.networkOps {
+		out = append(out, i)
 	}
-	return nil
+	return sortedNeeds(out)
 }
 
 func publishesFixedPort(cfg ContainerConfig) bool {

@@ -80,6 +80,18 @@ func Teardown(env *v1alpha1.Environment, obs Observed, opts Options) Plan {
 	if n := obs.Network; n != nil && ownedBy(n.Labels, env.Name, opts) {
 		teardownNetwork(&p, env, *n, obs.NetworkRemoval, all)
 	}
+	// Then those of spec.networks, each the same graceful way.
+	nets := make([]ObservedNetwork, 0, len(obs.Networks))
+	for name, n := range obs.Networks {
+		n.Name = cmp.Or(n.Name, name)
+		nets = append(nets, n)
+	}
+	slices.SortFunc(nets, func(a, b ObservedNetwork) int { return cmp.Compare(a.Name, b.Name) })
+	for _, n := range nets {
+		if ownedBy(n.Labels, env.Name, opts) {
+			teardownNetwork(&p, env, n, obs.NetworkRemoval, all)
+		}
+	}
 	// The Environment's networks under other names (an older berth's) or
 	// of an earlier incarnation go too: nothing of its may be left behind.
 	for _, n := range obs.OtherNetworks {

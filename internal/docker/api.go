@@ -24,6 +24,7 @@ type Docker interface {
 	StartContainer(ctx context.Context, id string) error
 	CopyFiles(ctx context.Context, id string, files []FileSpec) error
 	InspectContainer(ctx context.Context, idOrName string) (Container, error)
+	ConnectNetwork(ctx context.Context, containerIDOrName, network string, aliases []string) (attached bool, err error)
 
 	StopAndRemove(ctx context.Context, idOrName string, grace time.Duration) error
 	RemoveNetwork(ctx context.Context, idOrName string) error

@@ -76,7 +76,7 @@ func (c *Client) BuildImage(ctx context.Context, spec BuildSpec, out io.Writer) 
 		args[k] = &v
 	}
 	labels := map[string]string{
-		v1.LabelManagedBy:  c.id,
+		v1.LabelManagedBy: c.id,
 		v1.LabelBuildHash: spec.Hash,
 	}
 	opts := client.ImageBuildOptions{

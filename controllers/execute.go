@@ -116,6 +116,8 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 		}
 		c.images.pulled(op.Environment, op.Image, env.Generation)
 		return !pulled.Load(), nil
+	case plan.OpBuildImage:
+		return c.runBuild(ctx, env, op)
 	case plan.OpCreateContainer:
 		if op.Config == nil {
 			return false, fmt.Errorf("create %s: no container config in plan", op.Service)

@@ -24,7 +24,7 @@ const BuildTimeout = 30 * time.Minute
 type Builder interface {
 	BuildImage(ctx context.Context, spec BuildSpec, out io.Writer) (Built, error)
 	BuiltImages(ctx context.Context) ([]BuiltImage, error)
-	RemoveBuiltImage(ctx context.Context, ref string) error
+	RemoveBuiltImage(ctx context.Context, ref string, also ...string) error
 }
 
 // BuildSpec is an image to build with the daemon's classic builder.
@@ -204,19 +204,15 @@ func (c *Client) BuiltImages(ctx context.Context) ([]BuiltImage, error) {
 }
 
 // RemoveBuiltImage removes ref, an image this manager built, without
-// force: a tag another image name still points at is only untagged, and
-// an image a container still uses is refused by the daemon (ErrConflict),
-// which callers treat as "still in use". An image not built by this
-// manager is ErrNotOwned and left alone. A missing image is not an error.
-func (c *Client) RemoveBuiltImage(ctx context.Context, ref string) error {
-	var labels map[string]string
-	err := c.gov.do(ctx, call{op: "image_inspect", lane: laneRead, object: ref, idempotent: true}, func(ctx context.Context, _ int) error {
-		r, err := c.api.ImageInspect(ctx, ref)
-		if err == nil && r.Config != nil {
-			labels = r.Config.Labels
-		}
-		return err
-	})
+// force (PruneChildren removes its untagged parents, the classic builder's
+// intermediate images). also are more tags of the same build (the
+// service's image name): each is untagged first, but only while it still
+// points at ref's image. An image a container still uses is refused by
+// the daemon (ErrConflict), which callers treat as "still in use". An
+// image not built by this manager is ErrNotOwned and left alone. A missing
+// image is not an error.
+func (c *Client) RemoveBuiltImage(ctx context.Context, ref string, also ...string) error {
+	id, labels, err := c.inspectImage(ctx, ref)
 	if IsNotFound(err) {
 		return nil
 	}
@@ -226,7 +222,37 @@ func (c *Client) RemoveBuiltImage(ctx context.Context, ref string) error {
 	if labels[v1.LabelManagedBy] != c.id || labels[v1.LabelBuildHash] == "" {
 		return &Error{Op: "image_remove", Object: ref, Kind: ErrNotOwned, Err: fmt.Errorf("image %s was not built by this manager", ref)}
 	}
-	err = c.gov.do(ctx, call{op: "image_remove", lane: laneWrite, object: ref, idempotent: true}, func(ctx context.Context, _ int) error {
+	for _, alias := range also {
+		aid, _, err := c.inspectImage(ctx, alias)
+		if IsNotFound(err) || (err == nil && aid != id) {
+			continue // gone, or now another image: not ours to untag
+		}
+		if err != nil {
+			return fmt.Errorf("remove image tag %s: %w", alias, err)
+		}
+		if err := c.removeImage(ctx, alias); err != nil {
+			return err
+		}
+	}
+	return c.removeImage(ctx, ref)
+}
+
+func (c *Client) inspectImage(ctx context.Context, ref string) (id string, labels map[string]string, err error) {
+	err = c.gov.do(ctx, call{op: "image_inspect", lane: laneRead, object: ref, idempotent: true}, func(ctx context.Context, _ int) error {
+		r, err := c.api.ImageInspect(ctx, ref)
+		if err == nil {
+			id = r.ID
+			if r.Config != nil {
+				labels = r.Config.Labels
+			}
+		}
+		return err
+	})
+	return id, labels, err
+}
+
+func (c *Client) removeImage(ctx context.Context, ref string) error {
+	err := c.gov.do(ctx, call{op: "image_remove", lane: laneWrite, object: ref, idempotent: true}, func(ctx context.Context, _ int) error {
 		_, err := c.api.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: false, PruneChildren: true})
 		return err
 	})

@@ -50,9 +50,15 @@ type buildRecord struct {
 type buildBook struct {
 	mu    sync.Mutex
 	byEnv map[string]map[string]*buildRecord
+	// seen is when each tag was last needed by any Environment; it
+	// outlives the Environment so the budget prunes by last use. An entry
+	// goes when its image is removed.
+	seen map[string]time.Time
 }
 
-func newBuildBook() *buildBook { return &buildBook{byEnv: map[string]map[string]*buildRecord{}} }
+func newBuildBook() *buildBook {
+	return &buildBook{byEnv: map[string]map[string]*buildRecord{}, seen: map[string]time.Time{}}
+}
 
 func (b *buildBook) record(env, service string) *buildRecord {
 	if b.byEnv[env] == nil {
@@ -102,24 +108,24 @@ func (b *buildBook) usedElsewhere(env, ref string) bool {
 	return false
 }
 
-// lastUse is when ref was last needed by any Environment, and whether any
-// does now.
+// lastUse is when ref was last needed by any Environment, and whether one
+// that exists does now.
 func (b *buildBook) lastUse(ref string) (time.Time, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var t time.Time
 	found := false
 	for _, svcs := range b.byEnv {
 		for _, r := range svcs {
-			if r.ref == ref {
-				found = true
-				if r.lastUsed.After(t) {
-					t = r.lastUsed
-				}
-			}
+			found = found || r.ref == ref
 		}
 	}
-	return t, found
+	return b.seen[ref], found
+}
+
+func (b *buildBook) removed(ref string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.seen, ref)
 }
 
 func buildSpec(b *v1alpha1.Build) buildctx.Spec {
@@ -176,6 +182,7 @@ func (c *Controller) resolveBuilds(env *v1alpha1.Environment, now time.Time) (*v
 			r.contextErr, r.warned, r.failures = "", "", 0
 		}
 		r.lastUsed = now
+		c.builds.seen[r.ref] = now
 		svc.Image = r.ref
 		builds[svc.Name] = plan.ObservedBuild{Ref: r.ref, Present: r.present, Failures: r.failures, LastFailure: r.lastFailure, Error: r.err}
 	}
@@ -298,6 +305,7 @@ func (c *Controller) removeBuiltImages(ctx context.Context, env *v1alpha1.Enviro
 		err := c.docker.RemoveBuiltImage(ctx, ref, also...)
 		switch {
 		case err == nil:
+			c.builds.removed(ref)
 			c.log.Info("removed built image", "environment", env.Name, "image", ref)
 		case docker.IsConflict(err) || docker.IsNotOwned(err):
 			c.log.Info("keeping built image", "environment", env.Name, "image", ref, "reason", err.Error())
@@ -361,6 +369,7 @@ func (c *Controller) pruneBuilt(ctx context.Context) {
 			if err := c.docker.RemoveBuiltImage(ctx, ref); err != nil && !errors.Is(err, docker.ErrConflict) {
 				c.log.Error(err, "pruning built image", "image", ref)
 			}
+			c.builds.removed(ref)
 		}
 		c.log.Info("pruned built image over the build cache budget", "image", im.ID, "tags", im.Tags, "size", im.Size, "budget", budget)
 	}

@@ -122,6 +122,20 @@ func (b *buildBook) lastUse(ref string) (time.Time, bool) {
 	return b.seen[ref], found
 }
 
+// imageMissing forgets that ref is present (a create found no such
+// image), so the next plan builds it again.
+func (b *buildBook) imageMissing(ref string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, svcs := range b.byEnv {
+		for _, r := range svcs {
+			if r.ref == ref {
+				r.present = false
+			}
+		}
+	}
+}
+
 func (b *buildBook) removed(ref string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -257,6 +271,15 @@ func (c *Controller) runBuild(ctx context.Context, env *v1alpha1.Environment, op
 		c.pruneBuilt(ctx)
 	}
 	return built.Skipped, nil
+}
+
+// buildingEvent is the Normal event that starts a build's record (written
+// with its outcome, Built or BuildFailed, once the build has run).
+func buildingEvent(op plan.Op, now time.Time) v1alpha1.EnvironmentEvent {
+	return v1alpha1.EnvironmentEvent{
+		Time: metav1.NewTime(now.Truncate(time.Second)), Type: plan.EventNormal, Reason: "Building",
+		Service: op.Service, Message: op.Reason,
+	}
 }
 
 // buildFailure carries the build's last lines to the BuildFailed event.

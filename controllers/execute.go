@@ -123,6 +123,10 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 			return false, fmt.Errorf("create %s: no container config in plan", op.Service)
 		}
 		created, err := c.docker.CreateContainer(ctx, containerSpec(op, uid))
+		if err != nil && (docker.IsNotFound(err) || docker.IsImageNotPresent(err)) {
+			// A built image removed behind berth's back: build it again.
+			c.builds.imageMissing(op.Config.Image)
+		}
 		return err == nil && created.Adopted, err
 	case plan.OpStartContainer:
 		id := op.ContainerID

@@ -204,6 +204,9 @@ func outcomeEvents(outcomes []outcome, now time.Time) []v1alpha1.EnvironmentEven
 			continue
 		}
 		ev := o.op.Event(now)
+		if o.op.Kind == plan.OpBuildImage {
+			evs = append(evs, buildingEvent(o.op, now))
+		}
 		if o.err != nil {
 			ev.Type = plan.EventWarning
 			ev.Reason = "Failed" + string(o.op.Kind)

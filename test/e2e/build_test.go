@@ -63,7 +63,7 @@ var _ = Describe("Images built from a Dockerfile", Ordered, func() {
 		for _, ev := range env.Status.Events {
 			reasons = append(reasons, ev.Reason)
 		}
-		Expect(reasons).To(ContainElement("Built"))
+		Expect(reasons).To(ContainElements("Building", "Built"))
 
 		m.mustBerth("delete", "environment", name, "--timeout=3m")
 		m.waitGone(time.Minute, name)

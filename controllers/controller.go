@@ -20,6 +20,7 @@ import (
 	informers "berth.dev/berth/client/informers/externalversions"
 	listers "berth.dev/berth/client/listers/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
+	"berth.dev/berth/internal/buildctx"
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/informer"
 	"berth.dev/berth/internal/probe"
@@ -49,6 +50,12 @@ type Options struct {
 	QueueBurst int
 	Registerer prometheus.Registerer
 	Log        logr.Logger
+	// BuildLogs keeps each service's last build output for `berth logs`
+	// (a store of its own when nil).
+	BuildLogs *buildctx.LogStore
+	// BuildCacheMax is the byte budget of the images berth built; 0
+	// disables pruning.
+	BuildCacheMax int64
 }
 
 // Controller converges Docker to Environments: the sample-controller shape,
@@ -65,6 +72,8 @@ type Controller struct {
 	queue     workqueue.TypedRateLimitingInterface[string]
 	probes    *probe.Manager
 	images    *imageBook
+	builds    *buildBook
+	buildLogs *buildctx.LogStore
 	everReady *readyMemory
 	runs      *runMemory
 	stale     *staleGuard
@@ -105,11 +114,16 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		docker:    opts.Docker,
 		cache:     opts.Cache,
 		images:    newImageBook(),
+		builds:    newBuildBook(),
+		buildLogs: opts.BuildLogs,
 		everReady: newReadyMemory(),
 		runs:      newRunMemory(),
 		stale:     newStaleGuard(),
 		refusals:  newNetworkRefusals(),
 		metrics:   newReconcileMetrics(opts.Registerer),
+	}
+	if c.buildLogs == nil {
+		c.buildLogs = buildctx.NewLogStore(0)
 	}
 	limiter := workqueue.NewTypedMaxOfRateLimiter(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](itemBaseDelay, itemMaxDelay),

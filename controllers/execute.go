@@ -116,11 +116,17 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 		}
 		c.images.pulled(op.Environment, op.Image, env.Generation)
 		return !pulled.Load(), nil
+	case plan.OpBuildImage:
+		return c.runBuild(ctx, env, op)
 	case plan.OpCreateContainer:
 		if op.Config == nil {
 			return false, fmt.Errorf("create %s: no container config in plan", op.Service)
 		}
 		created, err := c.docker.CreateContainer(ctx, containerSpec(op, uid))
+		if err != nil && (docker.IsNotFound(err) || docker.IsImageNotPresent(err)) {
+			// A built image removed behind berth's back: build it again.
+			c.builds.imageMissing(op.Config.Image)
+		}
 		return err == nil && created.Adopted, err
 	case plan.OpStartContainer:
 		id := op.ContainerID

@@ -32,6 +32,8 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		// orphans now.
 		c.probes.Sync(name, nil)
 		c.images.forget(name)
+		c.builds.forget(name)
+		c.buildLogs.Forget(name)
 		c.runs.forget(name)
 		c.stale.forget(name)
 		c.refusals.forget(name)
@@ -60,7 +62,11 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	now := time.Now()
 	obs := c.observe(env)
 	obs.Host = readHost(env, c.opts.AllowedHostPaths)
-	p := plan.Compute(env, obs, c.opts.Plan, now)
+	// Services with a build get their content tag as image (planEnv);
+	// env itself stays as stored.
+	planEnv, builds, buildWarnings := c.resolveBuilds(env, now)
+	obs.Builds = builds
+	p := plan.Compute(planEnv, obs, c.opts.Plan, now)
 	if p.TTLExpired {
 		log.Info("ttlSecondsAfterReady has run out: deleting the Environment", "ttl", *env.Spec.TTLSecondsAfterReady)
 		ev := v1alpha1.EnvironmentEvent{
@@ -81,9 +87,10 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	// A refused removal of an earlier incarnation's network decides
 	// whether the next plan adopts it.
 	c.refusals.record(env, outcomes)
-	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
+	status := plan.ComputeStatus(planEnv, obs, c.opts.Plan, p, env.Status, now)
 	c.runs.remember(env, rememberRestarts(plan.RememberRuns(status, obs), obs, outcomes, now))
-	events := append(outcomeEvents(outcomes, now), hostErrorEvents(obs.Host, env.Status.Events, now)...)
+	events := append(buildWarnings, outcomeEvents(outcomes, now)...)
+	events = append(events, hostErrorEvents(obs.Host, env.Status.Events, now)...)
 	if err := c.writeStatus(ctx, env, status, events); err != nil && execErr == nil {
 		execErr = err
 	}
@@ -140,7 +147,13 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 			// Best effort: the object is about to disappear anyway.
 			_ = c.writeStatus(ctx, env, status, evs)
 		}
+		// Images last: the containers that used them are gone.
+		if err := c.removeBuiltImages(ctx, env); err != nil {
+			return Result{}, err
+		}
 		c.images.forget(env.Name)
+		c.builds.forget(env.Name)
+		c.buildLogs.Forget(env.Name)
 		c.runs.forget(env.Name)
 		c.refusals.forget(env.Name)
 		return Result{}, c.removeFinalizer(ctx, env.Name)
@@ -197,9 +210,15 @@ func outcomeEvents(outcomes []outcome, now time.Time) []v1alpha1.EnvironmentEven
 			continue
 		}
 		ev := o.op.Event(now)
+		if o.op.Kind == plan.OpBuildImage {
+			evs = append(evs, buildingEvent(o.op, now))
+		}
 		if o.err != nil {
 			ev.Type = plan.EventWarning
 			ev.Reason = "Failed" + string(o.op.Kind)
+			if o.op.Kind == plan.OpBuildImage {
+				ev.Reason = EventBuildFailed
+			}
 			ev.Message = fmt.Sprintf("%s failed: %v", o.op.Reason, o.err)
 		}
 		evs = append(evs, ev)

@@ -137,8 +137,15 @@ const (
 type Service struct {
 	// Name is the service's DNS name on the Environment's network.
 	Name string `json:"name"`
-	// Image is the image reference, as `docker run` takes it.
-	Image string `json:"image"`
+	// Image is the image reference, as `docker run` takes it. Optional
+	// when build is set; with both, the built image is also tagged image.
+	// +optional
+	Image string `json:"image,omitempty"`
+	// Build builds the service's image from a Dockerfile on the manager's
+	// host (compose's build:). The context must be absolute on the server;
+	// `berth apply -f` resolves a relative one against the file's directory.
+	// +optional
+	Build *Build `json:"build,omitempty"`
 	// ImagePullPolicy: Always, IfNotPresent (default) or Never.
 	// +optional
 	ImagePullPolicy PullPolicy `json:"imagePullPolicy,omitempty"`

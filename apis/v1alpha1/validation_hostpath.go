@@ -76,5 +76,12 @@ func validatePolicyHostPaths(spec *EnvironmentSpec, policy Policy) field.ErrorLi
 	for i, s := range spec.Secrets {
 		check(field.NewPath("spec", "secrets").Index(i).Child("path"), s.Path)
 	}
+	// A build context is read (and sent to the daemon) with the manager's
+	// rights, like a file's path.
+	for i, s := range spec.Services {
+		if s.Build != nil {
+			check(field.NewPath("spec", "services").Index(i).Child("build", "context"), s.Build.Context)
+		}
+	}
 	return allErrs
 }

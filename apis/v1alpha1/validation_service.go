@@ -14,7 +14,13 @@ import (
 func validateService(s *Service, p *field.Path, ctx *specContext) field.ErrorList {
 	var allErrs field.ErrorList
 
-	allErrs = append(allErrs, validateImage(p.Child("image"), s.Image)...)
+	if s.Build == nil || s.Image != "" {
+		// compose's rule: image, build, or both.
+		allErrs = append(allErrs, validateImage(p.Child("image"), s.Image)...)
+	}
+	if s.Build != nil {
+		allErrs = append(allErrs, validateBuild(s.Build, p.Child("build"))...)
+	}
 	allErrs = append(allErrs, validateEnum(p.Child("imagePullPolicy"), s.ImagePullPolicy,
 		PullAlways, PullIfNotPresent, PullNever)...)
 	allErrs = append(allErrs, validateEnum(p.Child("restartPolicy"), s.RestartPolicy,

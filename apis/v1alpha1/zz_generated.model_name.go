@@ -22,6 +22,11 @@ limitations under the License.
 package v1alpha1
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Build) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.Build"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Dependency) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.Dependency"
 }

@@ -32,6 +32,7 @@ import (
 
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
+		Build{}.OpenAPIModelName():                        schema_berthdev_berth_apis_v1alpha1_Build(ref),
 		Dependency{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_Dependency(ref),
 		EmptyDirVolumeSource{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_EmptyDirVolumeSource(ref),
 		EnvVar{}.OpenAPIModelName():                       schema_berthdev_berth_apis_v1alpha1_EnvVar(ref),
@@ -116,6 +117,57 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		runtime.Unknown{}.OpenAPIModelName():              schema_k8sio_apimachinery_pkg_runtime_Unknown(ref),
 		intstr.IntOrString{}.OpenAPIModelName():           schema_apimachinery_pkg_util_intstr_IntOrString(ref),
 		version.Info{}.OpenAPIModelName():                 schema_k8sio_apimachinery_pkg_version_Info(ref),
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_Build(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Build says how to build a service's image from a Dockerfile, as compose's build: does. The manager reads the context directory on its own host.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"context": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Context is the build context directory. The server takes absolute paths only; `berth apply -f` resolves a relative one against the directory of the file.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"dockerfile": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Dockerfile is the Dockerfile's path relative to the context (default Dockerfile).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"args": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Args are build arguments (ARG in the Dockerfile).",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"target": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Target is the stage of a multi-stage Dockerfile to build.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"context"},
+			},
+		},
 	}
 }
 
@@ -1066,10 +1118,15 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 					},
 					"image": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Image is the image reference, as `docker run` takes it.",
-							Default:     "",
+							Description: "Image is the image reference, as `docker run` takes it. Optional when build is set; with both, the built image is also tagged image.",
 							Type:        []string{"string"},
 							Format:      "",
+						},
+					},
+					"build": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Build builds the service's image from a Dockerfile on the manager's host (compose's build:). The context must be absolute on the server; `berth apply -f` resolves a relative one against the file's directory.",
+							Ref:         ref(Build{}.OpenAPIModelName()),
 						},
 					},
 					"imagePullPolicy": {
@@ -1468,11 +1525,11 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 						},
 					},
 				},
-				Required: []string{"name", "image"},
+				Required: []string{"name"},
 			},
 		},
 		Dependencies: []string{
-			Dependency{}.OpenAPIModelName(), EnvVar{}.OpenAPIModelName(), ExtraHost{}.OpenAPIModelName(), FileMount{}.OpenAPIModelName(), Probe{}.OpenAPIModelName(), ResourceRequirements{}.OpenAPIModelName(), SecretMount{}.OpenAPIModelName(), ServiceNetwork{}.OpenAPIModelName(), ServicePort{}.OpenAPIModelName(), Ulimit{}.OpenAPIModelName(), VolumeMount{}.OpenAPIModelName(), intstr.IntOrString{}.OpenAPIModelName()},
+			Build{}.OpenAPIModelName(), Dependency{}.OpenAPIModelName(), EnvVar{}.OpenAPIModelName(), ExtraHost{}.OpenAPIModelName(), FileMount{}.OpenAPIModelName(), Probe{}.OpenAPIModelName(), ResourceRequirements{}.OpenAPIModelName(), SecretMount{}.OpenAPIModelName(), ServiceNetwork{}.OpenAPIModelName(), ServicePort{}.OpenAPIModelName(), Ulimit{}.OpenAPIModelName(), VolumeMount{}.OpenAPIModelName(), intstr.IntOrString{}.OpenAPIModelName()},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"berth.dev/berth/internal/apiserver"
+	"berth.dev/berth/internal/buildctx"
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/informer"
 	"berth.dev/berth/internal/streamcap"
@@ -29,10 +30,13 @@ type dockerLogs struct {
 	client  *docker.Client
 	cache   *informer.Informer
 	streams *streamcap.Limiter
+	// builds holds each service's last build output, shown while the
+	// service has no container (building, or the build failed).
+	builds *buildctx.LogStore
 }
 
-func newDockerLogs(client *docker.Client, cache *informer.Informer) dockerLogs {
-	return dockerLogs{client: client, cache: cache, streams: streamcap.New("API log streams", apiLogStreams, apiLogStreamsPerContainer)}
+func newDockerLogs(client *docker.Client, cache *informer.Informer, builds *buildctx.LogStore) dockerLogs {
+	return dockerLogs{client: client, cache: cache, builds: builds, streams: streamcap.New("API log streams", apiLogStreams, apiLogStreamsPerContainer)}
 }
 
 var _ apiserver.LogSource = dockerLogs{}
@@ -40,6 +44,12 @@ var _ apiserver.LogSource = dockerLogs{}
 func (d dockerLogs) Logs(ctx context.Context, env, service string, opts apiserver.LogOptions, w io.Writer) error {
 	c, ok := d.current(env, service)
 	if !ok {
+		if d.builds != nil {
+			if out, built := d.builds.Get(env, service); built {
+				_, err := w.Write(out)
+				return err
+			}
+		}
 		return apiserver.ErrNoContainer
 	}
 	if opts.TailLines == 0 && !opts.Follow {

@@ -27,6 +27,7 @@ import (
 	"berth.dev/berth/controllers"
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/apiserver"
+	"berth.dev/berth/internal/buildctx"
 	"berth.dev/berth/internal/dashboard"
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/informer"
@@ -47,6 +48,11 @@ type options struct {
 	allowPrivileged          bool
 	allowHostPaths           []string
 	verbosity                int
+	buildCacheMax            string
+	// Resolved in run: the budget in bytes and the build output store the
+	// API's logs and the controller share.
+	buildCacheBytes int64
+	buildLogs       *buildctx.LogStore
 }
 
 func main() {
@@ -92,6 +98,7 @@ for /metrics and the dashboard. When the API answers it writes
 	f.DurationVar(&o.resync, "resync", 10*time.Minute, "how often every Environment is reconciled again and orphans are collected, even without changes")
 	f.StringVar(&o.defaultMemoryLimit, "default-memory-limit", "512Mi", "memory limit of containers whose spec sets none (no container is ever unbounded)")
 	f.StringVar(&o.defaultMemoryReservation, "default-memory-reservation", "256Mi", "memory reservation of containers whose spec sets none")
+	f.StringVar(&o.buildCacheMax, "build-cache-max", "2Gi", "budget of the images berth built from build contexts; over it, the least recently used ones no Environment needs are removed (0 disables pruning)")
 	f.BoolVar(&o.allowPrivileged, "allow-privileged", false, "admit services with privileged: true (every capability and the host's devices); refused by default")
 	f.StringArrayVar(&o.allowHostPaths, "allow-host-path", nil, "a directory under which specs may mount host paths (hostPath volumes) and read files and secrets (path); repeatable; none by default")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity (0 = info, 1 = debug, higher = more)")
@@ -111,6 +118,9 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 	}
 	memReservation, err := parseBytes("--default-memory-reservation", o.defaultMemoryReservation)
 	if err != nil {
+		return err
+	}
+	if o.buildCacheBytes, err = parseBudget("--build-cache-max", o.buildCacheMax); err != nil {
 		return err
 	}
 	if err := paths.EnsurePrivateDir(o.dataDir); err != nil {
@@ -148,6 +158,8 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 		}
 	}()
 	dockerInformer := informer.New(dockerClient)
+	// Build output is kept by the controller and served by the API's logs.
+	o.buildLogs = buildctx.NewLogStore(0)
 
 	// The API server outlives the controllers on shutdown: in-flight
 	// reconciles finish against a live API, then the server drains.
@@ -157,7 +169,7 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 		DataDir:       o.dataDir,
 		ListenAddress: o.apiListen,
 		EtcdServers:   o.etcdServers,
-		Logs:          newDockerLogs(dockerClient, dockerInformer),
+		Logs:          newDockerLogs(dockerClient, dockerInformer, o.buildLogs),
 		Policy:        v1alpha1.Policy{AllowPrivileged: o.allowPrivileged, AllowedHostPaths: o.allowHostPaths},
 		Log:           log.WithName("apiserver"),
 	})
@@ -261,6 +273,8 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 		AllowedHostPaths: o.allowHostPaths,
 		Registerer:       registry,
 		Log:              log.WithName("controller"),
+		BuildLogs:        o.buildLogs,
+		BuildCacheMax:    o.buildCacheBytes,
 	})
 	if err != nil {
 		return err
@@ -297,6 +311,18 @@ func parseBytes(flag, value string) (int64, error) {
 	}
 	if q.Sign() <= 0 {
 		return 0, fmt.Errorf("%s %q: must be positive", flag, value)
+	}
+	return q.Value(), nil
+}
+
+// parseBudget is parseBytes that also takes 0 (off).
+func parseBudget(flag, value string) (int64, error) {
+	q, err := resource.ParseQuantity(value)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: %w", flag, value, err)
+	}
+	if q.Sign() < 0 {
+		return 0, fmt.Errorf("%s %q: must not be negative", flag, value)
 	}
 	return q.Value(), nil
 }

@@ -59,6 +59,8 @@ func (o Op) eventReason() string {
 		return "VolumeCreated"
 	case OpPullImage:
 		return "Pulled"
+	case OpBuildImage:
+		return "Built"
 	case OpCreateContainer:
 		return "Created"
 	case OpCopyFiles:

@@ -20,6 +20,10 @@ func (b *builder) pullImages() {
 }
 
 func (b *builder) pullFor(st *serviceState) {
+	if st.svc.Build != nil {
+		b.buildFor(st)
+		return
+	}
 	ref, policy := st.cfg.Image, pullPolicy(st.svc)
 	if _, planned := b.pullOps[ref]; planned {
 		return

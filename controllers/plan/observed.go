@@ -34,6 +34,9 @@ type Observed struct {
 	Containers []ObservedContainer
 	// Images are by image reference as written in the spec.
 	Images map[string]ObservedImage
+	// Builds are, per service with a build, its context's tag and what
+	// builds did (see build.go).
+	Builds map[string]ObservedBuild
 	// Probes are readiness results by container ID.
 	Probes map[string]ProbeResult
 	// NetworkRemoval is what the reconciler remembers of this incarnation's

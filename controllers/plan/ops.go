@@ -108,7 +108,7 @@ func (o Op) String() string {
 		return fmt.Sprintf("%s %s", o.Kind, o.Network)
 	case OpEnsureVolume, OpRemoveVolume:
 		return fmt.Sprintf("%s %s", o.Kind, o.Volume)
-	case OpPullImage:
+	case OpPullImage, OpBuildImage:
 		return fmt.Sprintf("%s %s", o.Kind, o.Image)
 	case OpCreateContainer:
 		return fmt.Sprintf("%s %s", o.Kind, o.Service)

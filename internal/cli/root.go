@@ -116,6 +116,7 @@ func newApplyCommand(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	cmd := apply.NewCmdApply(rootName, f, streams)
 	cmd.Short = "Create or update Environments from files, directories or stdin"
 	cmd.Long, cmd.Example = applyLong, applyExample
+	withResolvedPaths(cmd)
 	for _, sub := range cmd.Commands() {
 		if ex, ok := applySubcommandExamples[sub.Name()]; ok {
 			sub.Example = ex

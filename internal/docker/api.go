@@ -34,6 +34,8 @@ type Docker interface {
 	Exec(ctx context.Context, containerID string, cmd []string, timeout time.Duration) (ExecResult, error)
 	Logs(ctx context.Context, containerID string, opts LogOptions, stdout, stderr io.Writer) error
 	Usage(ctx context.Context, containerID string) (ResourceUsage, error)
+
+	Builder
 }
 
 var _ Docker = (*Client)(nil)

@@ -72,6 +72,16 @@ func (in HTTPGetAction) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Healthcheck) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.Healthcheck"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in LogAction) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.LogAction"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Policy) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.Policy"
 }

@@ -29,9 +29,14 @@ func TestValidateWaitsAccepts(t *testing.T) {
 		{"CMD-SHELL", func(db, _ *Service) { db.Healthcheck.Test = []string{"CMD-SHELL", "pg_isready -U postgres || exit 1"} }},
 		{"NONE", func(db, _ *Service) { db.Healthcheck = &Healthcheck{Test: []string{"NONE"}} }},
 		{"disable", func(db, _ *Service) { db.Healthcheck = &Healthcheck{Disable: true} }},
-		{"timings only", func(db, _ *Service) { db.Healthcheck = &Healthcheck{IntervalSeconds: MaxProbePeriodSeconds, Retries: MaxHealthcheckRetries} }},
+		{"timings only", func(db, _ *Service) {
+			db.Healthcheck = &Healthcheck{IntervalSeconds: MaxProbePeriodSeconds, Retries: MaxHealthcheckRetries}
+		}},
 		{"occurrences defaulted", func(db, _ *Service) { db.ReadinessProbe.Log.Occurrences = 0; setProbeDefaults(db.ReadinessProbe) }},
-		{"plain HTTP spelled out", func(_, api *Service) { api.ReadinessProbe.HTTPGet.Scheme = URISchemeHTTP; api.ReadinessProbe.HTTPGet.InsecureSkipVerify = false }},
+		{"plain HTTP spelled out", func(_, api *Service) {
+			api.ReadinessProbe.HTTPGet.Scheme = URISchemeHTTP
+			api.ReadinessProbe.HTTPGet.InsecureSkipVerify = false
+		}},
 		{"HTTPS verified", func(_, api *Service) { api.ReadinessProbe.HTTPGet.InsecureSkipVerify = false }},
 		{"Ready on a healthcheck", func(db, _ *Service) { db.ReadinessProbe = nil }},
 	} {
@@ -69,8 +74,13 @@ func TestValidateWaitsRejects(t *testing.T) {
 		{"CMD-SHELL split", func(db, _ *Service) { db.Healthcheck.Test = []string{"CMD-SHELL", "pg_isready", "-U"} }, hc + ".test", invalid, "exactly one command line"},
 		{"NONE with args", func(db, _ *Service) { db.Healthcheck.Test = []string{"NONE", "x"} }, hc + ".test", invalid, "no arguments"},
 		{"disable with a test", func(db, _ *Service) { db.Healthcheck.Disable = true }, hc + ".disable", invalid, "[NONE]"},
-		{"huge test", func(db, _ *Service) { db.Healthcheck.Test = []string{"CMD-SHELL", strings.Repeat("x", MaxStringBytes+1)} }, hc + ".test[1]", tooLong, ""},
-		{"too many test args", func(db, _ *Service) { db.Healthcheck.Test = append([]string{"CMD"}, make([]string, MaxArgs)...); db.Healthcheck.Test[1] = "x" }, hc + ".test", tooMany, ""},
+		{"huge test", func(db, _ *Service) {
+			db.Healthcheck.Test = []string{"CMD-SHELL", strings.Repeat("x", MaxStringBytes+1)}
+		}, hc + ".test[1]", tooLong, ""},
+		{"too many test args", func(db, _ *Service) {
+			db.Healthcheck.Test = append([]string{"CMD"}, make([]string, MaxArgs)...)
+			db.Healthcheck.Test[1] = "x"
+		}, hc + ".test", tooMany, ""},
 		{"negative interval", func(db, _ *Service) { db.Healthcheck.IntervalSeconds = -1 }, hc + ".intervalSeconds", invalid, "greater than or equal to 0"},
 		{"long interval", func(db, _ *Service) { db.Healthcheck.IntervalSeconds = MaxProbePeriodSeconds + 1 }, hc + ".intervalSeconds", invalid, "at most 300"},
 		{"long timeout", func(db, _ *Service) { db.Healthcheck.TimeoutSeconds = MaxProbeTimeoutSeconds + 1 }, hc + ".timeoutSeconds", invalid, "at most 60"},

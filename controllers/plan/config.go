@@ -49,6 +49,9 @@ type ContainerConfig struct {
 	// Settings are the service's container settings (user, capabilities,
 	// limits, ...); the zero value keeps the image's and Docker's defaults.
 	Settings Settings
+	// Healthcheck is the spec's healthcheck; nil keeps the image's
+	// HEALTHCHECK as it is.
+	Healthcheck *Healthcheck
 }
 
 // Settings are the container settings real images need, each one a
@@ -161,6 +164,7 @@ func BuildContainerConfig(env *v1alpha1.Environment, svc *v1alpha1.Service, opts
 		StopTimeout:  GracePeriod(svc),
 		RestartedAt:  restartRequest(env, svc.Name),
 		Settings:     settings,
+		Healthcheck:  buildHealthcheck(svc),
 	}
 	// The user's labels first, so berth's own always win (validation
 	// refuses berth.dev/ keys anyway).

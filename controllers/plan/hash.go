@@ -68,6 +68,9 @@ func SpecHash(cfg ContainerConfig) string {
 		// recreated. Unlike berth's labels, the user's labels are
 		// part of what the container is (Docker cannot change them).
 		Settings *Settings `json:",omitempty"`
+		// Omitted when the spec has no healthcheck: the image's own
+		// HEALTHCHECK is part of the image, which the hash has already.
+		Healthcheck *Healthcheck `json:",omitempty"`
 	}{
 		Version:      hashVersion,
 		Name:         cfg.Name,
@@ -83,6 +86,7 @@ func SpecHash(cfg ContainerConfig) string {
 		StopSignal:   cfg.StopSignal,
 		RestartedAt:  cfg.RestartedAt,
 		Settings:     settingsForHash(cfg.Settings),
+		Healthcheck:  cfg.Healthcheck,
 	}
 	ports := slices.Clone(cfg.Ports)
 	slices.SortStableFunc(ports, comparePorts)

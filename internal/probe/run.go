@@ -76,7 +76,7 @@ func runHandler(ctx context.Context, p *v1.Probe, target Target, prefer string) 
 		if err != nil {
 			return failed("HTTP probe: " + err.Error())
 		}
-		return probeHTTP(ctx, p.HTTPGet.Path, preferFirst(target.Addresses(port), prefer), port, timeout)
+		return probeHTTP(ctx, httpTargetOf(p.HTTPGet), preferFirst(target.Addresses(port), prefer), port, timeout)
 	case p.TCPSocket != nil:
 		port, err := target.ResolvePort(p.TCPSocket.Port)
 		if err != nil {

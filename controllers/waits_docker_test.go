@@ -244,3 +244,63 @@ func TestHealthcheckSpecReachesDocker(t *testing.T) {
 		t.Errorf("own: Ready with health %q", ct.Health)
 	}
 }
+
+// TestLogProbeOnPostgres is the Postgres wait on berth-postgres:dev: its
+// first start runs a temporary server for the init scripts, then the real
+// one, and each prints the ready line, so occurrences: 2 is Ready only
+// when the real server accepts connections. The log is read through the
+// Docker layer's stream, as the controller wires it.
+func TestLogProbeOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Docker-backed")
+	}
+	if err := exec.Command("docker", "image", "inspect", "berth-postgres:dev").Run(); err != nil {
+		t.Skip("berth-postgres:dev is not built (hack/build-images.sh)")
+	}
+	cli, cfg, run := dockerTestClient(t, "berth-waits-")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	probes, err := probe.NewManager(ctx, probe.Options{Logs: probeLogs(cli)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(probes.Stop)
+
+	grace := int64(10)
+	env := &v1alpha1.Environment{ObjectMeta: metav1.ObjectMeta{Name: "pg" + run, UID: types.UID("uid-pg" + run)}}
+	env.Spec.Services = []v1alpha1.Service{{
+		Name: "db", Image: "berth-postgres:dev", ImagePullPolicy: v1alpha1.PullNever,
+		Env: []v1alpha1.EnvVar{{Name: "POSTGRES_PASSWORD", Value: "test"}},
+		ReadinessProbe: &v1alpha1.Probe{
+			Log:           &v1alpha1.LogAction{Pattern: `database system is ready to accept connections`, Occurrences: 2},
+			PeriodSeconds: 1, FailureThreshold: 120,
+		},
+		TerminationGracePeriodSeconds: &grace,
+	}}
+	v1alpha1.SetDefaults(env)
+	if errs := v1alpha1.ValidateEnvironment(env); len(errs) != 0 {
+		t.Fatalf("test spec invalid: %v", errs.ToAggregate())
+	}
+	h := newWaitsHarness(ctx, t, cli, cfg, probes)
+	created := createLikeController(ctx, t, cli, cfg, env, &env.Spec.Services[0])
+	if err := cli.StartContainer(ctx, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Minute, "Ready after the second ready line", func() bool {
+		h.c.syncProbes(env, h.c.observe(env))
+		return h.service(env, "db").Ready
+	})
+	// Ready means the real server: it answers, and it has printed the
+	// line twice (the init server's and its own).
+	r, err := cli.Exec(ctx, created.ID, []string{"pg_isready", "-h", "127.0.0.1", "-U", "postgres"}, 10*time.Second)
+	if err != nil || r.ExitCode != 0 {
+		t.Errorf("pg_isready after Ready: exit %d, %v: %s", r.ExitCode, err, r.Output)
+	}
+	var logs strings.Builder
+	if err := cli.Logs(ctx, created.ID, docker.LogOptions{Tail: docker.MaxLogTail}, &logs, &logs); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "database system is ready to accept connections"); n < 2 {
+		t.Errorf("Ready with the ready line printed %d times", n)
+	}
+}

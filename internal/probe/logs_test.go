@@ -31,6 +31,7 @@ type fakeLogs struct {
 	mu     sync.Mutex
 	feeds  []chan chunk
 	acks   []chan struct{}
+	gones  []chan struct{}
 	open   int
 	opens  int
 	since  []time.Time
@@ -38,10 +39,12 @@ type fakeLogs struct {
 }
 
 func (f *fakeLogs) FollowLogs(ctx context.Context, id string, since time.Time, stdout, stderr io.Writer) error {
-	feed, ack := make(chan chunk), make(chan struct{}, 1)
+	feed, ack, gone := make(chan chunk), make(chan struct{}, 1), make(chan struct{})
+	defer close(gone)
 	f.mu.Lock()
 	f.feeds = append(f.feeds, feed)
 	f.acks = append(f.acks, ack)
+	f.gones = append(f.gones, gone)
 	f.open++
 	f.opens++
 	f.since = append(f.since, since)
@@ -87,13 +90,19 @@ func (f *fakeLogs) feed(i int) chan chunk {
 	return f.feeds[i]
 }
 
-// push writes c on stream i and waits until the probe's writer has taken it.
-func (f *fakeLogs) push(i int, c chunk) {
+// push writes c on stream i and waits until the probe's writer has taken
+// it; false when the stream had ended already (the probe closed it).
+func (f *fakeLogs) push(i int, c chunk) bool {
 	f.mu.Lock()
-	feed, ack := f.feeds[i], f.acks[i]
+	feed, ack, gone := f.feeds[i], f.acks[i], f.gones[i]
 	f.mu.Unlock()
-	feed <- c
-	<-ack
+	select {
+	case feed <- c:
+		<-ack
+		return true
+	case <-gone:
+		return false
+	}
 }
 
 func logSpecProbe(pattern string, n int32) *v1.Probe {
@@ -126,7 +135,9 @@ func TestLogProbeCountsOccurrences(t *testing.T) {
 
 	eventually(t, "the stream to open", func() bool { open, _ := logs.state(); return open == 1 })
 	logs.push(0, chunk{data: "initdb: starting\nLOG:  " + readyLine + "\nLOG:  shutting down\n"})
-	logs.push(0, chunk{stderr: true, data: "LOG:  database system is rea"})
+	if !logs.push(0, chunk{stderr: true, data: "LOG:  database system is rea"}) {
+		t.Fatal("the stream closed after one ready line of two")
+	}
 	// The first probe waits its timeout for the stream, then reports.
 	eventually(t, "the probe to wait on its timeout", func() bool { return clk.Waiters() == 1 })
 	clk.Step(time.Second)

@@ -901,6 +901,13 @@ func schema_berthdev_berth_apis_v1alpha1_PortStatus(ref common.ReferenceCallback
 							Format: "int32",
 						},
 					},
+					"replica": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Replica is the replica whose container publishes the port; 0 (the service's first container, omitted) is listed first.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
 				},
 				Required: []string{"containerPort"},
 			},
@@ -1524,6 +1531,13 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 							},
 						},
 					},
+					"replicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Replicas is how many identical containers run the service (default 1, at most 50), all behind its DNS name and aliases on each of its networks, so Docker's DNS round-robins between them. Replica 0 is berth_<env>_<service>, replica i berth_<env>_<service>_<i>. Scaling creates or removes replicas only; the others are kept. A fixed hostPort can be published by one container only, so replicas > 1 need hostPort 0 or none.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
 				},
 				Required: []string{"name"},
 			},
@@ -1720,6 +1734,20 @@ func schema_berthdev_berth_apis_v1alpha1_ServiceStatus(ref common.ReferenceCallb
 							Description: "MemoryRequestBytes is the container's memory reservation (soft limit) in bytes, 0 when none; set with MemoryLimitBytes.",
 							Type:        []string{"integer"},
 							Format:      "int64",
+						},
+					},
+					"replicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Replicas is the number of containers the spec asks for; set only when the service sets replicas. The service is Ready when all are.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"readyReplicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ReadyReplicas is how many of them are Ready; set with Replicas.",
+							Type:        []string{"integer"},
+							Format:      "int32",
 						},
 					},
 					"message": {

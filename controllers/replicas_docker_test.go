@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,10 +142,36 @@ func TestReplicasOnDocker(t *testing.T) {
 		t.Errorf("replica 1 after repair: %+v", c)
 	}
 
+	// A replica removed behind berth's back is created again under its name.
+	for _, args := range [][]string{{"stop", "-t", "5", name(2)}, {"rm", name(2)}} {
+		if out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput(); err != nil {
+			t.Fatalf("docker %v: %v %s", args, err, out)
+		}
+	}
+	plans = r.converge(ctx, env)
+	if len(plans) != 1 || !slices.Equal(plans[0], []string{"CreateContainer app", "StartContainer app "}) {
+		t.Errorf("repair plans %v, want replica 2 created and started", plans)
+	}
+	up = replicas()
+	if c := up[name(2)]; !c.Running() || len(up) != 3 {
+		t.Fatalf("replica 2 after repair: %+v (have %v)", c, mapKeys(up))
+	}
+
 	// Scale to one: replicas 2 then 1 stopped with their grace and removed.
 	env.Spec.Services[0].Replicas = ptrTo(int32(1))
 	env.Generation++
+	since := time.Now().Add(-time.Second).Unix()
 	plans = r.converge(ctx, env)
+	until := time.Now().Add(time.Second).Unix()
+	for _, i := range []int{1, 2} {
+		// The testapp exits 0 on SIGTERM; 137 would be a kill after the
+		// grace period.
+		out, err := exec.CommandContext(ctx, "docker", "events", "--since", strconv.FormatInt(since, 10), "--until", strconv.FormatInt(until, 10),
+			"--filter", "container="+up[name(i)].ID, "--filter", "event=die", "--format", "{{.Actor.Attributes.exitCode}}").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "0" {
+			t.Errorf("replica %d died with %q (%v), want one graceful exit 0", i, out, err)
+		}
+	}
 	wantPlans := [][]string{{"RemoveContainer app " + up[name(2)].ID, "RemoveContainer app " + up[name(1)].ID}}
 	if !slices.EqualFunc(plans, wantPlans, slices.Equal[[]string]) {
 		t.Errorf("scale-down plans %v, want %v", plans, wantPlans)

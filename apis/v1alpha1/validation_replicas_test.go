@@ -13,8 +13,15 @@ func TestValidateReplicas(t *testing.T) {
 		path   string // "" = valid
 		detail string
 	}{
-		{"three replicas with a picked host port", func(e *Environment) { e.Spec.Services[2].Replicas = ptr(int32(3)); e.Spec.Services[2].Ports[0].HostPort = ptr(int32(0)) }, "", ""},
-		{"unpublished ports", func(e *Environment) { e.Spec.Services[2].Replicas = ptr(int32(50)); e.Spec.Services[2].Ports[0].HostPort = nil; e.Spec.Services[2].Ports[0].HostIP = "" }, "", ""},
+		{"three replicas with a picked host port", func(e *Environment) {
+			e.Spec.Services[2].Replicas = ptr(int32(3))
+			e.Spec.Services[2].Ports[0].HostPort = ptr(int32(0))
+		}, "", ""},
+		{"unpublished ports", func(e *Environment) {
+			e.Spec.Services[2].Replicas = ptr(int32(50))
+			e.Spec.Services[2].Ports[0].HostPort = nil
+			e.Spec.Services[2].Ports[0].HostIP = ""
+		}, "", ""},
 		{"one replica keeps a fixed port", func(e *Environment) { e.Spec.Services[2].Replicas = ptr(int32(1)) }, "", ""},
 		{"zero", func(e *Environment) { e.Spec.Services[1].Replicas = ptr(int32(0)) },
 			"spec.services[1].replicas", "delete the service from the spec instead"},

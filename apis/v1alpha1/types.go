@@ -563,6 +563,11 @@ type ServiceStatus struct {
 	// ReadyReplicas is how many of them are Ready; set with Replicas.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// ReplicaStatuses are replicas 1..replicas-1 (replica 0 is this
+	// status), in index order; set with Replicas.
+	// +optional
+	// +listType=atomic
+	ReplicaStatuses []ReplicaStatus `json:"replicaStatuses,omitempty"`
 	// +optional
 	Message string `json:"message,omitempty"`
 }

@@ -50,6 +50,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		Network{}.OpenAPIModelName():                      schema_berthdev_berth_apis_v1alpha1_Network(ref),
 		PortStatus{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_PortStatus(ref),
 		Probe{}.OpenAPIModelName():                        schema_berthdev_berth_apis_v1alpha1_Probe(ref),
+		ReplicaStatus{}.OpenAPIModelName():                schema_berthdev_berth_apis_v1alpha1_ReplicaStatus(ref),
 		ResourceRequirements{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_ResourceRequirements(ref),
 		Secret{}.OpenAPIModelName():                       schema_berthdev_berth_apis_v1alpha1_Secret(ref),
 		SecretMount{}.OpenAPIModelName():                  schema_berthdev_berth_apis_v1alpha1_SecretMount(ref),
@@ -980,6 +981,77 @@ func schema_berthdev_berth_apis_v1alpha1_Probe(ref common.ReferenceCallback) com
 	}
 }
 
+func schema_berthdev_berth_apis_v1alpha1_ReplicaStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ReplicaStatus is one replica beyond replica 0 of a service (replica 0 is the service's status itself): what berth observed of its container and the restart history its crash-loop back-off continues from.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"replica": {
+						SchemaProps: spec.SchemaProps{
+							Default: 0,
+							Type:    []string{"integer"},
+							Format:  "int32",
+						},
+					},
+					"containerID": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"state": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"ready": {
+						SchemaProps: spec.SchemaProps{
+							Default: false,
+							Type:    []string{"boolean"},
+							Format:  "",
+						},
+					},
+					"restartCount": {
+						SchemaProps: spec.SchemaProps{
+							Default: 0,
+							Type:    []string{"integer"},
+							Format:  "int32",
+						},
+					},
+					"lastExitCode": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"startedAt": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"restartStreak": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"lastCrashTime": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"replica"},
+			},
+		},
+		Dependencies: []string{
+			v1.Time{}.OpenAPIModelName()},
+	}
+}
+
 func schema_berthdev_berth_apis_v1alpha1_ResourceRequirements(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -1750,6 +1822,24 @@ func schema_berthdev_berth_apis_v1alpha1_ServiceStatus(ref common.ReferenceCallb
 							Format:      "int32",
 						},
 					},
+					"replicaStatuses": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "ReplicaStatuses are replicas 1..replicas-1 (replica 0 is this status), in index order; set with Replicas.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(ReplicaStatus{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 					"message": {
 						SchemaProps: spec.SchemaProps{
 							Type:   []string{"string"},
@@ -1761,7 +1851,7 @@ func schema_berthdev_berth_apis_v1alpha1_ServiceStatus(ref common.ReferenceCallb
 			},
 		},
 		Dependencies: []string{
-			PortStatus{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+			PortStatus{}.OpenAPIModelName(), ReplicaStatus{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 

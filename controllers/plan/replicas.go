@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"berth.dev/berth/apis/v1alpha1"
 )
@@ -101,10 +102,50 @@ func (st *serviceState) label() string {
 // per service, for replica 0 (the service's containerID); the other
 // replicas are counted from their containers alone.
 func (b *builder) memoryOf(st *serviceState) ServiceMemory {
-	if st.replica != 0 {
-		return ServiceMemory{}
+	return b.memory[replicaMemoryKey(st.svc.Name, st.replica)]
+}
+
+// replicaMemoryKey is the key of replica i's memory: the service name for
+// replica 0 (as before replicas), else service/i, which no service name
+// (a DNS label) can be.
+func replicaMemoryKey(service string, i int) string {
+	if i == 0 {
+		return service
 	}
-	return b.memory[st.svc.Name]
+	return service + "/" + strconv.Itoa(i)
+}
+
+// replicaMemory adds the memory of s's replicas beyond 0 to out.
+func replicaMemory(out map[string]ServiceMemory, s v1alpha1.ServiceStatus) {
+	for _, r := range s.ReplicaStatuses {
+		if r.Replica < 1 {
+			continue
+		}
+		m := ServiceMemory{ContainerID: r.ContainerID, RestartCount: r.RestartCount, RestartStreak: max(r.RestartStreak, 0)}
+		if r.StartedAt != nil {
+			m.StartedAt = r.StartedAt.Time
+		}
+		if r.LastCrashTime != nil {
+			m.LastCrashTime = r.LastCrashTime.Time
+		}
+		if r.LastExitCode != nil {
+			code := *r.LastExitCode
+			m.LastExitCode = &code
+		}
+		out[replicaMemoryKey(s.Name, int(r.Replica))] = m
+	}
+}
+
+// replicaMemoryByID finds the memory of the replica of service whose
+// container is id.
+func replicaMemoryByID(memory map[string]ServiceMemory, service, id string) (string, ServiceMemory, bool) {
+	prefix := service + "/"
+	for k, m := range memory {
+		if strings.HasPrefix(k, prefix) && m.ContainerID == id {
+			return k, m, true
+		}
+	}
+	return "", ServiceMemory{}, false
 }
 
 // serviceView is what dependents may assume of a service: what holds for

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"berth.dev/berth/apis/v1alpha1"
@@ -179,4 +180,45 @@ func replicatedObsRehash(t *testing.T, env *v1alpha1.Environment, obs Observed) 
 		obs.Containers[i].Labels = fresh.Labels
 	}
 	return obs
+}
+
+// TestReplicasRestartHistory: each replica's restarts are remembered in
+// replicaStatuses like replica 0's in the service status, so a replica's
+// crash loop is counted and backs off like a single container's.
+func TestReplicasRestartHistory(t *testing.T) {
+	env := simpleEnv("app", "other")
+	service(env, "app").Replicas = ptr(int32(2))
+	obs := replicatedObs(t, env, 2)
+	p := Compute(env, obs, testOptions(), t0)
+	st := ComputeStatus(env, obs, testOptions(), p, v1alpha1.EnvironmentStatus{}, t0)
+	rs := st.Services[0].ReplicaStatuses
+	if len(rs) != 1 || rs[0].Replica != 1 || rs[0].ContainerID != "c-app-1" || !rs[0].Ready {
+		t.Fatalf("replicaStatuses %+v", rs)
+	}
+	mem := MemoryFromStatus(st)
+	if m := mem["app/1"]; m.ContainerID != "c-app-1" || m.StartedAt.IsZero() {
+		t.Fatalf("replica 1 memory %+v", m)
+	}
+
+	// Replica 1 was restarted (a later start) and crashed again at once.
+	for i := range obs.Containers {
+		if c := &obs.Containers[i]; c.ID == "c-app-1" {
+			c.State, c.ExitCode = StateExited, 1
+			c.StartedAt, c.FinishedAt = t0.Add(-3e9), t0.Add(-2e9)
+		}
+	}
+	obs.Memory = mem
+	p = Compute(env, obs, testOptions(), t0)
+	op, _ := findOp(p, OpStartContainer, "app")
+	if op.ContainerID == "c-app-1" {
+		if !strings.Contains(op.Reason, "(restart 2,") {
+			t.Errorf("replica 1 restarted as %q, want its second restart", op.Reason)
+		}
+	} else if w, ok := p.Waiting["app"]; !ok || w.Reason != WaitCrashLoopBackOff {
+		t.Errorf("replica 1 neither restarted nor backing off: %v %+v", p.Strings(), p.Waiting)
+	}
+	st = ComputeStatus(env, obs, testOptions(), p, st, t0)
+	if rs := st.Services[0].ReplicaStatuses; len(rs) != 1 || rs[0].RestartCount != 1 || rs[0].LastExitCode == nil || *rs[0].LastExitCode != 1 {
+		t.Errorf("after the crash: %+v", rs)
+	}
 }

@@ -92,7 +92,7 @@ func observeServices(env *v1alpha1.Environment, obs Observed, opts Options, p Pl
 				f.addMessage("spec changed: the container will be recreated")
 			}
 		}
-		replicaStatus(&f, svc, cl.replicas[svc.Name], cfgs[svc.Name], obs.Probes)
+		replicaStatus(&f, svc, cl.replicas[svc.Name], cfgs[svc.Name], memory, obs, opts, now)
 		facts = append(facts, f)
 	}
 	return facts

@@ -346,10 +346,11 @@ func (c *Controller) syncProbes(env *v1alpha1.Environment, obs plan.Observed) {
 		}
 		specs = append(specs, probe.Spec{
 			Environment: env.Name,
-			Service:     svc.Name,
-			Probe:       svc.ReadinessProbe,
-			Target:      target,
-			StartedAt:   ct.StartedAt,
+			// One probe per replica: the probe manager keys by it.
+			Service:   plan.ProbeKey(oc.Labels),
+			Probe:     svc.ReadinessProbe,
+			Target:    target,
+			StartedAt: ct.StartedAt,
 		})
 	}
 	c.probes.Sync(env.Name, specs)

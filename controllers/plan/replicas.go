@@ -171,3 +171,15 @@ func (b *builder) serviceView(units []*serviceState) depView {
 	}
 	return v
 }
+
+// ProbeKey names the probe of a container of berth's with these labels:
+// its service for replica 0, service/i for replica i, so every replica of a
+// service is probed on its own (the probe manager keeps one probe per key).
+func ProbeKey(labels map[string]string) string {
+	svc := labels[v1alpha1.LabelService]
+	i, ok := replicaIndex(ObservedContainer{Labels: labels})
+	if !ok {
+		return svc
+	}
+	return replicaMemoryKey(svc, i)
+}

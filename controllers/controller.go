@@ -142,6 +142,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 			r, err := opts.Docker.Exec(ctx, id, cmd, timeout)
 			return probe.ExecResult(r), err
 		}),
+		Logs: probeLogs(opts.Docker),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("probe manager: %w", err)

@@ -211,6 +211,9 @@ func containerSpec(op plan.Op, uid string) docker.ContainerSpec {
 		ExtraHosts:        cfg.Settings.ExtraHosts,
 		Sysctls:           cfg.Settings.Sysctls,
 	}
+	if h := cfg.Healthcheck; h != nil {
+		spec.Healthcheck = &docker.HealthcheckSpec{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+	}
 	for _, u := range cfg.Settings.Ulimits {
 		spec.Ulimits = append(spec.Ulimits, docker.UlimitSpec{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
 	}

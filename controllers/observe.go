@@ -74,7 +74,12 @@ func (c *Controller) observe(env *v1alpha1.Environment) plan.Observed {
 		}
 	}
 	for _, ct := range c.cache.Containers(name) {
-		obs.Containers = append(obs.Containers, observedContainer(ct))
+		oc := observedContainer(ct)
+		if ct.Health == plan.HealthHealthy {
+			c.everReady.mark(ct.ID)
+		}
+		oc.HasBeenHealthy = c.everReady.has(ct.ID)
+		obs.Containers = append(obs.Containers, oc)
 		if st, ok := c.probes.Result(ct.ID); ok {
 			if st.Ready {
 				c.everReady.mark(ct.ID)
@@ -93,14 +98,16 @@ func (c *Controller) observe(env *v1alpha1.Environment) plan.Observed {
 
 func observedContainer(ct docker.Container) plan.ObservedContainer {
 	oc := plan.ObservedContainer{
-		ID:         ct.ID,
-		Name:       strings.TrimPrefix(ct.Name, "/"),
-		Labels:     ct.Labels,
-		State:      plan.ContainerState(ct.State),
-		ExitCode:   int32(ct.ExitCode),
-		OOMKilled:  ct.OOMKilled,
-		StartedAt:  ct.StartedAt,
-		FinishedAt: ct.FinishedAt,
+		ID:            ct.ID,
+		Name:          strings.TrimPrefix(ct.Name, "/"),
+		Labels:        ct.Labels,
+		State:         plan.ContainerState(ct.State),
+		ExitCode:      int32(ct.ExitCode),
+		OOMKilled:     ct.OOMKilled,
+		StartedAt:     ct.StartedAt,
+		FinishedAt:    ct.FinishedAt,
+		Health:        ct.Health,
+		HealthUnknown: ct.HealthUnknown && ct.Health == "",
 	}
 	for _, p := range ct.Ports {
 		oc.Ports = append(oc.Ports, plan.ObservedPort{

@@ -15,6 +15,7 @@ const (
 	DefaultProbeTimeoutSeconds           = int32(1)
 	DefaultProbeSuccessThreshold         = int32(1)
 	DefaultProbeFailureThreshold         = int32(3)
+	DefaultLogOccurrences                = int32(1)
 	DefaultHTTPGetPath                   = "/"
 	DefaultDependencyCondition           = DependencyStarted
 	DefaultProtocol                      = ProtocolTCP
@@ -96,6 +97,9 @@ func setProbeDefaults(p *Probe) {
 	}
 	if p.FailureThreshold == 0 {
 		p.FailureThreshold = DefaultProbeFailureThreshold
+	}
+	if p.Log != nil && p.Log.Occurrences == 0 {
+		p.Log.Occurrences = DefaultLogOccurrences
 	}
 	if p.HTTPGet != nil && p.HTTPGet.Path == "" {
 		p.HTTPGet.Path = DefaultHTTPGetPath

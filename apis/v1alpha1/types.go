@@ -189,6 +189,12 @@ type Service struct {
 	// ReadinessProbe decides when the service is Ready.
 	// +optional
 	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
+	// Healthcheck replaces (or, with disable, turns off) the image's
+	// HEALTHCHECK, as compose's healthcheck does. Without a readinessProbe,
+	// a container with a healthcheck is Ready while Docker reports it
+	// healthy.
+	// +optional
+	Healthcheck *Healthcheck `json:"healthcheck,omitempty"`
 	// DependsOn lists services that must reach a condition before this one starts.
 	// +optional
 	// +listType=map
@@ -396,6 +402,9 @@ type Probe struct {
 	HTTPGet *HTTPGetAction `json:"httpGet,omitempty"`
 	// +optional
 	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty"`
+	// Log waits for a pattern in the container's output.
+	// +optional
+	Log *LogAction `json:"log,omitempty"`
 	// InitialDelaySeconds after the container starts before the first probe.
 	// +optional
 	InitialDelaySeconds int32 `json:"initialDelaySeconds,omitempty"`
@@ -426,6 +435,13 @@ type HTTPGetAction struct {
 	Path string `json:"path,omitempty"`
 	// Port: a container port number or the name of one of the service's ports.
 	Port intstr.IntOrString `json:"port"`
+	// Scheme is HTTP (default) or HTTPS.
+	// +optional
+	Scheme URIScheme `json:"scheme,omitempty"`
+	// InsecureSkipVerify accepts any certificate over HTTPS. Off by
+	// default: the certificate is verified against the system roots.
+	// +optional
+	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
 }
 
 // TCPSocketAction succeeds when a TCP connection opens.

@@ -19,7 +19,7 @@ var buildTarget = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // RelativePathMessage is the reason a relative host path is refused: the
 // server cannot know what it was relative to.
-const RelativePathMessage = "must be an absolute path on the manager's host; a relative path is resolved against the file's directory only by `berth apply -f FILE` (kubectl sends it unchanged)"
+const RelativePathMessage = "must be an absolute path on the manager's host (`berth apply -f` resolves a relative path against the directory of the YAML file; kubectl sends it unchanged)"
 
 func validateBuild(b *Build, p *field.Path) field.ErrorList {
 	var allErrs field.ErrorList

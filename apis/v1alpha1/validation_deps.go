@@ -48,9 +48,9 @@ func validateDependsOn(s *Service, p *field.Path, ctx *specContext) field.ErrorL
 func validateReachable(cond DependencyCondition, target *Service, p *field.Path) field.ErrorList {
 	switch cond {
 	case DependencyReady:
-		if target.ReadinessProbe == nil {
+		if target.ReadinessProbe == nil && !healthcheckReady(target) {
 			return field.ErrorList{field.Invalid(p, cond,
-				fmt.Sprintf("service %q has no readinessProbe, so it never becomes Ready; use Started or give it a probe", target.Name))}
+				fmt.Sprintf("service %q has no readinessProbe, so it never becomes Ready; use Started or give it a probe (or a healthcheck with a test)", target.Name))}
 		}
 	case DependencyCompleted:
 		if target.RestartPolicy == RestartAlways || target.RestartPolicy == "" {

@@ -34,7 +34,7 @@ const (
 
 // relativePathHint says why a relative host path is refused and how to get
 // one resolved: kubectl sends paths as written, berth's CLI resolves them.
-const relativePathHint = "must be an absolute path on the manager's host (`berth apply -f` resolves a relative path against the directory of the YAML file)"
+const relativePathHint = RelativePathMessage
 
 // validateFilesAndSecrets checks spec.files and spec.secrets and records
 // their names in ctx for the services' mounts.

@@ -47,9 +47,13 @@ func validateProbe(probe *Probe, s *Service, p *field.Path) field.ErrorList {
 		handlers = append(handlers, "tcpSocket")
 		allErrs = append(allErrs, validateProbePort(probe.TCPSocket.Port, s, p.Child("tcpSocket", "port"))...)
 	}
+	if probe.Log != nil {
+		handlers = append(handlers, "log")
+		allErrs = append(allErrs, validateLogAction(probe.Log, p.Child("log"))...)
+	}
 	switch {
 	case len(handlers) == 0:
-		allErrs = append(allErrs, field.Required(p, "must specify a handler: exec, httpGet or tcpSocket"))
+		allErrs = append(allErrs, field.Required(p, "must specify a handler: exec, httpGet, tcpSocket or log"))
 	case len(handlers) > 1:
 		for _, h := range handlers[1:] {
 			allErrs = append(allErrs, field.Forbidden(p.Child(h),
@@ -102,6 +106,7 @@ func validateHTTPGet(h *HTTPGetAction, s *Service, p *field.Path) field.ErrorLis
 			allErrs = append(allErrs, field.Invalid(pathPath, h.Path, "must be a valid request path"))
 		}
 	}
+	allErrs = append(allErrs, validateScheme(h, p)...)
 	return append(allErrs, validateProbePort(h.Port, s, p.Child("port"))...)
 }
 

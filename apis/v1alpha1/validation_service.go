@@ -48,6 +48,9 @@ func validateService(s *Service, p *field.Path, ctx *specContext) field.ErrorLis
 	if s.ReadinessProbe != nil {
 		allErrs = append(allErrs, validateProbe(s.ReadinessProbe, s, p.Child("readinessProbe"))...)
 	}
+	if s.Healthcheck != nil {
+		allErrs = append(allErrs, validateHealthcheck(s.Healthcheck, p.Child("healthcheck"))...)
+	}
 	allErrs = append(allErrs, validateDependsOn(s, p.Child("dependsOn"), ctx)...)
 	allErrs = append(allErrs, validateSettings(s, p)...)
 	allErrs = append(allErrs, validateServiceFiles(s, p, ctx)...)

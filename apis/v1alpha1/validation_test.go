@@ -242,7 +242,7 @@ func TestValidateEnvironmentRejectsInvalidSpecs(t *testing.T) {
 
 		// readiness probe
 		{"probe without handler", func(e *Environment) { e.Spec.Services[1].ReadinessProbe.Exec = nil },
-			db + ".readinessProbe", required, "exec, httpGet or tcpSocket", 0},
+			db + ".readinessProbe", required, "exec, httpGet, tcpSocket or log", 0},
 		{"probe with two handlers", func(e *Environment) {
 			e.Spec.Services[1].ReadinessProbe.TCPSocket = &TCPSocketAction{Port: intstr.FromString("sql")}
 		}, db + ".readinessProbe.tcpSocket", forbidden, "may not specify more than one handler", 0},

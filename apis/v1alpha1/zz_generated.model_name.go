@@ -92,8 +92,18 @@ func (in HTTPGetAction) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Healthcheck) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.Healthcheck"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in HostPathVolumeSource) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.HostPathVolumeSource"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in LogAction) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.LogAction"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

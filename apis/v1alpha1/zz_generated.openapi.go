@@ -46,7 +46,9 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		File{}.OpenAPIModelName():                         schema_berthdev_berth_apis_v1alpha1_File(ref),
 		FileMount{}.OpenAPIModelName():                    schema_berthdev_berth_apis_v1alpha1_FileMount(ref),
 		HTTPGetAction{}.OpenAPIModelName():                schema_berthdev_berth_apis_v1alpha1_HTTPGetAction(ref),
+		Healthcheck{}.OpenAPIModelName():                  schema_berthdev_berth_apis_v1alpha1_Healthcheck(ref),
 		HostPathVolumeSource{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_HostPathVolumeSource(ref),
+		LogAction{}.OpenAPIModelName():                    schema_berthdev_berth_apis_v1alpha1_LogAction(ref),
 		Network{}.OpenAPIModelName():                      schema_berthdev_berth_apis_v1alpha1_Network(ref),
 		PortStatus{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_PortStatus(ref),
 		Probe{}.OpenAPIModelName():                        schema_berthdev_berth_apis_v1alpha1_Probe(ref),
@@ -809,12 +811,93 @@ func schema_berthdev_berth_apis_v1alpha1_HTTPGetAction(ref common.ReferenceCallb
 							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
 						},
 					},
+					"scheme": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Scheme is HTTP (default) or HTTPS.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"insecureSkipVerify": {
+						SchemaProps: spec.SchemaProps{
+							Description: "InsecureSkipVerify accepts any certificate over HTTPS. Off by default: the certificate is verified against the system roots.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
 				},
 				Required: []string{"port"},
 			},
 		},
 		Dependencies: []string{
 			intstr.IntOrString{}.OpenAPIModelName()},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_Healthcheck(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Healthcheck is compose's healthcheck: the check Docker itself runs in the container (an image's HEALTHCHECK, replaced or turned off). A service without a readinessProbe whose container has a healthcheck is Ready while Docker reports it healthy.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"test": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Test is the check as compose writes it: [CMD, prog, arg...] runs a program, [CMD-SHELL, \"command line\"] runs it with the image's shell, [NONE] turns the image's HEALTHCHECK off. Empty keeps the image's test (and overrides only the timings).",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"intervalSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "IntervalSeconds between checks; 0 keeps the image's (Docker: 30).",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"timeoutSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TimeoutSeconds of one check; 0 keeps the image's (Docker: 30).",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"retries": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Retries: consecutive failures that make the container unhealthy; 0 keeps the image's (Docker: 3).",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"startPeriodSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "StartPeriodSeconds during which failures do not count; 0 keeps the image's.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"disable": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Disable turns the image's HEALTHCHECK off (like test: [NONE]).",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
 	}
 }
 
@@ -835,6 +918,35 @@ func schema_berthdev_berth_apis_v1alpha1_HostPathVolumeSource(ref common.Referen
 					},
 				},
 				Required: []string{"path"},
+			},
+		},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_LogAction(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "LogAction is a readiness check on the container's output: Ready once Pattern has matched Occurrences lines of what the container wrote (stdout and stderr) since it started. A match, once made, stays made for the container's life.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"pattern": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Pattern is a Go regular expression (RE2 syntax), matched against each line without its newline.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"occurrences": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Occurrences: how many matching lines make the container Ready. Default 1. (The official Postgres image prints its ready line twice: once for the init server, once for the real one.)",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+				Required: []string{"pattern"},
 			},
 		},
 	}
@@ -938,6 +1050,12 @@ func schema_berthdev_berth_apis_v1alpha1_Probe(ref common.ReferenceCallback) com
 							Ref: ref(TCPSocketAction{}.OpenAPIModelName()),
 						},
 					},
+					"log": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Log waits for a pattern in the container's output.",
+							Ref:         ref(LogAction{}.OpenAPIModelName()),
+						},
+					},
 					"initialDelaySeconds": {
 						SchemaProps: spec.SchemaProps{
 							Description: "InitialDelaySeconds after the container starts before the first probe.",
@@ -977,7 +1095,7 @@ func schema_berthdev_berth_apis_v1alpha1_Probe(ref common.ReferenceCallback) com
 			},
 		},
 		Dependencies: []string{
-			ExecAction{}.OpenAPIModelName(), HTTPGetAction{}.OpenAPIModelName(), TCPSocketAction{}.OpenAPIModelName()},
+			ExecAction{}.OpenAPIModelName(), HTTPGetAction{}.OpenAPIModelName(), LogAction{}.OpenAPIModelName(), TCPSocketAction{}.OpenAPIModelName()},
 	}
 }
 
@@ -1337,6 +1455,12 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 							Ref:         ref(Probe{}.OpenAPIModelName()),
 						},
 					},
+					"healthcheck": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Healthcheck replaces (or, with disable, turns off) the image's HEALTHCHECK, as compose's healthcheck does. Without a readinessProbe, a container with a healthcheck is Ready while Docker reports it healthy.",
+							Ref:         ref(Healthcheck{}.OpenAPIModelName()),
+						},
+					},
 					"dependsOn": {
 						VendorExtensible: spec.VendorExtensible{
 							Extensions: spec.Extensions{
@@ -1615,7 +1739,7 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 			},
 		},
 		Dependencies: []string{
-			Build{}.OpenAPIModelName(), Dependency{}.OpenAPIModelName(), EnvVar{}.OpenAPIModelName(), ExtraHost{}.OpenAPIModelName(), FileMount{}.OpenAPIModelName(), Probe{}.OpenAPIModelName(), ResourceRequirements{}.OpenAPIModelName(), SecretMount{}.OpenAPIModelName(), ServiceNetwork{}.OpenAPIModelName(), ServicePort{}.OpenAPIModelName(), Ulimit{}.OpenAPIModelName(), VolumeMount{}.OpenAPIModelName(), intstr.IntOrString{}.OpenAPIModelName()},
+			Build{}.OpenAPIModelName(), Dependency{}.OpenAPIModelName(), EnvVar{}.OpenAPIModelName(), ExtraHost{}.OpenAPIModelName(), FileMount{}.OpenAPIModelName(), Healthcheck{}.OpenAPIModelName(), Probe{}.OpenAPIModelName(), ResourceRequirements{}.OpenAPIModelName(), SecretMount{}.OpenAPIModelName(), ServiceNetwork{}.OpenAPIModelName(), ServicePort{}.OpenAPIModelName(), Ulimit{}.OpenAPIModelName(), VolumeMount{}.OpenAPIModelName(), intstr.IntOrString{}.OpenAPIModelName()},
 	}
 }
 

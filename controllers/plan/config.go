@@ -56,6 +56,9 @@ type ContainerConfig struct {
 	// Files are the files and secrets written into the container after
 	// its create and before its first start, sorted by target.
 	Files []FileCopy
+	// Healthcheck is the spec's healthcheck; nil keeps the image's
+	// HEALTHCHECK as it is.
+	Healthcheck *Healthcheck
 }
 
 // Settings are the container settings real images need, each one a
@@ -191,6 +194,7 @@ func BuildContainerConfigHost(env *v1alpha1.Environment, svc *v1alpha1.Service, 
 		RestartedAt: restartRequest(env, svc.Name),
 		Settings:    settings,
 		Files:       files,
+		Healthcheck: buildHealthcheck(svc),
 	}
 	buildNetworks(env, svc, &cfg)
 	// The user's labels first, so berth's own always win (validation

@@ -107,6 +107,9 @@ func containerReady(svc *v1alpha1.Service, c *ObservedContainer, probes map[stri
 	if !c.running() {
 		return false
 	}
+	if healthGated(svc, c) {
+		return c.Health == HealthHealthy
+	}
 	if svc.ReadinessProbe == nil {
 		return true
 	}

@@ -76,6 +76,9 @@ func SpecHash(cfg ContainerConfig) string {
 		// Omitted unless the Environment or the service lists networks,
 		// so an Environment of one network keeps its hashes.
 		Networks []NetworkAttachment `json:",omitempty"`
+		// Omitted when the spec has no healthcheck: the image's own
+		// HEALTHCHECK is part of the image, which the hash has already.
+		Healthcheck *Healthcheck `json:",omitempty"`
 	}{
 		Version:      hashVersion,
 		Name:         cfg.Name,
@@ -93,6 +96,7 @@ func SpecHash(cfg ContainerConfig) string {
 		Settings:     settingsForHash(cfg.Settings),
 		Files:        filesForHash(cfg.Files),
 		Networks:     networksForHash(cfg.Networks),
+		Healthcheck:  cfg.Healthcheck,
 	}
 	ports := slices.Clone(cfg.Ports)
 	slices.SortStableFunc(ports, comparePorts)

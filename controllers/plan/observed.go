@@ -125,6 +125,15 @@ type ObservedContainer struct {
 	// says how long to wait (a service removed from the spec, an orphan);
 	// zero means unknown.
 	StopTimeout time.Duration
+	// Health is Docker's health state: starting, healthy, unhealthy, or
+	// empty when the container has no healthcheck.
+	Health string
+	// HealthUnknown: Docker has not yet said whether the container has a
+	// healthcheck (it started a moment ago and is not inspected yet).
+	HealthUnknown bool
+	// HasBeenHealthy: this container has been reported healthy before, so
+	// unhealthy now is a regression, not start-up.
+	HasBeenHealthy bool
 }
 
 // ObservedPort is a published port as Docker reports it.

@@ -178,6 +178,7 @@ func describeContainer(f *serviceFacts, svc *v1alpha1.Service, c *ObservedContai
 			f.addMessage(strings.TrimSpace("readiness probe failing: " + r.Message))
 		}
 	}
+	describeHealth(f, svc, c)
 	if loop > 0 && !st.Ready {
 		f.crashLoop = true
 	}

@@ -31,13 +31,18 @@ type Container struct {
 
 	// State is Docker's: created, running, paused, restarting, removing,
 	// exited or dead.
-	State      string
-	ExitCode   int
-	OOMKilled  bool
-	Health     string // "", starting, healthy, unhealthy
-	CreatedAt  time.Time
-	StartedAt  time.Time
-	FinishedAt time.Time
+	State     string
+	ExitCode  int
+	OOMKilled bool
+	Health    string // "", starting, healthy, unhealthy
+	// HealthUnknown: the container started (or was listed) and has not
+	// been inspected since, so whether it has a healthcheck is not known
+	// yet. Readiness from a HEALTHCHECK must not take the empty Health of
+	// that moment for "no healthcheck".
+	HealthUnknown bool
+	CreatedAt     time.Time
+	StartedAt     time.Time
+	FinishedAt    time.Time
 	// RestartCount counts restarts by Docker's restart policy (berth sets
 	// none, so it stays 0 unless someone else changed the container).
 	RestartCount int
@@ -144,6 +149,8 @@ func fromSummary(s container.Summary, observed time.Time) Container {
 	if s.Health != nil {
 		c.Health = string(s.Health.Status)
 	}
+	// Older APIs (1.41) list no health: an inspect tells.
+	c.HealthUnknown = s.Health == nil && c.Running()
 	if s.NetworkSettings != nil {
 		c.Networks = map[string]string{}
 		for name, ep := range s.NetworkSettings.Networks {

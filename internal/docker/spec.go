@@ -73,6 +73,9 @@ type ContainerSpec struct {
 	// host-gateway.
 	ExtraHosts []string
 	Sysctls    map[string]string
+	// Healthcheck replaces (or turns off) the image's HEALTHCHECK; nil
+	// keeps it.
+	Healthcheck *HealthcheckSpec
 }
 
 // UlimitSpec is one resource limit; -1 is unlimited.
@@ -152,6 +155,7 @@ func (c *Client) build(s ContainerSpec) (container.Config, container.HostConfig,
 		ExposedPorts: network.PortSet{},
 		User:         s.User,
 		WorkingDir:   s.WorkingDir,
+		Healthcheck:  s.Healthcheck.healthConfig(),
 	}
 	for _, e := range s.Env {
 		cfg.Env = append(cfg.Env, e.Name+"="+e.Value)

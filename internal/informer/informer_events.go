@@ -203,7 +203,9 @@ func (i *Informer) applyContainer(m events.Message, t time.Time) []Event {
 		next.State = "created"
 	case action == "start" || action == "restart":
 		next.State, next.StartedAt, next.FinishedAt, next.ExitCode, next.OOMKilled = "running", t, time.Time{}, 0, false
-		next.Health = ""
+		// Docker resets the health at start; the inspect that follows
+		// says whether there is a healthcheck at all.
+		next.Health, next.HealthUnknown = "", true
 		// Host ports and the IP are assigned at start: fetch them.
 		inspect = true
 	case action == "die":
@@ -220,6 +222,7 @@ func (i *Informer) applyContainer(m events.Message, t time.Time) []Event {
 		next.State = "running"
 	case strings.HasPrefix(action, "health_status"):
 		next.Health = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(action, "health_status"), ":"))
+		next.HealthUnknown = false
 	}
 	i.containers[id] = &next
 	if inspect {

@@ -99,13 +99,15 @@ func (i *Informer) relist(ctx context.Context, action string) (time.Time, error)
 		if code, ok := c.ListedExitCode(); ok {
 			next.ExitCode = code
 		}
-		changed := !ok || cur.State != next.State || cur.Name != next.Name
+		// A container whose health is still unknown (its inspect
+		// failed) is inspected again.
+		changed := !ok || cur.State != next.State || cur.Name != next.Name || (cur.HealthUnknown && next.HealthUnknown)
 		if ok && !changed {
 			// Lists lack times and restart counts: keep what we know.
 			next.StartedAt, next.FinishedAt, next.RestartCount, next.OOMKilled = cur.StartedAt, cur.FinishedAt, cur.RestartCount, cur.OOMKilled
 			next.ExitCode = cur.ExitCode
 			if next.Health == "" {
-				next.Health = cur.Health
+				next.Health, next.HealthUnknown = cur.Health, cur.HealthUnknown
 			}
 		}
 		i.containers[c.ID] = &next

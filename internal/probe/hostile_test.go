@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	v1 "berth.dev/berth/apis/v1alpha1"
 )
 
 // hostileServer answers every connection with head, then writes filler
@@ -25,6 +27,13 @@ func hostileServer(t *testing.T, head string, filler []byte) (addr string, writt
 	if err != nil {
 		t.Fatal(err)
 	}
+	return hostileServerOn(t, l, head, filler)
+}
+
+// hostileServerOn is hostileServer on a listener of the caller's (a TLS
+// one).
+func hostileServerOn(t *testing.T, l net.Listener, head string, filler []byte) (addr string, written, hungUp *atomic.Int64) {
+	t.Helper()
 	t.Cleanup(func() { l.Close() })
 	written, hungUp = &atomic.Int64{}, &atomic.Int64{}
 	go func() {
@@ -97,51 +106,61 @@ func TestHTTPHostileResponsesStayBounded(t *testing.T) {
 		{"garbage status quoted in the message", "HTTP/1.1 " + strings.Repeat("x", 8<<10) + "\r\n\r\n", false, "malformed HTTP status code"},
 		{"endless chunked body", "HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n8000\r\n", false, "HTTP probe failed with status 503"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			fill := filler
-			if c.name == "endless header list" {
-				fill = []byte(strings.Repeat("X-Many: header\r\n", 2048))
-			}
-			addr, written, hungUp := hostileServer(t, c.head, fill)
-			tg := publishedAt(t, addr)
-			p := httpProbe("/", intstr.FromInt32(80))
-			// The timeout: an unbounded read has 3 s to grow.
-			p.TimeoutSeconds = 3
-
-			inuse0, alloc0 := heapStats()
-			var results []Result
-			for range probes {
-				results = append(results, Run(context.Background(), p, tg))
-			}
-			inuse1, alloc1 := heapStats()
-
-			for i, r := range results {
-				if r.Success != c.ok || !strings.Contains(r.Message, c.msg) {
-					t.Errorf("probe %d: got %+v, want success=%v and a message containing %q", i, r, c.ok, c.msg)
+	for _, scheme := range []v1.URIScheme{v1.URISchemeHTTP, v1.URISchemeHTTPS} {
+		for _, c := range cases {
+			t.Run(string(scheme)+"/"+c.name, func(t *testing.T) {
+				fill := filler
+				if c.name == "endless header list" {
+					fill = []byte(strings.Repeat("X-Many: header\r\n", 2048))
 				}
-				if len(r.Message) > maxStatusMessage+len("...") {
-					t.Errorf("probe %d: message of %d bytes, want at most %d", i, len(r.Message), maxStatusMessage+len("..."))
+				var addr string
+				var written, hungUp *atomic.Int64
+				if scheme == v1.URISchemeHTTPS {
+					addr, written, hungUp = hostileServerOn(t, tlsListener(t), c.head, fill)
+				} else {
+					addr, written, hungUp = hostileServer(t, c.head, fill)
 				}
-			}
-			allocated := alloc1 - alloc0
-			growth := int64(inuse1) - int64(inuse0)
-			t.Logf("%d probes: %d KiB allocated, heap in use %+d KiB, server wrote %d KiB",
-				probes, allocated>>10, growth>>10, written.Load()>>10)
-			if allocated > maxAllocated {
-				t.Errorf("%d probes allocated %d MiB, want under %d MiB: the response is not read through a limit",
-					probes, allocated>>20, maxAllocated>>20)
-			}
-			if growth > maxHeapGrowth {
-				t.Errorf("heap in use grew by %d MiB over %d probes, want under %d MiB", growth>>20, probes, maxHeapGrowth>>20)
-			}
-			// Every probe has closed its connection; what the server
-			// wrote is final once each of its writes failed.
-			eventually(t, "the server to see every probe hang up", func() bool { return hungUp.Load() == probes })
-			if w := written.Load() / probes; w > maxWrittenPerProbe {
-				t.Errorf("each probe took %d MiB from the server, want under %d MiB: the response is drained", w>>20, maxWrittenPerProbe>>20)
-			}
-		})
+				tg := publishedAt(t, addr)
+				p := httpProbe("/", intstr.FromInt32(80))
+				p.HTTPGet.Scheme = scheme
+				p.HTTPGet.InsecureSkipVerify = scheme == v1.URISchemeHTTPS
+				// The timeout: an unbounded read has 3 s to grow.
+				p.TimeoutSeconds = 3
+
+				inuse0, alloc0 := heapStats()
+				var results []Result
+				for range probes {
+					results = append(results, Run(context.Background(), p, tg))
+				}
+				inuse1, alloc1 := heapStats()
+
+				for i, r := range results {
+					if r.Success != c.ok || !strings.Contains(r.Message, c.msg) {
+						t.Errorf("probe %d: got %+v, want success=%v and a message containing %q", i, r, c.ok, c.msg)
+					}
+					if len(r.Message) > maxStatusMessage+len("...") {
+						t.Errorf("probe %d: message of %d bytes, want at most %d", i, len(r.Message), maxStatusMessage+len("..."))
+					}
+				}
+				allocated := alloc1 - alloc0
+				growth := int64(inuse1) - int64(inuse0)
+				t.Logf("%d probes: %d KiB allocated, heap in use %+d KiB, server wrote %d KiB",
+					probes, allocated>>10, growth>>10, written.Load()>>10)
+				if allocated > maxAllocated {
+					t.Errorf("%d probes allocated %d MiB, want under %d MiB: the response is not read through a limit",
+						probes, allocated>>20, maxAllocated>>20)
+				}
+				if growth > maxHeapGrowth {
+					t.Errorf("heap in use grew by %d MiB over %d probes, want under %d MiB", growth>>20, probes, maxHeapGrowth>>20)
+				}
+				// Every probe has closed its connection; what the server
+				// wrote is final once each of its writes failed.
+				eventually(t, "the server to see every probe hang up", func() bool { return hungUp.Load() == probes })
+				if w := written.Load() / probes; w > maxWrittenPerProbe {
+					t.Errorf("each probe took %d MiB from the server, want under %d MiB: the response is drained", w>>20, maxWrittenPerProbe>>20)
+				}
+			})
+		}
 	}
 }
 

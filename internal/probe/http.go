@@ -35,7 +35,7 @@ var errHeadersTooLarge = fmt.Errorf("response headers exceed %d KiB", maxRespons
 // is never read. There is no http.Client: no proxy from the environment, no
 // redirect following (a 3xx is itself a success, and following it could
 // leave the container), and no connection outlives the probe.
-func probeHTTP(ctx context.Context, path string, addrs []string, port int, timeout time.Duration) Result {
+func probeHTTP(ctx context.Context, h httpTarget, addrs []string, port int, timeout time.Duration) Result {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	conn, addr, err := dialAny(ctx, addrs, port)
@@ -55,7 +55,18 @@ func probeHTTP(ctx context.Context, path string, addrs []string, port int, timeo
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 
-	code, err := getStatus(conn, addr, path)
+	var rw net.Conn = conn
+	if h.https {
+		tc, err := handshake(ctx, conn, addr, h.insecureSkipVerify)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() == context.DeadlineExceeded {
+				return Result{Message: fmt.Sprintf("HTTPS probe to %s timed out after %s in the TLS handshake", addr, timeout), Address: addr}
+			}
+			return Result{Message: fmt.Sprintf("HTTPS probe to %s: %s", addr, err), Address: addr}
+		}
+		rw = tc
+	}
+	code, err := getStatus(rw, addr, h.scheme(), h.path)
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() == context.DeadlineExceeded {
 			return Result{Message: fmt.Sprintf("HTTP probe to %s timed out after %s", addr, timeout), Address: addr}
@@ -69,8 +80,8 @@ func probeHTTP(ctx context.Context, path string, addrs []string, port int, timeo
 }
 
 // getStatus writes a GET for path to conn and returns the status code.
-func getStatus(conn net.Conn, addr, path string) (int, error) {
-	u, err := probeURL(addr, path)
+func getStatus(conn net.Conn, addr, scheme, path string) (int, error) {
+	u, err := probeURL(scheme, addr, path)
 	if err != nil {
 		return 0, err
 	}
@@ -128,11 +139,11 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 
 // probeURL joins the answering address and the probe's path, which may
 // carry a query.
-func probeURL(addr, path string) (*url.URL, error) {
+func probeURL(scheme, addr, path string) (*url.URL, error) {
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
-	u, err := url.Parse("http://" + addr + path)
+	u, err := url.Parse(scheme + "://" + addr + path)
 	if err != nil {
 		return nil, fmt.Errorf("bad path %q: %w", path, err)
 	}

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"cmp"
 	"context"
 	"reflect"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/utils/clock"
 
 	v1 "berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/internal/streamcap"
 )
 
 // Options configure a Manager.
@@ -25,6 +27,14 @@ type Options struct {
 	OnChange func(environment string)
 	// Execer runs exec probes for targets that carry none.
 	Execer Execer
+	// Logs reads container output for log probes of targets that carry
+	// none.
+	Logs LogStreamer
+	// MaxLogStreams caps the log streams open at once (one per
+	// log-probed container until its pattern has matched); 0 is
+	// DefaultMaxLogStreams. A probe over the cap fails and tries again
+	// next period.
+	MaxLogStreams int
 	// Clock schedules probes; tests pass a fake one. Nil is the real clock.
 	Clock clock.Clock
 }
@@ -44,14 +54,22 @@ type Spec struct {
 
 type workerKey struct{ env, service string }
 
+// DefaultMaxLogStreams is the default cap on open log-probe streams: each
+// holds a Docker stream and a goroutine until its container's ready line
+// has been seen, which is seconds for a healthy start.
+const DefaultMaxLogStreams = 128
+
 // Manager runs the readiness probes of every container the controller says
 // needs one, one worker goroutine per container, and caches the results.
 type Manager struct {
 	log      logr.Logger
 	onChange func(string)
 	execer   Execer
-	clock    clock.Clock
-	metrics  *metrics
+	logs     LogStreamer
+	// logStreams caps open log-probe streams, one per container.
+	logStreams *streamcap.Limiter
+	clock      clock.Clock
+	metrics    *metrics
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -79,16 +97,18 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	return &Manager{
-		log:      opts.Logger.WithName("probe"),
-		onChange: opts.OnChange,
-		execer:   opts.Execer,
-		clock:    clk,
-		metrics:  met,
-		ctx:      ctx,
-		cancel:   cancel,
-		workers:  map[workerKey]*worker{},
-		results:  map[string]Status{},
-		draining: map[string]*worker{},
+		log:        opts.Logger.WithName("probe"),
+		onChange:   opts.OnChange,
+		execer:     opts.Execer,
+		logs:       opts.Logs,
+		logStreams: streamcap.New("log probe streams", cmp.Or(opts.MaxLogStreams, DefaultMaxLogStreams), 1),
+		clock:      clk,
+		metrics:    met,
+		ctx:        ctx,
+		cancel:     cancel,
+		workers:    map[workerKey]*worker{},
+		results:    map[string]Status{},
+		draining:   map[string]*worker{},
 	}, nil
 }
 

@@ -25,6 +25,7 @@ const (
 	TypeExec = "exec"
 	TypeHTTP = "http"
 	TypeTCP  = "tcp"
+	TypeLog  = "log"
 )
 
 // Type names the handler a probe uses, or "unknown".
@@ -38,6 +39,8 @@ func Type(p *v1.Probe) string {
 		return TypeHTTP
 	case p.TCPSocket != nil:
 		return TypeTCP
+	case p.Log != nil:
+		return TypeLog
 	}
 	return "unknown"
 }
@@ -76,15 +79,19 @@ func runHandler(ctx context.Context, p *v1.Probe, target Target, prefer string) 
 		if err != nil {
 			return failed("HTTP probe: " + err.Error())
 		}
-		return probeHTTP(ctx, p.HTTPGet.Path, preferFirst(target.Addresses(port), prefer), port, timeout)
+		return probeHTTP(ctx, httpTargetOf(p.HTTPGet), preferFirst(target.Addresses(port), prefer), port, timeout)
 	case p.TCPSocket != nil:
 		port, err := target.ResolvePort(p.TCPSocket.Port)
 		if err != nil {
 			return failed("TCP probe: " + err.Error())
 		}
 		return probeTCP(ctx, preferFirst(target.Addresses(port), prefer), port, timeout)
+	case p.Log != nil:
+		// A log probe follows one stream across probes, which only a
+		// Manager's worker keeps.
+		return failed("log probe: runs only in the probe manager")
 	}
-	return failed("probe has no exec, httpGet or tcpSocket handler")
+	return failed("probe has no exec, httpGet, tcpSocket or log handler")
 }
 
 func failed(msg string) Result { return Result{Message: msg} }

@@ -29,6 +29,9 @@ type Target struct {
 	// Execer runs exec probes; the Manager fills it from its options when
 	// it is nil.
 	Execer Execer
+	// Logs reads the container's output for log probes; the Manager
+	// fills it from its options when it is nil.
+	Logs LogStreamer
 }
 
 // PublishedPort is a container port and where the host publishes it.

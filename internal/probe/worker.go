@@ -30,6 +30,10 @@ type worker struct {
 	target Target
 	// prefer is the address that answered last, tried first next time.
 	prefer string
+
+	// logs is a log probe's stream; only the worker's goroutine touches
+	// it.
+	logs *logWatch
 }
 
 func newWorker(m *Manager, key workerKey, s Spec) *worker {
@@ -62,6 +66,9 @@ func (w *worker) setTarget(t Target) {
 	if t.Execer == nil {
 		t.Execer = w.m.execer
 	}
+	if t.Logs == nil {
+		t.Logs = w.m.logs
+	}
 	w.mu.Lock()
 	w.target = t
 	w.mu.Unlock()
@@ -80,6 +87,7 @@ func (w *worker) run(prev <-chan struct{}) {
 	defer w.m.wg.Done()
 	defer w.m.exited(w)
 	defer close(w.done)
+	defer func() { w.logs.stop() }()
 	if prev != nil {
 		// Even when retired itself: a successor waits on this worker's
 		// done, which must mean the whole chain before it is idle. The
@@ -141,7 +149,13 @@ func (w *worker) sleepUntil(t time.Time) bool {
 func (w *worker) probeOnce() {
 	target, prefer := w.snapshot()
 	began := time.Now()
-	res := run(w.ctx, w.probe, target, prefer)
+	var res Result
+	if w.probe.Log != nil {
+		res = w.probeLog(target)
+		res.Message = clip(res.Message, maxStatusMessage)
+	} else {
+		res = run(w.ctx, w.probe, target, prefer)
+	}
 	took := time.Since(began)
 	if w.ctx.Err() != nil {
 		// Retired mid-probe: the answer belongs to a container nobody

@@ -168,8 +168,11 @@ func TestReplicasOnDocker(t *testing.T) {
 		// grace period.
 		out, err := exec.CommandContext(ctx, "docker", "events", "--since", strconv.FormatInt(since, 10), "--until", strconv.FormatInt(until, 10),
 			"--filter", "container="+up[name(i)].ID, "--filter", "event=die", "--format", "{{.Actor.Attributes.exitCode}}").CombinedOutput()
-		if err != nil || strings.TrimSpace(string(out)) != "0" {
-			t.Errorf("replica %d died with %q (%v), want one graceful exit 0", i, out, err)
+		// The window may also hold replica 1's kill above (same
+		// container, restarted): the scale-down's is the last die.
+		codes := strings.Fields(string(out))
+		if err != nil || len(codes) == 0 || codes[len(codes)-1] != "0" {
+			t.Errorf("replica %d died with %q (%v), want a graceful exit 0 last", i, out, err)
 		}
 	}
 	wantPlans := [][]string{{"RemoveContainer app " + up[name(2)].ID, "RemoveContainer app " + up[name(1)].ID}}

@@ -67,8 +67,10 @@ func (c *Controller) observe(env *v1alpha1.Environment) plan.Observed {
 	// this Environment's names is a conflict, which the plan can only
 	// report if it sees it.
 	for _, s := range env.Spec.Services {
-		if ct, ok := c.cache.Container(plan.ContainerName(name, s.Name)); ok && ct.Environment != name {
-			obs.Containers = append(obs.Containers, observedContainer(ct))
+		for i := range s.ReplicaCount() {
+			if ct, ok := c.cache.Container(v1alpha1.ReplicaContainerName(name, s.Name, i)); ok && ct.Environment != name {
+				obs.Containers = append(obs.Containers, observedContainer(ct))
+			}
 		}
 	}
 	for _, ct := range c.cache.Containers(name) {

@@ -344,9 +344,10 @@ func (c *Controller) syncProbes(env *v1alpha1.Environment, obs plan.Observed) {
 				ContainerPort: p.ContainerPort, Protocol: p.Protocol, HostIP: p.HostIP, HostPort: p.HostPort,
 			})
 		}
+		// Keyed by replica (service/i), so each replica has a probe.
 		specs = append(specs, probe.Spec{
 			Environment: env.Name,
-			Service:     svc.Name,
+			Service:     plan.ProbeKey(oc.Labels),
 			Probe:       svc.ReadinessProbe,
 			Target:      target,
 			StartedAt:   ct.StartedAt,

@@ -298,6 +298,15 @@ type Service struct {
 	// +patchMergeKey=name
 	// +patchStrategy=merge
 	Networks []ServiceNetwork `json:"networks,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+	// Replicas is how many identical containers run the service (default
+	// 1, at most 50), all behind its DNS name and aliases on each of its
+	// networks, so Docker's DNS round-robins between them. Replica 0 is
+	// berth_<env>_<service>, replica i berth_<env>_<service>_<i>. Scaling
+	// creates or removes replicas only; the others are kept. A fixed
+	// hostPort can be published by one container only, so replicas > 1
+	// need hostPort 0 or none.
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
 }
 
 // Ulimit is one resource limit (`ulimit`) of the container's processes.
@@ -563,6 +572,18 @@ type ServiceStatus struct {
 	// limit) in bytes, 0 when none; set with MemoryLimitBytes.
 	// +optional
 	MemoryRequestBytes int64 `json:"memoryRequestBytes,omitempty"`
+	// Replicas is the number of containers the spec asks for; set only
+	// when the service sets replicas. The service is Ready when all are.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+	// ReadyReplicas is how many of them are Ready; set with Replicas.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// ReplicaStatuses are replicas 1..replicas-1 (replica 0 is this
+	// status), in index order; set with Replicas.
+	// +optional
+	// +listType=atomic
+	ReplicaStatuses []ReplicaStatus `json:"replicaStatuses,omitempty"`
 	// +optional
 	Message string `json:"message,omitempty"`
 }
@@ -578,6 +599,10 @@ type PortStatus struct {
 	HostIP string `json:"hostIP,omitempty"`
 	// +optional
 	HostPort int32 `json:"hostPort,omitempty"`
+	// Replica is the replica whose container publishes the port; 0 (the
+	// service's first container, omitted) is listed first.
+	// +optional
+	Replica int32 `json:"replica,omitempty"`
 }
 
 // EnvironmentEvent is one entry of berth's record of what it did and why.

@@ -54,6 +54,7 @@ func validateService(s *Service, p *field.Path, ctx *specContext) field.ErrorLis
 	allErrs = append(allErrs, validateDependsOn(s, p.Child("dependsOn"), ctx)...)
 	allErrs = append(allErrs, validateSettings(s, p)...)
 	allErrs = append(allErrs, validateServiceFiles(s, p, ctx)...)
+	allErrs = append(allErrs, validateReplicas(s, p)...)
 	return allErrs
 }
 

@@ -15,8 +15,11 @@ const (
 	LabelEnvironment    = "berth.dev/environment"
 	LabelEnvironmentUID = "berth.dev/environment-uid"
 	LabelService        = "berth.dev/service"
-	LabelVolume         = "berth.dev/volume"
-	LabelSpecHash       = "berth.dev/spec-hash"
+	// LabelReplica is the replica index of a service's container (see
+	// ReplicaContainerName); a container without it is replica 0.
+	LabelReplica  = "berth.dev/replica"
+	LabelVolume   = "berth.dev/volume"
+	LabelSpecHash = "berth.dev/spec-hash"
 	// LabelRetain marks a volume created while spec.teardown.retainVolumes
 	// was set: the orphan collector leaves it alone, since Docker cannot
 	// otherwise tell a volume kept on purpose from one leaked by a crash.
@@ -106,7 +109,7 @@ func SpecNetworkName(env, net string) string {
 }
 
 // ReplicaContainerName is the container of replica i of a service (the
-// scheme for service.replicas, which is not implemented yet): replica 0
+// scheme for service.replicas): replica 0
 // keeps ContainerName, berth_<env>_<service>, so a service that gains
 // replicas keeps its container; replica i > 0 is
 // berth_<env>_<service>_<i>, three parts after the prefix where every

@@ -127,6 +127,11 @@ func (in Probe) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ReplicaStatus) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.ReplicaStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ResourceRequirements) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.ResourceRequirements"
 }

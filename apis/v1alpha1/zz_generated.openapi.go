@@ -52,6 +52,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		Network{}.OpenAPIModelName():                      schema_berthdev_berth_apis_v1alpha1_Network(ref),
 		PortStatus{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_PortStatus(ref),
 		Probe{}.OpenAPIModelName():                        schema_berthdev_berth_apis_v1alpha1_Probe(ref),
+		ReplicaStatus{}.OpenAPIModelName():                schema_berthdev_berth_apis_v1alpha1_ReplicaStatus(ref),
 		ResourceRequirements{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_ResourceRequirements(ref),
 		Secret{}.OpenAPIModelName():                       schema_berthdev_berth_apis_v1alpha1_Secret(ref),
 		SecretMount{}.OpenAPIModelName():                  schema_berthdev_berth_apis_v1alpha1_SecretMount(ref),
@@ -1013,6 +1014,13 @@ func schema_berthdev_berth_apis_v1alpha1_PortStatus(ref common.ReferenceCallback
 							Format: "int32",
 						},
 					},
+					"replica": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Replica is the replica whose container publishes the port; 0 (the service's first container, omitted) is listed first.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
 				},
 				Required: []string{"containerPort"},
 			},
@@ -1088,6 +1096,77 @@ func schema_berthdev_berth_apis_v1alpha1_Probe(ref common.ReferenceCallback) com
 		},
 		Dependencies: []string{
 			ExecAction{}.OpenAPIModelName(), HTTPGetAction{}.OpenAPIModelName(), LogAction{}.OpenAPIModelName(), TCPSocketAction{}.OpenAPIModelName()},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_ReplicaStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ReplicaStatus is one replica beyond replica 0 of a service (replica 0 is the service's status itself): what berth observed of its container and the restart history its crash-loop back-off continues from.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"replica": {
+						SchemaProps: spec.SchemaProps{
+							Default: 0,
+							Type:    []string{"integer"},
+							Format:  "int32",
+						},
+					},
+					"containerID": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"state": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"ready": {
+						SchemaProps: spec.SchemaProps{
+							Default: false,
+							Type:    []string{"boolean"},
+							Format:  "",
+						},
+					},
+					"restartCount": {
+						SchemaProps: spec.SchemaProps{
+							Default: 0,
+							Type:    []string{"integer"},
+							Format:  "int32",
+						},
+					},
+					"lastExitCode": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"startedAt": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"restartStreak": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"lastCrashTime": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"replica"},
+			},
+		},
+		Dependencies: []string{
+			v1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -1648,6 +1727,13 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 							},
 						},
 					},
+					"replicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Replicas is how many identical containers run the service (default 1, at most 50), all behind its DNS name and aliases on each of its networks, so Docker's DNS round-robins between them. Replica 0 is berth_<env>_<service>, replica i berth_<env>_<service>_<i>. Scaling creates or removes replicas only; the others are kept. A fixed hostPort can be published by one container only, so replicas > 1 need hostPort 0 or none.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
 				},
 				Required: []string{"name"},
 			},
@@ -1846,6 +1932,38 @@ func schema_berthdev_berth_apis_v1alpha1_ServiceStatus(ref common.ReferenceCallb
 							Format:      "int64",
 						},
 					},
+					"replicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Replicas is the number of containers the spec asks for; set only when the service sets replicas. The service is Ready when all are.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"readyReplicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ReadyReplicas is how many of them are Ready; set with Replicas.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"replicaStatuses": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "ReplicaStatuses are replicas 1..replicas-1 (replica 0 is this status), in index order; set with Replicas.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(ReplicaStatus{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 					"message": {
 						SchemaProps: spec.SchemaProps{
 							Type:   []string{"string"},
@@ -1857,7 +1975,7 @@ func schema_berthdev_berth_apis_v1alpha1_ServiceStatus(ref common.ReferenceCallb
 			},
 		},
 		Dependencies: []string{
-			PortStatus{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+			PortStatus{}.OpenAPIModelName(), ReplicaStatus{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 

@@ -14,37 +14,49 @@ type removal struct {
 	service string // the service label, which may not be in the spec
 	reason  RemoveReason
 	message string
+	replica int // for RemoveScaledDown
 }
 
 // classification sorts the observed containers of one Environment out.
 type classification struct {
-	// primary is the container each spec service is converged through.
+	// primary is the container each spec service is converged through:
+	// its replica 0.
 	primary map[string]*ObservedContainer
+	// replicas are each spec service's containers by replica index (nil
+	// where a replica has none); replicas[svc][0] is primary[svc].
+	replicas map[string][]*ObservedContainer
+	// scaledDown are replicas beyond the spec's count, highest index
+	// first within a service.
+	scaledDown []removal
 	// removals are containers of berth's that have no place in the spec:
 	// old incarnations, removed services, duplicates. In name order.
 	removals []removal
-	// conflicts are spec services whose container name is held by a
-	// container this manager does not own (or owns for another
-	// Environment): berth never touches it, so the service is blocked.
+	// conflicts are the container names of spec services' replicas held
+	// by a container this manager does not own (or owns for another
+	// Environment): berth never touches it, so the replica is blocked.
 	conflicts map[string]string
-	// removing are spec services whose container name is held by a
-	// container Docker is removing.
+	// removing are the container names of spec services' replicas held by
+	// a container Docker is removing.
 	removing map[string]bool
 }
 
 // classify decides, for every observed container, whether it is a
 // service's primary, something to remove, a conflict, or none of berth's
-// business. desiredHash is by service; a missing entry prefers no hash.
-func classify(env *v1alpha1.Environment, containers []ObservedContainer, desiredHash map[string]string, opts Options) classification {
+// business. desiredHash is by service, then replica; a missing entry
+// prefers no hash.
+func classify(env *v1alpha1.Environment, containers []ObservedContainer, desiredHash map[string][]string, opts Options) classification {
 	cl := classification{
 		primary:   map[string]*ObservedContainer{},
+		replicas:  map[string][]*ObservedContainer{},
 		conflicts: map[string]string{},
 		removing:  map[string]bool{},
 	}
 	byName := map[string]string{} // container name → spec service
 	inSpec := map[string]bool{}
 	for _, s := range env.Spec.Services {
-		byName[ContainerName(env.Name, s.Name)] = s.Name
+		for i := range s.ReplicaCount() {
+			byName[v1alpha1.ReplicaContainerName(env.Name, s.Name, i)] = s.Name
+		}
 		inSpec[s.Name] = true
 	}
 
@@ -56,14 +68,14 @@ func classify(env *v1alpha1.Environment, containers []ObservedContainer, desired
 	candidates := map[string][]ObservedContainer{}
 	for _, c := range sorted {
 		if !ownedBy(c.Labels, env.Name, opts) {
-			if svc, ok := byName[c.name()]; ok {
-				cl.conflicts[svc] = fmt.Sprintf("container %s exists and is not managed by this berth for Environment %s; berth never touches it", c.name(), env.Name)
+			if _, ok := byName[c.name()]; ok {
+				cl.conflicts[c.name()] = fmt.Sprintf("container %s exists and is not managed by this berth for Environment %s; berth never touches it", c.name(), env.Name)
 			}
 			continue
 		}
 		if c.State == StateRemoving {
-			if svc, ok := byName[c.name()]; ok {
-				cl.removing[svc] = true
+			if _, ok := byName[c.name()]; ok {
+				cl.removing[c.name()] = true
 			}
 			continue
 		}
@@ -81,26 +93,50 @@ func classify(env *v1alpha1.Environment, containers []ObservedContainer, desired
 	}
 
 	for _, s := range env.Spec.Services {
-		cands := candidates[s.Name]
-		if len(cands) == 0 {
-			continue
+		n := s.ReplicaCount()
+		byReplica := make([][]ObservedContainer, n)
+		for _, c := range candidates[s.Name] {
+			i, ok := replicaIndex(c)
+			switch {
+			case !ok:
+				cl.removals = append(cl.removals, removal{c: c, service: s.Name, reason: RemoveDuplicate,
+					message: fmt.Sprintf("remove %s (%s): its replica label %q is not one berth writes", c.name(), shortID(c.ID), c.Labels[v1alpha1.LabelReplica])})
+			case i >= n:
+				cl.scaledDown = append(cl.scaledDown, removal{c: c, service: s.Name, reason: RemoveScaledDown, replica: i,
+					message: scaleDownMessage(c, s.Name, i, n)})
+			default:
+				byReplica[i] = append(byReplica[i], c)
+			}
 		}
-		name, hash := ContainerName(env.Name, s.Name), desiredHash[s.Name]
-		slices.SortStableFunc(cands, func(a, b ObservedContainer) int {
-			return cmp.Or(
-				preferTrue(a.name() == name, b.name() == name),
-				preferTrue(hash != "" && a.specHash() == hash, hash != "" && b.specHash() == hash),
-				preferTrue(a.running(), b.running()),
-				cmp.Compare(a.ID, b.ID),
-			)
-		})
-		first := cands[0]
-		cl.primary[s.Name] = &first
-		for _, c := range cands[1:] {
-			cl.removals = append(cl.removals, removal{c: c, service: s.Name, reason: RemoveDuplicate,
-				message: fmt.Sprintf("remove %s (%s): duplicate container of service %q, keeping %s", c.name(), shortID(c.ID), s.Name, shortID(first.ID))})
+		cl.replicas[s.Name] = make([]*ObservedContainer, n)
+		for i, cands := range byReplica {
+			if len(cands) == 0 {
+				continue
+			}
+			name, hash := v1alpha1.ReplicaContainerName(env.Name, s.Name, i), ""
+			if hs := desiredHash[s.Name]; i < len(hs) {
+				hash = hs[i]
+			}
+			slices.SortStableFunc(cands, func(a, b ObservedContainer) int {
+				return cmp.Or(
+					preferTrue(a.name() == name, b.name() == name),
+					preferTrue(hash != "" && a.specHash() == hash, hash != "" && b.specHash() == hash),
+					preferTrue(a.running(), b.running()),
+					cmp.Compare(a.ID, b.ID),
+				)
+			})
+			first := cands[0]
+			cl.replicas[s.Name][i] = &first
+			if i == 0 {
+				cl.primary[s.Name] = &first
+			}
+			for _, c := range cands[1:] {
+				cl.removals = append(cl.removals, removal{c: c, service: s.Name, reason: RemoveDuplicate,
+					message: fmt.Sprintf("remove %s (%s): duplicate container of service %q, keeping %s", c.name(), shortID(c.ID), s.Name, shortID(first.ID))})
+			}
 		}
 	}
+	sortScaleDown(cl.scaledDown)
 	slices.SortStableFunc(cl.removals, func(a, b removal) int {
 		return cmp.Or(cmp.Compare(a.c.name(), b.c.name()), cmp.Compare(a.c.ID, b.c.ID))
 	})

@@ -47,7 +47,10 @@ type builder struct {
 	memory map[string]ServiceMemory
 	cl     classification
 	order  []string
-	states map[string]*serviceState
+	states map[string]*serviceState // replica 0 of each service
+	// replicas are every replica's state by service, replicas[svc][0]
+	// being states[svc].
+	replicas map[string][]*serviceState
 
 	networkOps       map[string]int    // Docker network name → its Ensure op
 	networkConflicts map[string]string // Docker network name → why berth cannot use it
@@ -68,6 +71,7 @@ func newBuilder(env *v1alpha1.Environment, obs Observed, opts Options, now time.
 		now:              now,
 		memory:           memoryFor(obs, env.Status),
 		states:           map[string]*serviceState{},
+		replicas:         map[string][]*serviceState{},
 		networkOps:       map[string]int{},
 		networkConflicts: map[string]string{},
 		volumeOps:        map[string]int{},
@@ -79,20 +83,30 @@ func newBuilder(env *v1alpha1.Environment, obs Observed, opts Options, now time.
 	b.order, _ = Order(env.Spec.Services)
 	b.volumeNames = resolveVolumes(env, obs, opts)
 
-	hashes := map[string]string{}
+	hashes := map[string][]string{}
 	for i := range env.Spec.Services {
 		svc := &env.Spec.Services[i]
-		st := &serviceState{svc: svc, startOp: -1}
-		st.cfg, st.cfgErr = BuildContainerConfigHost(env, svc, opts, obs.Host)
-		if st.cfgErr == nil {
-			st.cfg = remount(env, st.cfg, b.volumeNames)
-			hashes[svc.Name] = st.cfg.Labels[v1alpha1.LabelSpecHash]
+		cfg, err := BuildContainerConfigHost(env, svc, opts, obs.Host)
+		var cfgs []ContainerConfig
+		if err == nil {
+			cfgs = replicaConfigs(env, svc, remount(env, cfg, b.volumeNames))
+			hashes[svc.Name] = replicaHashes(cfgs)
 		}
-		b.states[svc.Name] = st
+		units := make([]*serviceState, svc.ReplicaCount())
+		for r := range units {
+			units[r] = &serviceState{svc: svc, startOp: -1, replica: r, cfgErr: err}
+			if err == nil {
+				units[r].cfg = cfgs[r]
+			}
+		}
+		b.replicas[svc.Name] = units
+		b.states[svc.Name] = units[0]
 	}
 	b.cl = classify(env, obs.Containers, hashes, opts)
-	for name, st := range b.states {
-		st.primary = b.cl.primary[name]
+	for name, units := range b.replicas {
+		for r, st := range units {
+			st.primary = b.cl.replicas[name][r]
+		}
 	}
 	return b
 }
@@ -113,6 +127,17 @@ func (b *builder) removeExtras() {
 		} else {
 			b.otherRemovals = append(b.otherRemovals, i)
 		}
+	}
+	// Replicas beyond the count: gracefully, highest index first, one
+	// after the other within a service.
+	prev := map[string]int{}
+	for _, r := range b.cl.scaledDown {
+		op := removeOp(b.env.Name, r.c, b.states[r.service].svc, r.reason, "")
+		op.Reason = r.message
+		if j, ok := prev[r.service]; ok {
+			op.Needs = []int{j}
+		}
+		prev[r.service] = b.plan.add(op)
 	}
 }
 

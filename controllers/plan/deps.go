@@ -14,28 +14,32 @@ type depView struct {
 	running   bool
 	completed bool // exited 0 and not restarted by policy: a finished job
 	ready     bool
-	startOp   int // index of a StartContainer planned for it, or -1
+	// startOps are the StartContainer ops planned for those of its
+	// replicas that are neither running nor completed; started says each
+	// such replica has one.
+	startOps []int
+	started  bool
 }
 
 // holds says whether the dependency condition is met and, if it is met only
 // because of an op planned earlier in this plan, which op the dependent
 // must wait for.
-func (d depView) holds(cond v1alpha1.DependencyCondition) (ok bool, need int) {
+func (d depView) holds(cond v1alpha1.DependencyCondition) (ok bool, need []int) {
 	switch cond {
 	case v1alpha1.DependencyReady:
-		return d.ready, -1
+		return d.ready, nil
 	case v1alpha1.DependencyCompleted:
-		return d.completed, -1
+		return d.completed, nil
 	default: // Started
 		if d.running || d.completed {
-			return true, -1
+			return true, nil
 		}
 		// A start that succeeds leaves the container running, which is all
 		// Started asks; waiting for the next reconcile would only cost time.
-		if d.startOp >= 0 {
-			return true, d.startOp
+		if d.started {
+			return true, d.startOps
 		}
-		return false, -1
+		return false, nil
 	}
 }
 
@@ -63,9 +67,7 @@ func checkDependencies(svc *v1alpha1.Service, views map[string]depView) ([]int, 
 				Message:    fmt.Sprintf("waiting for %s to be %s", d.Service, cond),
 			}
 		}
-		if need >= 0 {
-			needs = append(needs, need)
-		}
+		needs = append(needs, need...)
 	}
 	return needs, nil
 }

@@ -11,11 +11,12 @@ import (
 // dependency, so the download overlaps the wait.
 func (b *builder) pullImages() {
 	for _, name := range b.order {
-		st := b.states[name]
-		if st.intent != intentCreate && st.intent != intentRecreate {
-			continue
+		for _, st := range b.replicas[name] {
+			if st.intent != intentCreate && st.intent != intentRecreate {
+				continue
+			}
+			b.pullFor(st)
 		}
-		b.pullFor(st)
 	}
 }
 

@@ -67,6 +67,7 @@ func MemoryFromStatus(st v1alpha1.EnvironmentStatus) map[string]ServiceMemory {
 			m.LastExitCode = &code
 		}
 		out[s.Name] = m
+		replicaMemory(out, s)
 	}
 	return out
 }
@@ -111,7 +112,11 @@ func RememberRuns(st v1alpha1.EnvironmentStatus, obs Observed) map[string]Servic
 func MarkRestarted(memory map[string]ServiceMemory, service, id string, exitedAt, now time.Time) {
 	m, ok := memory[service]
 	if !ok || m.ContainerID != id {
-		return
+		// Another replica of the service (see replicaMemoryKey).
+		service, m, ok = replicaMemoryByID(memory, service, id)
+		if !ok {
+			return
+		}
 	}
 	m.RestartedExit, m.RestartIssued = exitedAt, now
 	memory[service] = m

@@ -33,6 +33,7 @@ type serviceState struct {
 	streak        int32 // crash streak of a restart
 	outageExit    bool  // the exit being restarted happened in a daemon outage
 	startOp       int
+	replica       int // index among the service's replicas; 0 is the service's own container
 }
 
 func (st *serviceState) hash() string { return st.cfg.Labels[v1alpha1.LabelSpecHash] }
@@ -47,7 +48,9 @@ func (st *serviceState) current() bool {
 // decideServices works out every service's intent from its container.
 func (b *builder) decideServices() {
 	for _, name := range b.order {
-		b.decide(b.states[name])
+		for _, st := range b.replicas[name] {
+			b.decide(st)
+		}
 	}
 }
 
@@ -61,7 +64,7 @@ func (b *builder) decide(st *serviceState) {
 	case st.cfgErr != nil:
 		hold(cfgErrWaiting(st.cfgErr))
 		return
-	case c == nil && b.cl.removing[name]:
+	case c == nil && b.cl.removing[st.cfg.Name]:
 		// The name frees up when Docker finishes; its event re-enqueues.
 		hold(Waiting{Reason: WaitContainerRemoving, Message: "waiting for Docker to finish removing the old container"})
 		b.plan.requeueAt(b.now, b.now.Add(b.opts.WaitPoll))
@@ -70,17 +73,17 @@ func (b *builder) decide(st *serviceState) {
 		st.intent = intentCreate
 	case c.State == StateDead:
 		st.intent, st.removeReason = intentRecreate, RemoveDead
-		st.removeMessage = fmt.Sprintf("replace %s: container %s is dead", name, shortID(c.ID))
+		st.removeMessage = fmt.Sprintf("replace %s: container %s is dead", st.label(), shortID(c.ID))
 	case c.specHash() != st.hash() && c.Labels[v1alpha1.LabelRestartedAt] != st.cfg.RestartedAt:
 		st.intent, st.removeReason = intentRecreate, RemoveSpecChanged
-		st.removeMessage = fmt.Sprintf("restart %s: requested at %s (hash %s → %s)", name, st.cfg.RestartedAt, shortHash(c.specHash()), shortHash(st.hash()))
+		st.removeMessage = fmt.Sprintf("restart %s: requested at %s (hash %s → %s)", st.label(), st.cfg.RestartedAt, shortHash(c.specHash()), shortHash(st.hash()))
 	case c.specHash() != st.hash() && c.name() != st.cfg.Name:
 		// An older berth's name (see naming.go): replaced, not adopted.
 		st.intent, st.removeReason = intentRecreate, RemoveSpecChanged
-		st.removeMessage = fmt.Sprintf("recreate %s as %s: container %s has an older name (hash %s → %s)", name, st.cfg.Name, c.name(), shortHash(c.specHash()), shortHash(st.hash()))
+		st.removeMessage = fmt.Sprintf("recreate %s as %s: container %s has an older name (hash %s → %s)", st.label(), st.cfg.Name, c.name(), shortHash(c.specHash()), shortHash(st.hash()))
 	case c.specHash() != st.hash():
 		st.intent, st.removeReason = intentRecreate, RemoveSpecChanged
-		st.removeMessage = fmt.Sprintf("recreate %s: spec changed (hash %s → %s)", name, shortHash(c.specHash()), shortHash(st.hash()))
+		st.removeMessage = fmt.Sprintf("recreate %s: spec changed (hash %s → %s)", st.label(), shortHash(c.specHash()), shortHash(st.hash()))
 	case c.State == StateCreated:
 		st.intent = intentStart
 	case c.exited():
@@ -101,7 +104,7 @@ func (b *builder) decide(st *serviceState) {
 // checkCreatable holds a service whose new container could not be created:
 // its name, network or a volume is held by something berth does not own.
 func (b *builder) checkCreatable(st *serviceState) {
-	msg := b.cl.conflicts[st.svc.Name]
+	msg := b.cl.conflicts[st.cfg.Name]
 	if msg == "" {
 		msg = b.networkConflictFor(st.cfg)
 	}
@@ -123,7 +126,7 @@ func (b *builder) decideExited(st *serviceState) {
 		st.intent = intentKeep
 		return
 	}
-	m := b.memory[st.svc.Name]
+	m := b.memoryOf(st)
 	if restartPending(*c, m, b.now) {
 		// berth restarted this exit already; the cache has not seen the
 		// start event yet. Wait for it rather than start (and report) the
@@ -157,31 +160,39 @@ func (b *builder) decideExited(st *serviceState) {
 func (b *builder) emitServices() {
 	views := map[string]depView{}
 	for _, name := range b.order {
-		st := b.states[name]
-		switch st.intent {
-		case intentRestart:
-			reason := fmt.Sprintf("restart %s after exit code %d (restart %d, backoff %s)", name, st.primary.ExitCode, st.run.restarts+1, b.opts.Backoff.RestartDelay(st.streak))
-			if st.outageExit {
-				reason = fmt.Sprintf("restart %s after exit code %d during a Docker daemon outage (restart %d, not counted as a crash)", name, st.primary.ExitCode, st.run.restarts+1)
-			}
-			st.startOp = b.plan.add(Op{
-				Kind: OpStartContainer, Environment: b.env.Name, Service: name,
-				ContainerID: st.primary.ID, ContainerName: st.primary.name(), Restart: true,
-				Needs: b.networkNeeds(), Reason: reason,
-			})
-		case intentStart, intentCreate, intentRecreate:
-			needs, w := checkDependencies(st.svc, views)
-			if w != nil {
-				st.intent = intentHold
-				b.plan.wait(name, *w)
-				b.plan.requeueAt(b.now, b.now.Add(b.opts.WaitPoll))
-				break
-			}
-			b.emitNewContainer(st, needs)
-		case intentKeep:
-			b.repairAttachments(st)
+		units := b.replicas[name]
+		for _, st := range units {
+			b.emitReplica(st, views)
 		}
-		views[name] = b.view(st)
+		views[name] = b.serviceView(units)
+	}
+}
+
+// emitReplica adds the ops of one replica of a service.
+func (b *builder) emitReplica(st *serviceState, views map[string]depView) {
+	name := st.svc.Name
+	switch st.intent {
+	case intentRestart:
+		reason := fmt.Sprintf("restart %s after exit code %d (restart %d, backoff %s)", st.label(), st.primary.ExitCode, st.run.restarts+1, b.opts.Backoff.RestartDelay(st.streak))
+		if st.outageExit {
+			reason = fmt.Sprintf("restart %s after exit code %d during a Docker daemon outage (restart %d, not counted as a crash)", st.label(), st.primary.ExitCode, st.run.restarts+1)
+		}
+		st.startOp = b.plan.add(Op{
+			Kind: OpStartContainer, Environment: b.env.Name, Service: name,
+			ContainerID: st.primary.ID, ContainerName: st.primary.name(), Restart: true,
+			Needs: b.networkNeeds(), Reason: reason,
+		})
+	case intentStart, intentCreate, intentRecreate:
+		needs, w := checkDependencies(st.svc, views)
+		if w != nil {
+			st.intent = intentHold
+			b.plan.wait(name, *w)
+			b.plan.requeueAt(b.now, b.now.Add(b.opts.WaitPoll))
+			break
+		}
+		b.emitNewContainer(st, needs)
+	case intentKeep:
+		b.repairAttachments(st)
 	}
 }
 
@@ -201,13 +212,16 @@ func (b *builder) emitNewContainer(st *serviceState, depNeeds []int) {
 		st.startOp = b.plan.add(Op{
 			Kind: OpStartContainer, Environment: b.env.Name, Service: name,
 			ContainerID: st.primary.ID, ContainerName: st.primary.name(),
-			Needs: sortedNeeds(startNeeds), Reason: "start " + name,
+			Needs: sortedNeeds(startNeeds), Reason: "start " + st.label(),
 		})
 		return
 	}
 
-	createNeeds := append(b.networkNeeds(), b.serviceRemovals[name]...)
-	createReason := "create " + name
+	createNeeds := b.networkNeeds()
+	if st.replica == 0 {
+		createNeeds = append(createNeeds, b.serviceRemovals[name]...)
+	}
+	createReason := "create " + st.label()
 	if st.intent == intentRecreate {
 		rm := b.plan.add(Op{
 			Kind: OpRemoveContainer, Environment: b.env.Name, Service: name,
@@ -216,8 +230,8 @@ func (b *builder) emitNewContainer(st *serviceState, depNeeds []int) {
 		})
 		createNeeds = append(createNeeds, rm)
 		createReason = st.removeMessage
-	} else if m := b.memory[name]; m.ContainerID != "" {
-		createReason = fmt.Sprintf("create %s: container %s is gone", name, shortID(m.ContainerID))
+	} else if m := b.memoryOf(st); m.ContainerID != "" {
+		createReason = fmt.Sprintf("create %s: container %s is gone", st.label(), shortID(m.ContainerID))
 	}
 	for _, m := range st.cfg.Mounts {
 		if i, ok := b.volumeOps[m.Volume]; ok {
@@ -243,13 +257,16 @@ func (b *builder) emitNewContainer(st *serviceState, depNeeds []int) {
 	}
 	st.startOp = b.plan.add(Op{
 		Kind: OpStartContainer, Environment: b.env.Name, Service: name, ContainerName: cfg.Name,
-		Needs: sortedNeeds(startNeeds), Reason: "start " + name,
+		Needs: sortedNeeds(startNeeds), Reason: "start " + st.label(),
 	})
 }
 
 // view is what dependents may assume of st after this plan.
 func (b *builder) view(st *serviceState) depView {
-	v := depView{startOp: st.startOp}
+	v := depView{}
+	if st.startOp >= 0 {
+		v.startOps, v.started = []int{st.startOp}, true
+	}
 	if st.current() {
 		v.running = st.primary.running()
 		v.completed = completedJob(st.svc, st.primary)

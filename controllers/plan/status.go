@@ -58,16 +58,15 @@ type serviceFacts struct {
 }
 
 func observeServices(env *v1alpha1.Environment, obs Observed, opts Options, p Plan, prev v1alpha1.EnvironmentStatus, now time.Time) []serviceFacts {
-	hashes := map[string]string{}
-	cfgs := map[string]ContainerConfig{}
+	hashes := map[string][]string{}
+	cfgs := map[string][]ContainerConfig{}
 	volumeNames := resolveVolumes(env, obs, opts)
 	for i := range env.Spec.Services {
 		svc := &env.Spec.Services[i]
 		if cfg, err := BuildContainerConfigHost(env, svc, opts, obs.Host); err == nil {
 			// Hashed as Compute hashes it: mounting the volumes it adopted.
-			cfg = remount(env, cfg, volumeNames)
-			hashes[svc.Name] = cfg.Labels[v1alpha1.LabelSpecHash]
-			cfgs[svc.Name] = cfg
+			cfgs[svc.Name] = replicaConfigs(env, svc, remount(env, cfg, volumeNames))
+			hashes[svc.Name] = replicaHashes(cfgs[svc.Name])
 		}
 	}
 	cl := classify(env, obs.Containers, hashes, opts)
@@ -85,14 +84,15 @@ func observeServices(env *v1alpha1.Environment, obs Observed, opts Options, p Pl
 			describeAbsent(&f, m, obs.Images[svc.Image])
 		} else {
 			describeContainer(&f, svc, c, m, obs, opts.Backoff, now)
-			f.current = hashes[svc.Name] != "" && c.specHash() == hashes[svc.Name]
+			f.current = len(hashes[svc.Name]) > 0 && c.specHash() == hashes[svc.Name][0]
 			f.status.Ready = f.status.Ready && f.current
-			f.status.Ports = portStatus(svc, cfgs[svc.Name], c)
-			memoryStatus(&f.status, cfgs[svc.Name])
+			f.status.Ports = portStatus(svc, replicaCfg(cfgs[svc.Name], 0), c)
+			memoryStatus(&f.status, replicaCfg(cfgs[svc.Name], 0))
 			if !f.current {
 				f.addMessage("spec changed: the container will be recreated")
 			}
 		}
+		replicaStatus(&f, svc, cl.replicas[svc.Name], cfgs[svc.Name], memory, obs, opts, now)
 		facts = append(facts, f)
 	}
 	return facts

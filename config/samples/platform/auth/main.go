@@ -37,19 +37,11 @@ type server struct {
 func main() { os.Exit(app.Main("auth", setup)) }
 
 func setup(ctx context.Context, cfg app.Config, log *slog.Logger) (http.Handler, func(), error) {
-	if err := cfg.Require("DATABASE_URL", "REDIS_URL"); err != nil {
+	db, rdb, err := app.Connect(ctx, cfg)
+	if err != nil {
 		return nil, nil, err
 	}
-	db, err := pgxpool.New(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	ropt, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		db.Close()
-		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
-	}
-	s := &server{cfg: cfg, db: db, rdb: redis.NewClient(ropt), log: log}
+	s := &server{cfg: cfg, db: db, rdb: rdb, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("POST /login", s.login)

@@ -40,21 +40,11 @@ type server struct {
 func main() { os.Exit(app.Main("backend", setup)) }
 
 func setup(ctx context.Context, cfg app.Config, log *slog.Logger) (http.Handler, func(), error) {
-	if err := cfg.Require("DATABASE_URL", "REDIS_URL"); err != nil {
+	db, rdb, err := app.Connect(ctx, cfg)
+	if err != nil {
 		return nil, nil, err
 	}
-	// Neither client connects here: the backend starts before or without
-	// its dependencies and says so on /healthz instead of exiting.
-	db, err := pgxpool.New(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	ropt, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		db.Close()
-		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
-	}
-	s := &server{cfg: cfg, db: db, rdb: redis.NewClient(ropt), http: &http.Client{Timeout: 5 * time.Second}, log: log}
+	s := &server{cfg: cfg, db: db, rdb: rdb, http: &http.Client{Timeout: 5 * time.Second}, log: log}
 	if cfg.AuthURL != "" {
 		if s.auth, err = url.Parse(cfg.AuthURL); err != nil {
 			return nil, nil, fmt.Errorf("AUTH_URL: %w", err)

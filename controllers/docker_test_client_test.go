@@ -47,7 +47,16 @@ func dockerTestClient(t *testing.T, prefix string) (*docker.Client, docker.Confi
 // network, both removed gracefully when the test ends.
 func createLikeController(ctx context.Context, t *testing.T, cli *docker.Client, cfg docker.Config, env *v1alpha1.Environment, svc *v1alpha1.Service) docker.Created {
 	t.Helper()
-	pc, err := plan.BuildContainerConfig(env, svc, plan.Options{ManagerID: cfg.ManagerID})
+	created, _ := createLikeControllerHost(ctx, t, cli, cfg, env, svc, plan.HostReads{})
+	return created
+}
+
+// createLikeControllerHost is createLikeController with the host reads
+// (files, host paths) the controller would pass; it also returns the
+// plan's config, whose files the caller copies in before the start.
+func createLikeControllerHost(ctx context.Context, t *testing.T, cli *docker.Client, cfg docker.Config, env *v1alpha1.Environment, svc *v1alpha1.Service, host plan.HostReads) (docker.Created, plan.ContainerConfig) {
+	t.Helper()
+	pc, err := plan.BuildContainerConfigHost(env, svc, plan.Options{ManagerID: cfg.ManagerID}, host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,5 +79,5 @@ func createLikeController(ctx context.Context, t *testing.T, cli *docker.Client,
 			t.Errorf("cleanup: %v", err)
 		}
 	})
-	return created
+	return created, pc
 }

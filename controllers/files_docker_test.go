@@ -15,8 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"berth.dev/berth/apis/v1alpha1"
-	"berth.dev/berth/controllers/plan"
-	"berth.dev/berth/internal/docker"
 )
 
 // TestFilesSecretsTmpfsHostPathReachDocker runs the controller's own steps
@@ -98,29 +96,7 @@ func TestFilesSecretsTmpfsHostPathReachDocker(t *testing.T) {
 		t.Fatalf("host reads: %v", host.Errors)
 	}
 	svc := &env.Spec.Services[0]
-	pc, err := plan.BuildContainerConfigHost(env, svc, plan.Options{ManagerID: cfg.ManagerID}, host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cli.EnsureNetwork(ctx, docker.NetworkSpec{Environment: env.Name, EnvironmentUID: string(env.UID)}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cli.RemoveNetwork(context.Background(), pc.Network); err != nil {
-			t.Errorf("remove network: %v", err)
-		}
-	})
-	created, err := cli.CreateContainer(ctx, containerSpec(plan.Op{
-		Kind: plan.OpCreateContainer, Environment: env.Name, Service: svc.Name, Config: &pc,
-	}, string(env.UID)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cli.StopAndRemove(context.Background(), created.ID, plan.GracePeriod(svc)); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
+	created, pc := createLikeControllerHost(ctx, t, cli, cfg, env, svc, host)
 	if err := cli.CopyFiles(ctx, created.ID, fileSpecs(pc.Files)); err != nil {
 		t.Fatal(err)
 	}

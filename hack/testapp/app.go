@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,8 @@ type app struct {
 	// from the config and tests replace them with 127.0.0.1:0.
 	httpAddr string
 	tcpAddr  string
+	// httpsAddr is --https-port's listen address ("" = off).
+	httpsAddr string
 	// ready is closed once the listeners are bound, for tests.
 	ready chan struct{}
 
@@ -46,9 +49,12 @@ type app struct {
 
 	httpLn net.Listener
 	httpSv *http.Server
-	tcpLn  net.Listener
-	connMu sync.Mutex
-	conns  map[net.Conn]struct{}
+
+	httpsLn net.Listener
+	httpsSv *http.Server
+	tcpLn   net.Listener
+	connMu  sync.Mutex
+	conns   map[net.Conn]struct{}
 }
 
 func newApp(cfg config, out io.Writer) *app {
@@ -67,6 +73,9 @@ func newApp(cfg config, out io.Writer) *app {
 	}
 	if cfg.httpPort != 0 {
 		a.httpAddr = ":" + strconv.Itoa(cfg.httpPort)
+	}
+	if cfg.httpsPort != 0 {
+		a.httpsAddr = ":" + strconv.Itoa(cfg.httpsPort)
 	}
 	if cfg.tcpPort != 0 {
 		a.tcpAddr = ":" + strconv.Itoa(cfg.tcpPort)
@@ -116,11 +125,18 @@ func (a *app) run(sig <-chan os.Signal) int {
 
 	done := make(chan struct{})
 	defer close(done)
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	if a.httpLn != nil {
 		go func() {
 			if err := a.httpSv.Serve(a.httpLn); !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("serve http: %w", err)
+			}
+		}()
+	}
+	if a.httpsLn != nil {
+		go func() {
+			if err := a.httpsSv.Serve(a.httpsLn); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serve https: %w", err)
 			}
 		}()
 	}
@@ -144,7 +160,12 @@ func (a *app) run(sig <-chan os.Signal) int {
 		exitC = t.C
 	}
 
-	a.logf("ready http=%s tcp=%s healthy=%t", addrOf(a.httpLn), addrOf(a.tcpLn), a.healthy.Load())
+	if a.httpsLn != nil {
+		a.logf("ready http=%s tcp=%s https=%s healthy=%t", addrOf(a.httpLn), addrOf(a.tcpLn), addrOf(a.httpsLn), a.healthy.Load())
+	} else {
+		// The line without https= is what existing tests wait for.
+		a.logf("ready http=%s tcp=%s healthy=%t", addrOf(a.httpLn), addrOf(a.tcpLn), a.healthy.Load())
+	}
 	close(a.ready)
 
 	for {
@@ -232,6 +253,18 @@ func (a *app) listen() error {
 		a.httpLn = ln
 		a.httpSv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
 	}
+	if a.httpsAddr != "" {
+		cert, err := selfSignedCert(a.host)
+		if err != nil {
+			return fmt.Errorf("https certificate: %w", err)
+		}
+		ln, err := net.Listen("tcp", a.httpsAddr)
+		if err != nil {
+			return fmt.Errorf("listen https %s: %w", a.httpsAddr, err)
+		}
+		a.httpsLn = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		a.httpsSv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
+	}
 	if a.tcpAddr != "" {
 		ln, err := net.Listen("tcp", a.tcpAddr)
 		if err != nil {
@@ -245,10 +278,13 @@ func (a *app) listen() error {
 // shutdown stops serving and removes the ready file, so a file left in a
 // volume cannot make the next container look ready before it is.
 func (a *app) shutdown() {
-	if a.httpSv != nil {
+	for _, sv := range []*http.Server{a.httpSv, a.httpsSv} {
+		if sv == nil {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-		if err := a.httpSv.Shutdown(ctx); err != nil {
-			_ = a.httpSv.Close()
+		if err := sv.Shutdown(ctx); err != nil {
+			_ = sv.Close()
 		}
 		cancel()
 	}
@@ -265,6 +301,9 @@ func (a *app) shutdown() {
 func (a *app) closeAll() {
 	if a.httpLn != nil {
 		_ = a.httpLn.Close()
+	}
+	if a.httpsLn != nil {
+		_ = a.httpsLn.Close()
 	}
 	if a.tcpLn != nil {
 		_ = a.tcpLn.Close()

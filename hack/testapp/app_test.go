@@ -44,13 +44,16 @@ type running struct {
 
 // start runs cfg with HTTP (and TCP when tcp is true) on 127.0.0.1:0 and
 // waits until it is ready or has exited.
-func start(t *testing.T, cfg config, tcp bool) *running {
+func start(t *testing.T, cfg config, tcp bool, tweak ...func(*app)) *running {
 	t.Helper()
 	r := &running{sig: make(chan os.Signal, 2), code: make(chan int, 1), out: &syncBuffer{}}
 	r.a = newApp(cfg, r.out)
 	r.a.httpAddr = "127.0.0.1:0"
 	if tcp {
 		r.a.tcpAddr = "127.0.0.1:0"
+	}
+	for _, f := range tweak {
+		f(r.a)
 	}
 	go func() { r.code <- r.a.run(r.sig) }()
 	select {

@@ -11,9 +11,10 @@ import (
 
 // config is the parsed command line of the server mode.
 type config struct {
-	httpPort int
-	healthy  bool
-	tcpPort  int
+	httpPort  int
+	httpsPort int
+	healthy   bool
+	tcpPort   int
 
 	logLines int
 	logEvery time.Duration
@@ -62,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 
 	fs.IntVar(&c.httpPort, "http-port", 8080, "serve HTTP on this `port` (0 disables HTTP)")
+	fs.IntVar(&c.httpsPort, "https-port", 0, "also serve the HTTP endpoints over TLS on this `port`, with a self-signed certificate made at start (0 = off)")
 	fs.BoolVar(&c.healthy, "healthy", true, "initial health reported by GET /healthz")
 	fs.IntVar(&c.tcpPort, "tcp-port", 0, "also listen on this TCP `port` and echo what is received (0 = off)")
 	fs.IntVar(&c.logLines, "log-lines", 0, "print `N` numbered log lines to stdout at start")
@@ -123,8 +125,12 @@ func (c config) validate() error {
 	}
 	port("http-port", c.httpPort)
 	port("tcp-port", c.tcpPort)
+	port("https-port", c.httpsPort)
 	if c.httpPort != 0 && c.httpPort == c.tcpPort {
 		errs = append(errs, fmt.Errorf("--http-port and --tcp-port are both %d", c.httpPort))
+	}
+	if c.httpsPort != 0 && (c.httpsPort == c.httpPort || c.httpsPort == c.tcpPort) {
+		errs = append(errs, fmt.Errorf("--https-port %d is also --http-port or --tcp-port", c.httpsPort))
 	}
 	nonNeg("log-lines", c.logLines)
 	nonNegDur("log-every", c.logEvery)

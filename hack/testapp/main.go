@@ -14,6 +14,9 @@
 // Flags of the server:
 //
 //	--http-port N        serve HTTP on port N (default 8080; 0 disables HTTP)
+//	--https-port N       also serve the HTTP endpoints over TLS on port N (0 = off)
+//	                     with a self-signed ECDSA certificate made in memory at
+//	                     start, naming the hostname and the interfaces' addresses
 //	--healthy BOOL       initial health (default true)
 //	--tcp-port N         also listen on TCP port N and echo what is received (0 = off)
 //	--log-lines N        print N numbered log lines to stdout at start

@@ -69,7 +69,7 @@ func startTestContainer(t *testing.T) *testContainer {
 	created, err := cli.CreateContainer(ctx, docker.ContainerSpec{
 		Name:        prefix + "-app",
 		Image:       testImage,
-		Args:        []string{"--tcp-port", "9000"},
+		Args:        []string{"--tcp-port", "9000", "--https-port", "8443"},
 		Labels:      labels,
 		Network:     netName,
 		Aliases:     []string{"app"},
@@ -122,7 +122,7 @@ func (tc *testContainer) target() Target {
 	tg := Target{
 		ContainerID: tc.c.ID,
 		IP:          tc.c.IPAddress,
-		Ports:       []v1.ServicePort{{Name: "http", ContainerPort: 8080}, {Name: "echo", ContainerPort: 9000}},
+		Ports:       []v1.ServicePort{{Name: "http", ContainerPort: 8080}, {Name: "echo", ContainerPort: 9000}, {Name: "https", ContainerPort: 8443}},
 		Execer:      tc.execer,
 	}
 	for _, p := range tc.c.Ports {

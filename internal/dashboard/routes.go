@@ -11,9 +11,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /env/{name}", s.envPage)
 	mux.HandleFunc("GET /engine", s.enginePage)
 
-	mux.HandleFunc("GET /events/overview", s.overviewEvents)
-	mux.HandleFunc("GET /events/env/{name}", s.envEvents)
-	mux.HandleFunc("GET /events/engine", s.engineEvents)
+	mux.HandleFunc("GET /events/overview", s.pageStream(s.overviewEvents))
+	mux.HandleFunc("GET /events/env/{name}", s.pageStream(s.envEvents))
+	mux.HandleFunc("GET /events/engine", s.pageStream(s.engineEvents))
 
 	mux.HandleFunc("GET /env/{name}/logs/{service}", s.logs)
 	mux.HandleFunc("GET /env/{name}/memory", s.memory)

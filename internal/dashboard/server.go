@@ -57,7 +57,10 @@ type Options struct {
 	// Docker stream and a goroutine for as long as a page stays open.
 	MaxLogStreams             int
 	MaxLogStreamsPerContainer int
-	Log                       logr.Logger
+	// MaxPageStreams caps the live page streams (/events/*) open at once
+	// (64): each holds a goroutine and re-renders on every change.
+	MaxPageStreams int
+	Log            logr.Logger
 }
 
 // Server is the dashboard: an http.Handler plus the informer and sampler
@@ -75,6 +78,8 @@ type Server struct {
 	handler  http.Handler
 	// logStreams caps the open log streams.
 	logStreams *streamcap.Limiter
+	// pageStreams caps the open /events/* streams.
+	pageStreams *streamcap.Limiter
 	// done closes when Run returns, ending every open event stream so the
 	// HTTP server can shut down without waiting for browsers.
 	done chan struct{}
@@ -97,6 +102,9 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxLogStreamsPerContainer <= 0 {
 		opts.MaxLogStreamsPerContainer = defaultLogStreamsPerCtr
 	}
+	if opts.MaxPageStreams <= 0 {
+		opts.MaxPageStreams = defaultPageStreams
+	}
 	pg, err := newPages()
 	if err != nil {
 		return nil, fmt.Errorf("dashboard templates: %w", err)
@@ -110,7 +118,8 @@ func New(opts Options) (*Server, error) {
 		pages:   pg,
 		done:    make(chan struct{}),
 
-		logStreams: streamcap.New("dashboard log streams", opts.MaxLogStreams, opts.MaxLogStreamsPerContainer),
+		logStreams:  streamcap.New("dashboard log streams", opts.MaxLogStreams, opts.MaxLogStreamsPerContainer),
+		pageStreams: streamcap.New("dashboard page streams", opts.MaxPageStreams, opts.MaxPageStreams),
 	}
 	// Resync 0: the dashboard only needs changes, and a periodic resync
 	// would push every row to every open page for nothing.

@@ -77,3 +77,23 @@ func (s *sseStream) flushLocked() error {
 	}
 	return nil
 }
+
+// defaultPageStreams is how many live page streams may be open at once: a
+// browser keeps one per open tab, so this is many tabs, and a client that
+// opens streams without end meets a 429 instead of growing the manager.
+const defaultPageStreams = 64
+
+// pageStream admits h, a live page stream, only while fewer than the cap
+// are open; the slot is held for the life of the request.
+func (s *Server) pageStream(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		release, err := s.pageStreams.Acquire("pages")
+		if err != nil {
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "page stream refused: "+err.Error(), http.StatusTooManyRequests)
+			return
+		}
+		defer release()
+		h(w, r)
+	}
+}

@@ -341,6 +341,8 @@ func (c *Controller) removeBuiltImages(ctx context.Context, env *v1alpha1.Enviro
 		case err == nil:
 			c.builds.removed(ref)
 			c.log.Info("removed built image", "environment", env.Name, "image", ref)
+		case docker.IsNotFound(err):
+			c.builds.removed(ref) // already gone: a repeated teardown pass
 		case docker.IsConflict(err) || docker.IsNotOwned(err):
 			c.log.Info("keeping built image", "environment", env.Name, "image", ref, "reason", err.Error())
 		default:
@@ -400,7 +402,7 @@ func (c *Controller) pruneBuilt(ctx context.Context) {
 			refs = []string{im.ID}
 		}
 		for _, ref := range refs {
-			if err := c.docker.RemoveBuiltImage(ctx, ref); err != nil && !errors.Is(err, docker.ErrConflict) {
+			if err := c.docker.RemoveBuiltImage(ctx, ref); err != nil && !errors.Is(err, docker.ErrConflict) && !docker.IsNotFound(err) {
 				c.log.Error(err, "pruning built image", "image", ref)
 			}
 			c.builds.removed(ref)

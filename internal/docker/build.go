@@ -211,12 +211,9 @@ func (c *Client) BuiltImages(ctx context.Context) ([]BuiltImage, error) {
 // points at ref's image. An image a container still uses is refused by
 // the daemon (ErrConflict), which callers treat as "still in use". An
 // image not built by this manager is ErrNotOwned and left alone. A missing
-// image is not an error.
+// image is ErrNotFound, so a caller can tell "removed" from "already gone".
 func (c *Client) RemoveBuiltImage(ctx context.Context, ref string, also ...string) error {
 	id, labels, err := c.inspectImage(ctx, ref)
-	if IsNotFound(err) {
-		return nil
-	}
 	if err != nil {
 		return fmt.Errorf("remove image %s: %w", ref, err)
 	}

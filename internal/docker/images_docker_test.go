@@ -26,11 +26,36 @@ func ensureRegistry(t *testing.T) {
 		resp.Body.Close()
 		return
 	}
+	runEnsureRegistry(t)
+}
+
+// runEnsureRegistry runs hack/ensure-registry.sh, which starts both local
+// registries (open on 5000, htpasswd on 5001) when they do not answer.
+func runEnsureRegistry(t *testing.T) {
+	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(file), "..", "..", "hack", "ensure-registry.sh")
 	if out, err := exec.Command(script).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", script, err, out)
 	}
+}
+
+// tagTestImage tags the test image as ref and returns the untag, which
+// also runs when the test ends (a second call is harmless).
+func tagTestImage(ctx context.Context, t *testing.T, ref string) (untag func()) {
+	t.Helper()
+	if _, err := raw.ImageTag(ctx, client.ImageTagOptions{Source: testImage, Target: ref}); err != nil {
+		t.Fatal(err)
+	}
+	untag = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := raw.ImageRemove(ctx, ref, client.ImageRemoveOptions{}); err != nil && !isNotFoundErr(err) {
+			t.Errorf("untag %s: %v", ref, err)
+		}
+	}
+	t.Cleanup(untag)
+	return untag
 }
 
 func TestEnsureImagePolicies(t *testing.T) {
@@ -39,17 +64,7 @@ func TestEnsureImagePolicies(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	ref := localRegistry + "/berth-test/" + testPrefix + ":dev"
-	if _, err := raw.ImageTag(ctx, client.ImageTagOptions{Source: testImage, Target: ref}); err != nil {
-		t.Fatal(err)
-	}
-	untag := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := raw.ImageRemove(ctx, ref, client.ImageRemoveOptions{}); err != nil && !isNotFoundErr(err) {
-			t.Errorf("untag %s: %v", ref, err)
-		}
-	}
-	t.Cleanup(untag)
+	untag := tagTestImage(ctx, t, ref)
 	push, err := raw.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: "e30="})
 	if err != nil {
 		t.Fatal(err)

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -42,11 +40,7 @@ func ensureAuthRegistry(t *testing.T) {
 			return
 		}
 	}
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "hack", "ensure-registry.sh")
-	if out, err := exec.Command(script).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", script, err, out)
-	}
+	runEnsureRegistry(t)
 }
 
 // writeDockerConfig writes config.json into a new directory and returns it.
@@ -95,17 +89,7 @@ func TestPullWithRegistryCredentials(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	ref := authRegistry + "/berth-test/" + testPrefix + "-auth:dev"
-	if _, err := raw.ImageTag(ctx, client.ImageTagOptions{Source: testImage, Target: ref}); err != nil {
-		t.Fatal(err)
-	}
-	untag := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := raw.ImageRemove(ctx, ref, client.ImageRemoveOptions{}); err != nil && !isNotFoundErr(err) {
-			t.Errorf("untag %s: %v", ref, err)
-		}
-	}
-	t.Cleanup(untag)
+	untag := tagTestImage(ctx, t, ref)
 
 	good := writeDockerConfig(t, authsConfig(authRegistry, authRegistryUser, authRegistryPassword))
 	pushAuth, err := registryAuth(good, ref)

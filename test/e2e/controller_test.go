@@ -644,7 +644,9 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 				}
 			}
 			Expect(left).To(BeEmpty(), "containers of %s left", name)
-			Expect(networkExists(v1alpha1.NetworkName(name))).To(BeFalse(), "network of %s left", name)
+			net := v1alpha1.NetworkName(name)
+			_, kept := daemonKept.Load(net)
+			Expect(networkExists(net) && !kept).To(BeFalse(), "network of %s left", name)
 		}
 	})
 })

@@ -223,6 +223,13 @@ func (i *Informer) applyInspect(c docker.Container) []Event {
 	}
 	cur, ok := i.containers[c.ID]
 	if ok && cur.ObservedAt.After(c.ObservedAt) {
+		// An event overtook this inspect. Most events (an exec probe's
+		// exec_start, a resize) carry no details, so a record still
+		// waiting for them (health, ports and IP after a start or a
+		// list) would wait for good: inspect again.
+		if cur.HealthUnknown {
+			i.inspectQ.push(c.ID)
+		}
 		return nil
 	}
 	i.containers[c.ID] = &c

@@ -138,3 +138,39 @@ func TestInformerInspectDoesNotOverwriteNewerEvents(t *testing.T) {
 		t.Fatalf("a newer inspect was not applied: %+v", got)
 	}
 }
+
+// An inspect overtaken by an event that carries no details (an exec
+// probe's exec_start) is dropped, and the container is inspected again:
+// otherwise a container listed or started without a known health would
+// wait for it until the next relist.
+func TestInformerInspectOvertakenByEventIsRetried(t *testing.T) {
+	inf, _ := unitInformer(t)
+	t0 := time.Unix(1_800_000_000, 0)
+	inf.feed(ctrEvent("start", "c1", t0, nil))
+	if id, ok := inf.inspectQ.pop(); !ok || id != "c1" {
+		t.Fatalf("start queued no inspect: %q %v", id, ok)
+	}
+	inf.feed(ctrEvent("exec_start: /testapp probe", "c1", t0.Add(2*time.Second), nil))
+	overtaken := docker.Container{ID: "c1", Labels: map[string]string{v1.LabelManagedBy: "berth-unit"}, State: "running", ObservedAt: t0.Add(time.Second)}
+	inf.notify(inf.applyInspect(overtaken))
+	if got, _ := inf.Container("c1"); !got.HealthUnknown {
+		t.Fatalf("the overtaken inspect was applied: %+v", got)
+	}
+	if !inf.inspectQ.has("c1") {
+		t.Fatal("the overtaken inspect was not retried")
+	}
+	fresh := overtaken
+	fresh.ObservedAt = t0.Add(3 * time.Second)
+	inf.notify(inf.applyInspect(fresh))
+	if got, _ := inf.Container("c1"); got.HealthUnknown {
+		t.Fatalf("the retried inspect left the health unknown: %+v", got)
+	}
+}
+
+// has reports whether id waits in the queue (pop would block on an empty
+// one).
+func (q *idQueue) has(id string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.queued[id]
+}

@@ -96,7 +96,6 @@ func TestExecStreamStreamsAndExitCodes(t *testing.T) {
 	}
 }
 
-
 // TestArchiveRoundTrip copies a tree into a container and back through
 // Docker's archive API (the image has no tar), modes and links intact.
 func TestArchiveRoundTrip(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"golang.org/x/term"
 )
@@ -16,7 +17,8 @@ import (
 //	testapp print [--stdout TEXT] [--stderr TEXT] [--exit N]
 //	                         write TEXT to each stream, then exit N
 //	testapp tty              print "tty WIDTHxHEIGHT" and exit 0 when stdin is
-//	                         a terminal, else "not a tty" and exit 1
+//	                         a terminal (waiting up to 5s for a size when it
+//	                         is 0x0), else "not a tty" and exit 1
 //	testapp stat PATH...     print "MODE SIZE PATH" (octal permission bits,
 //	                         type letter d/l/f) for each path, not following links
 var tools = map[string]func(args []string, stdin io.Reader, stdout, stderr io.Writer) int{
@@ -71,7 +73,14 @@ func runTTY(_ []string, _ io.Reader, stdout, _ io.Writer) int {
 		fmt.Fprintln(stdout, "not a tty")
 		return 1
 	}
+	// A terminal whose size is not set yet (0x0: the client's first size
+	// is applied just after the start on older daemons) gets a few
+	// seconds for one to land.
 	w, h, err := term.GetSize(int(os.Stdin.Fd()))
+	for i := 0; err == nil && w == 0 && h == 0 && i < 100; i++ {
+		time.Sleep(50 * time.Millisecond)
+		w, h, err = term.GetSize(int(os.Stdin.Fd()))
+	}
 	if err != nil {
 		fmt.Fprintln(stdout, "tty size unknown")
 		return 0

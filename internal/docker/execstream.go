@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
@@ -17,6 +18,11 @@ import (
 type TerminalSize struct {
 	Width, Height uint
 }
+
+// firstSizeWait is how long a terminal session waits for the client's
+// first size before starting without one (Docker's default then). The
+// remotecommand protocol sends it right after the streams open.
+const firstSizeWait = time.Second
 
 // ExecStreamOptions describe an interactive command (berth exec): its
 // streams are the caller's, nothing is buffered here.
@@ -50,13 +56,30 @@ func (c *Client) ExecStream(ctx context.Context, containerID string, o ExecStrea
 		return -1, fmt.Errorf("exec in %s: %w", shortID(containerID), err)
 	}
 	containerID = id
+	// A terminal's first size goes with the create and the start, as the
+	// docker CLI sends it: a resize after the start races the command,
+	// which may read its size before it lands. Daemons before API 1.42
+	// ignore it; for them the first size is also applied right after the
+	// start.
+	var size client.ConsoleSize
+	if o.TTY && o.Resize != nil {
+		select {
+		case sz, ok := <-o.Resize:
+			if ok {
+				size = client.ConsoleSize{Height: sz.Height, Width: sz.Width}
+			}
+		case <-time.After(firstSizeWait):
+		case <-ctx.Done():
+			return -1, ctx.Err()
+		}
+	}
 	var execID string
 	// Not idempotent: a resent create would leave a second exec behind.
 	// An unstarted exec holds nothing and Docker drops it with the
 	// container, so a lost answer costs nothing but this call.
 	err = c.gov.Do(ctx, governor.Call{Op: "exec_create", Lane: governor.LaneRead, Object: containerID}, func(ctx context.Context, _ int) error {
 		r, err := c.api.ExecCreate(ctx, containerID, client.ExecCreateOptions{
-			Cmd: o.Cmd, TTY: o.TTY,
+			Cmd: o.Cmd, TTY: o.TTY, ConsoleSize: size,
 			AttachStdin: o.Stdin != nil, AttachStdout: true, AttachStderr: !o.TTY,
 		})
 		execID = r.ID
@@ -70,7 +93,7 @@ func (c *Client) ExecStream(ctx context.Context, containerID string, o ExecStrea
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", shortID(containerID), err)
 	}
-	att, err := c.api.ExecAttach(ctx, execID, client.ExecAttachOptions{TTY: o.TTY})
+	att, err := c.api.ExecAttach(ctx, execID, client.ExecAttachOptions{TTY: o.TTY, ConsoleSize: size})
 	if err != nil {
 		done(err)
 		_, kind := classify(ctx, err)
@@ -97,7 +120,7 @@ func (c *Client) ExecStream(ctx context.Context, containerID string, o ExecStrea
 		}()
 	}
 	if o.TTY && o.Resize != nil {
-		wg.Go(func() { c.forwardResizes(sessionCtx, containerID, execID, o.Resize) })
+		wg.Go(func() { c.forwardResizes(sessionCtx, containerID, execID, size, o.Resize) })
 	}
 
 	stdout, stderr := orDiscard(o.Stdout), orDiscard(o.Stderr)
@@ -147,7 +170,16 @@ func (c *Client) execExitCode(ctx context.Context, containerID, execID string) (
 
 // forwardResizes applies each size the client sends until the session
 // ends. A failed resize is not worth ending a session for.
-func (c *Client) forwardResizes(ctx context.Context, containerID, execID string, sizes <-chan TerminalSize) {
+func (c *Client) forwardResizes(ctx context.Context, containerID, execID string, first client.ConsoleSize, sizes <-chan TerminalSize) {
+	resize := func(w, h uint) {
+		_ = c.gov.Do(ctx, governor.Call{Op: "exec_resize", Lane: governor.LaneRead, Object: containerID, Idempotent: true}, func(ctx context.Context, _ int) error {
+			_, err := c.api.ExecResize(ctx, execID, client.ExecResizeOptions{Width: w, Height: h})
+			return err
+		})
+	}
+	if first.Width > 0 && first.Height > 0 {
+		resize(first.Width, first.Height)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -156,10 +188,7 @@ func (c *Client) forwardResizes(ctx context.Context, containerID, execID string,
 			if !ok {
 				return
 			}
-			_ = c.gov.Do(ctx, governor.Call{Op: "exec_resize", Lane: governor.LaneRead, Object: containerID, Idempotent: true}, func(ctx context.Context, _ int) error {
-				_, err := c.api.ExecResize(ctx, execID, client.ExecResizeOptions{Width: sz.Width, Height: sz.Height})
-				return err
-			})
+			resize(sz.Width, sz.Height)
 		}
 	}
 }

@@ -83,8 +83,8 @@ func TestExecStreamStreamsAndExitCodes(t *testing.T) {
 	sizes := make(chan TerminalSize, 1)
 	sizes <- TerminalSize{Width: 91, Height: 27}
 	code, err = c.ExecStream(ctx, id, ExecStreamOptions{Cmd: []string{"/testapp", "tty"}, TTY: true, Stdout: &out, Resize: sizes})
-	if err != nil || code != 0 || !strings.HasPrefix(out.String(), "tty ") {
-		t.Errorf("tty with TTY: code %d, %q, %v; want 0 and \"tty WxH\"", code, out.String(), err)
+	if err != nil || code != 0 || strings.TrimSpace(out.String()) != "tty 91x27" {
+		t.Errorf("tty with TTY: code %d, %q, %v; want 0 and \"tty 91x27\" (the first size, given before the start)", code, out.String(), err)
 	}
 
 	code, err = c.ExecStream(ctx, id, ExecStreamOptions{Cmd: []string{"/no-such-program"}})

@@ -82,7 +82,7 @@ func (r *execREST) Connect(ctx context.Context, name string, options runtime.Obj
 		if r.lifetime != nil {
 			defer context.AfterFunc(r.lifetime, cancel)()
 		}
-		remotecommand.ServeExec(w, req.WithContext(ctx), exec, name, "", target.Service, opts.Command, streamOpts,
+		remotecommand.ServeExec(&hangupWriter{ResponseWriter: w, hangup: cancel}, req.WithContext(ctx), exec, name, "", target.Service, opts.Command, streamOpts,
 			execIdle, execStreamCreation, remotecommand.SupportedStreamingProtocols)
 	}), nil
 }

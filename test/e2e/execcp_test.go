@@ -186,6 +186,48 @@ var _ = Describe("berth exec and berth cp", Ordered, func() {
 		Expect(filepath.Join(tmp, "nothing")).NotTo(BeAnExistingFile())
 	})
 
+	It("lets go of the Docker session when berth goes away, even from a silent command", func() {
+		streams := openLogStreams(m)
+		before, err := streams()
+		Expect(err).NotTo(HaveOccurred())
+		// A second testapp server in the container: it prints its start
+		// lines, then nothing, and never ends on its own.
+		session := startBerth(m, "exec", name, "app", "--", "/testapp", "--http-port", "0")
+		Eventually(session.out.String, 20*time.Second).Should(ContainSubstring("testapp: ready"))
+		Expect(streams()).To(Equal(before+1), "one Docker stream for the exec session")
+		Expect(session.cmd.Process.Kill()).To(Succeed())
+		Eventually(session.done, 10*time.Second).Should(BeClosed())
+		Eventually(streams, 20*time.Second).Should(Equal(before), "the manager's Docker session ends with its client")
+
+		// Copies hold their stream only while they run.
+		m.mustBerth("cp", name+"/app:/testapp", filepath.Join(tmp, "again"))
+		Eventually(streams, 10*time.Second).Should(Equal(before))
+	})
+
+	It("reaches each replica with --replica", func() {
+		reps := fmt.Sprintf("execcp-reps-%06x", rand.IntN(1<<24))
+		DeferCleanup(func() { _, _, _ = m.berth("", "delete", "env", reps, "--ignore-not-found", "--timeout=3m") })
+		web := service("web", "--http-port", "0")
+		web["replicas"] = 2
+		apply(m, tmp, "reps.yaml", environment(reps, web))
+		m.waitReady(2*time.Minute, reps)
+		// A file copied into replica 1 is there and not in replica 0.
+		marker := filepath.Join(tmp, "marker")
+		Expect(os.WriteFile(marker, []byte("replica one"), 0o644)).To(Succeed())
+		m.mustBerth("cp", "--replica", "1", marker, reps+"/web:/marker")
+		Expect(m.mustBerth("exec", "--replica", "1", reps, "web", "--", "/testapp", "cat", "/marker")).To(Equal("replica one"))
+		_, _, err := m.berth("", "exec", "--replica", "0", reps, "web", "--", "/testapp", "stat", "/marker")
+		Expect(exitCode(err)).To(Equal(1), "replica 0 got the copy meant for replica 1")
+		m.mustBerth("cp", "--replica", "1", reps+"/web:/marker", filepath.Join(tmp, "marker-back"))
+		Expect(os.ReadFile(filepath.Join(tmp, "marker-back"))).To(Equal([]byte("replica one")))
+		_, errOut, err := m.berth("", "cp", "--replica", "0", reps+"/web:/marker", filepath.Join(tmp, "marker-0"))
+		Expect(exitCode(err)).To(Equal(1))
+		Expect(errOut).To(ContainSubstring("/marker: no such file or directory"))
+		_, errOut, err = m.berth("", "exec", "--replica", "2", reps, "web", "--", "/testapp", "cat", "/marker")
+		Expect(exitCode(err)).To(Equal(1))
+		Expect(errOut).To(ContainSubstring("has 2 replica(s)"))
+	})
+
 	It("refuses a container with the service's labels that this manager does not own", func() {
 		suffix := fmt.Sprintf("%06x", rand.IntN(1<<24))
 		decoyEnv := "execcp-decoy-" + suffix

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 
@@ -68,6 +69,11 @@ func CopyToTarget(ctx context.Context, cfg *rest.Config, t CopyTarget, localPath
 
 // CopyFromTarget is CopyFrom with a replica choice.
 func CopyFromTarget(ctx context.Context, cfg *rest.Config, t CopyTarget, containerPath, localPath string) error {
+	if path.Clean(containerPath) == "/" {
+		// Docker names that archive's top entry "/", which no safe
+		// extraction can take as a name.
+		return fmt.Errorf("copy %s:%s: cannot copy the container's root directory itself; name a directory under it", t.Environment, containerPath)
+	}
 	dir, as, err := localDestination(localPath)
 	if err != nil {
 		return err

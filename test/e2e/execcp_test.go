@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -90,6 +91,18 @@ var _ = Describe("berth exec and berth cp", Ordered, func() {
 		_, errOut, err = m.berth("", "exec", "--replica", "1", name, "app", "--", "/testapp", "cat")
 		Expect(exitCode(err)).To(Equal(1))
 		Expect(errOut).To(ContainSubstring("replica"))
+
+		// The API itself answers bad options with 422 and the field path.
+		rc := m.clientset().BerthV1alpha1().RESTClient()
+		res := rc.Post().Resource("environments").Name(name).SubResource("exec").Param("stdout", "true").Do(context.Background())
+		var code int
+		res.StatusCode(&code)
+		Expect(code).To(Equal(422))
+		Expect(res.Error()).To(MatchError(ContainSubstring("command: Required value")))
+		res = rc.Get().Resource("environments").Name(name).SubResource("archive").Param("path", "etc/passwd").Do(context.Background())
+		res.StatusCode(&code)
+		Expect(code).To(Equal(422))
+		Expect(res.Error()).To(MatchError(ContainSubstring(`path: Invalid value: "etc/passwd": must be absolute`)))
 	})
 
 	It("-t runs the command on a terminal of the local terminal's size; -it is interactive", func() {

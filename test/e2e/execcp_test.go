@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"golang.org/x/sys/unix"
+	"k8s.io/client-go/rest"
 
 	"berth.dev/berth/apis/v1alpha1"
 )
@@ -91,6 +93,24 @@ var _ = Describe("berth exec and berth cp", Ordered, func() {
 		_, errOut, err = m.berth("", "exec", "--replica", "1", name, "app", "--", "/testapp", "cat")
 		Expect(exitCode(err)).To(Equal(1))
 		Expect(errOut).To(ContainSubstring("replica"))
+
+		// Without the token: 401, nothing runs, nothing is copied. The CA
+		// is the kubeconfig's; only the bearer token is left out.
+		anon := rest.AnonymousClientConfig(m.restConfig())
+		anonClient, err := rest.HTTPClientFor(anon)
+		Expect(err).NotTo(HaveOccurred())
+		for _, r := range []struct{ method, path string }{
+			{"POST", "/exec?command=/testapp&command=print&command=--stdout&command=anon&stdout=true"},
+			{"GET", "/archive?path=/testapp"},
+			{"PUT", "/archive?path=/"},
+		} {
+			req, err := http.NewRequest(r.method, anon.Host+"/apis/berth.dev/v1alpha1/environments/"+name+r.path, strings.NewReader(""))
+			Expect(err).NotTo(HaveOccurred())
+			resp, err := anonClient.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			resp.Body.Close()
+			Expect(resp.StatusCode).To(Equal(http.StatusUnauthorized), "%s %s", r.method, r.path)
+		}
 
 		// The API itself answers bad options with 422 and the field path.
 		rc := m.clientset().BerthV1alpha1().RESTClient()

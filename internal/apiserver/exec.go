@@ -129,6 +129,11 @@ func (e *executor) ExecInContainer(ctx context.Context, _, _, _ string, cmd []st
 		}()
 	}
 	code, err := e.source.Exec(ctx, e.target, req)
+	if ctx.Err() != nil {
+		// The client hung up or the server is stopping: there is no one
+		// to tell, and it is not an error worth logging.
+		return nil
+	}
 	if err != nil {
 		return errors.New(describeSourceError(e.env, e.target.Service, err))
 	}

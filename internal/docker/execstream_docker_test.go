@@ -94,6 +94,23 @@ func TestExecStreamStreamsAndExitCodes(t *testing.T) {
 	if _, err := c.ExecStream(ctx, id, ExecStreamOptions{}); !IsInvalid(err) {
 		t.Errorf("empty command: %v, want Invalid", err)
 	}
+
+	// A caller that leaves (its context ends) while the command runs on
+	// silently gets its call back, and the session's stream is released.
+	leave, stop := context.WithCancel(ctx)
+	ended := make(chan error, 1)
+	go func() {
+		_, err := c.ExecStream(leave, id, ExecStreamOptions{Cmd: []string{"/testapp", "--http-port", "0"}, Stdout: io.Discard})
+		ended <- err
+	}()
+	eventually(t, 30*time.Second, "the silent session holds a stream", func() bool { return c.Stats().OpenStreams == 1 })
+	stop()
+	if err := <-ended; !errors.Is(err, context.Canceled) {
+		t.Errorf("left session: %v, want context.Canceled", err)
+	}
+	if st := c.Stats(); st.OpenStreams != 0 {
+		t.Errorf("open streams after the sessions: %d, want 0", st.OpenStreams)
+	}
 }
 
 // TestArchiveRoundTrip copies a tree into a container and back through

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -14,6 +15,12 @@ import (
 func main() {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	if err := cli.NewRootCommand(streams).Execute(); err != nil {
+		// berth exec: the command's exit code, already explained by the
+		// command's own output.
+		var code *cli.ExitCodeError
+		if errors.As(err, &code) {
+			os.Exit(code.Code)
+		}
 		// kubectl's commands print their own errors and exit; what reaches
 		// here is a flag error or one of berth's own commands failing.
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)

@@ -170,6 +170,7 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 		ListenAddress: o.apiListen,
 		EtcdServers:   o.etcdServers,
 		Logs:          newDockerLogs(dockerClient, dockerInformer, o.buildLogs),
+		Containers:    newDockerContainers(dockerClient, dockerInformer),
 		Policy:        v1alpha1.Policy{AllowPrivileged: o.allowPrivileged, AllowedHostPaths: o.allowHostPaths},
 		Log:           log.WithName("apiserver"),
 	})

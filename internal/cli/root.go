@@ -75,6 +75,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newDeleteCommand(f, streams),
 		newWaitCommand(f, streams),
 		newLogsCommand(f, streams),
+		newExecCommand(f, streams),
+		newCpCommand(f, streams),
 		newVersionCommand(f, streams),
 	)
 	return root

@@ -135,6 +135,10 @@ var _ = Describe("Session leases", Ordered, ContinueOnFailure, func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(rec.Spec.RenewTime.Time).To(BeTemporally(">", rec.Spec.AcquireTime.Time), "renewed after it was acquired")
 
+		By("get shows the holder")
+		Expect(m.mustBerth("get", "envlease", alive)).To(MatchRegexp(`(?m)^` + alive + `\s+holder-alive\s`))
+		Expect(m.mustBerth("get", "env", alive, "-o", "wide")).To(MatchRegexp(`(?m)^` + alive + `\s.*\sholder-alive\s*$`))
+
 		By("Stop releases: the Environment stays, unbound, and outlives the duration")
 		Expect(hAlive.Stop()).To(Succeed())
 		Expect(m.getEnv(alive).Spec.Lease).To(BeNil())

@@ -215,7 +215,7 @@ var _ = Describe("Session leases", Ordered, ContinueOnFailure, func() {
 			}
 		})
 		cs := m2.clientset()
-		By("the holder renews against the new manager; the lease, an hour old by the wall clock or not, stands")
+		By("the holder renews against the new manager; the lease, older than its duration by the wall clock, stands")
 		Consistently(func(g Gomega) {
 			env := m2.getEnv(name)
 			g.Expect(env.DeletionTimestamp).To(BeNil(), describeStatus(env))

@@ -85,7 +85,7 @@ var _ = Describe("compose files", func() {
 
 		By("web started only once db's healthcheck passed")
 		Expect(db.State.Health).NotTo(BeNil(), "db runs the compose healthcheck")
-		Expect(db.State.Health.Status).To(Equal("healthy"))
+		Expect(string(db.State.Health.Status)).To(Equal("healthy"))
 		// Docker's first check runs an interval after the start, and db
 		// is healthy no sooner: web cannot have started before that.
 		Expect(dockerTime(web.State.StartedAt)).To(BeTemporally(">=",
@@ -95,20 +95,21 @@ var _ = Describe("compose files", func() {
 		st := serviceStatus(m.getEnv(name), "db")
 		Expect(st.Ports).NotTo(BeEmpty(), "db publishes 8080 on a free port")
 		hostPort := st.Ports[0].HostPort
-		post := func(path string) {
+		// testapp answers with its new health: 503 once failed, 200 once ok.
+		post := func(path string, status int) {
 			GinkgoHelper()
 			resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d%s", hostPort, path), "text/plain", nil)
 			Expect(err).NotTo(HaveOccurred())
 			resp.Body.Close()
-			Expect(resp.StatusCode).To(Equal(http.StatusOK))
+			Expect(resp.StatusCode).To(Equal(status))
 		}
-		post("/healthz/fail")
+		post("/healthz/fail", http.StatusServiceUnavailable)
 		Eventually(func(g Gomega) {
 			env := m.getEnv(name)
 			g.Expect(serviceStatus(env, "db").Ready).To(BeFalse(), describeStatus(env))
 			g.Expect(isReady(env)).To(BeFalse())
 		}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
-		post("/healthz/ok")
+		post("/healthz/ok", http.StatusOK)
 		m.waitReady(time.Minute, name)
 
 		hashes := specHashes(name, id)

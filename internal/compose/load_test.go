@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/google/go-cmp/cmp"
+	"github.com/sirupsen/logrus"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"berth.dev/berth/apis/v1alpha1"
@@ -353,4 +355,11 @@ func TestFixturesCoverEveryMappedRow(t *testing.T) {
 			t.Errorf("no golden fixture sets %s (%s)", r.Path, r.Kind)
 		}
 	}
+}
+
+// TestMain keeps compose-go's warnings (unset variables, an obsolete
+// version:) out of the test output; the fixtures provoke them on purpose.
+func TestMain(m *testing.M) {
+	logrus.SetOutput(io.Discard)
+	os.Exit(m.Run())
 }

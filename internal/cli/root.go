@@ -77,6 +77,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newLogsCommand(f, streams),
 		newExecCommand(f, streams),
 		newCpCommand(f, streams),
+		newConvertCommand(streams),
 		newVersionCommand(f, streams),
 	)
 	return root

@@ -127,8 +127,12 @@ func Load(ctx context.Context, o Options) (*v1alpha1.Environment, error) {
 	check := env.DeepCopy()
 	v1alpha1.SetDefaults(check)
 	if errs := v1alpha1.ValidateEnvironment(check); len(errs) > 0 {
-		return nil, fmt.Errorf("%s: the Environment converted from it is not valid: %w",
-			strings.Join(o.Files, ", "), errs.ToAggregate())
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = "\n  " + e.Error()
+		}
+		return nil, fmt.Errorf("%s: the Environment converted from it is not valid:%s",
+			strings.Join(o.Files, ", "), strings.Join(msgs, ""))
 	}
 	return env, nil
 }

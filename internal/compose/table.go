@@ -32,7 +32,14 @@ type Row struct {
 	// Note says how a value maps (Mapped), or why an attribute is
 	// Ignored or Refused; for Refused it is the reason in the error.
 	Note string
+	// Exact rows cover the attribute itself, not what lies below it:
+	// each attribute below needs a row of its own, so one compose-go adds
+	// later is refused until the table says otherwise.
+	Exact bool
 }
+
+// extensionRow stands for every x-* key: compose-go never reports them.
+const extensionRow = "x-*"
 
 // svc prefixes a service attribute.
 func svc(p string) string { return "services.*." + p }
@@ -43,16 +50,17 @@ func svc(p string) string { return "services.*." + p }
 // it (go run ./hack/gen-compose-table).
 var Table = []Row{
 	{Path: "version", Kind: Ignored, Note: "obsolete; the Compose Specification ignores it too"},
+	{Path: extensionRow, Kind: Ignored, Note: "extensions (x-anything, at any level; YAML anchors in them work as usual) are ignored, as the Compose Specification says"},
 	{Path: "name", Kind: Mapped, Field: "metadata.name", Note: "the Environment's name unless --name is given; else the project directory's name"},
 	{Path: "include", Kind: Mapped, Field: "(merged)", Note: "the included projects are loaded and merged by compose-go"},
-	{Path: "services", Kind: Mapped, Field: "spec.services", Note: "one service each, in name order"},
-	{Path: "services.*", Kind: Mapped, Field: "spec.services[].name", Note: "the service name is the DNS name (a DNS-1123 label, at most 40 characters)"},
+	{Path: "services", Kind: Mapped, Field: "spec.services", Note: "one service each, in name order", Exact: true},
+	{Path: "services.*", Kind: Mapped, Field: "spec.services[].name", Note: "the service name is the DNS name (a DNS-1123 label, at most 40 characters)", Exact: true},
 	{Path: "jobs", Kind: Refused, Note: "compose jobs are not supported; a one-shot service with restart: \"no\" is berth's job"},
 	{Path: "models", Kind: Refused, Note: "berth runs no AI models"},
 
 	// Image and build.
 	{Path: svc("image"), Kind: Mapped, Field: "image"},
-	{Path: svc("build"), Kind: Mapped, Field: "build", Note: "the short form is the context"},
+	{Path: svc("build"), Kind: Mapped, Field: "build", Note: "the short form is the context", Exact: true},
 	{Path: svc("build.context"), Kind: Mapped, Field: "build.context", Note: "made absolute against the compose file's directory; a URL (git, https) is refused"},
 	{Path: svc("build.dockerfile"), Kind: Mapped, Field: "build.dockerfile", Note: "relative to the context"},
 	{Path: svc("build.args"), Kind: Mapped, Field: "build.args", Note: "an argument without a value takes it from the environment, as compose does; unset ones are left out"},
@@ -78,7 +86,6 @@ var Table = []Row{
 	{Path: svc("build.shm_size"), Kind: Refused, Note: "berth's builds use the engine's default /dev/shm"},
 	{Path: svc("build.tags"), Kind: Refused, Note: "berth tags a built image by its content hash, and with image: when set"},
 	{Path: svc("build.ulimits"), Kind: Refused, Note: "berth's builds use the engine's default limits"},
-	{Path: svc("dockerfile"), Kind: Refused, Note: "write it as build.dockerfile"},
 	{Path: svc("pull_policy"), Kind: Mapped, Field: "imagePullPolicy", Note: "always → Always, never → Never, missing and if_not_present → IfNotPresent, build (with build:) → the default; daily, weekly, every_* and refresh are refused"},
 	{Path: svc("pull_refresh_after"), Kind: Refused, Note: "berth pulls Always, IfNotPresent or Never, not on a schedule"},
 	{Path: svc("platform"), Kind: Refused, Note: "berth runs images of the engine's own platform"},
@@ -143,8 +150,6 @@ var Table = []Row{
 	{Path: svc("dns_search"), Kind: Refused, Note: "services use Docker's DNS on their networks"},
 	{Path: svc("mac_address"), Kind: Refused, Note: "Docker assigns addresses on berth's networks"},
 	{Path: svc("logging"), Kind: Refused, Note: "berth reads container output through the engine's default log driver"},
-	{Path: svc("log_driver"), Kind: Refused, Note: "berth reads container output through the engine's default log driver"},
-	{Path: svc("log_opt"), Kind: Refused, Note: "berth reads container output through the engine's default log driver"},
 	{Path: svc("develop"), Kind: Refused, Note: "compose watch is not supported; re-run berth apply"},
 	{Path: svc("provider"), Kind: Refused, Note: "provider services are not containers"},
 	{Path: svc("models"), Kind: Refused, Note: "berth runs no AI models"},
@@ -168,10 +173,12 @@ var Table = []Row{
 	{Path: svc("cpu_shares"), Kind: Refused, Note: "use cpus"},
 	{Path: svc("cpuset"), Kind: Refused, Note: "berth does not pin containers to CPUs"},
 	{Path: svc("blkio_config"), Kind: Refused, Note: "not in the Environment API"},
-	{Path: svc("deploy"), Kind: Mapped, Field: "(see below)"},
+	{Path: svc("deploy"), Kind: Mapped, Field: "(see below)", Exact: true},
 	{Path: svc("deploy.replicas"), Kind: Mapped, Field: "replicas"},
 	{Path: svc("deploy.mode"), Kind: Mapped, Field: "(checked)", Note: "replicated; global is refused (one engine is one node)"},
-	{Path: svc("deploy.resources"), Kind: Mapped, Field: "resources"},
+	{Path: svc("deploy.resources"), Kind: Mapped, Field: "resources", Exact: true},
+	{Path: svc("deploy.resources.limits"), Kind: Mapped, Field: "resources.limits", Exact: true},
+	{Path: svc("deploy.resources.reservations"), Kind: Mapped, Field: "resources.requests", Exact: true},
 	{Path: svc("deploy.resources.limits.memory"), Kind: Mapped, Field: "resources.limits.memory", Note: "must agree with mem_limit when both are set"},
 	{Path: svc("deploy.resources.limits.cpus"), Kind: Mapped, Field: "resources.limits.cpu", Note: "must agree with cpus when both are set"},
 	{Path: svc("deploy.resources.limits.pids"), Kind: Refused, Note: "not in the Environment API"},
@@ -179,7 +186,9 @@ var Table = []Row{
 	{Path: svc("deploy.resources.reservations.cpus"), Kind: Refused, Note: "Docker reserves no CPU on one engine; use cpus for a limit"},
 	{Path: svc("deploy.resources.reservations.devices"), Kind: Refused, Note: "berth does not hand out devices"},
 	{Path: svc("deploy.resources.reservations.generic_resources"), Kind: Refused, Note: "swarm only"},
-	{Path: svc("deploy.restart_policy"), Kind: Mapped, Field: "restartPolicy", Note: "condition none → Never, on-failure → OnFailure (max_attempts → restartLimit), any → Always; delay and window are refused"},
+	{Path: svc("deploy.restart_policy"), Kind: Mapped, Field: "restartPolicy", Note: "condition none → Never, on-failure → OnFailure (max_attempts → restartLimit), any → Always; delay and window are refused", Exact: true},
+	{Path: svc("deploy.restart_policy.condition"), Kind: Mapped, Field: "restartPolicy"},
+	{Path: svc("deploy.restart_policy.max_attempts"), Kind: Mapped, Field: "restartLimit", Note: "with condition on-failure"},
 	{Path: svc("deploy.restart_policy.delay"), Kind: Refused, Note: "berth backs off crash loops itself"},
 	{Path: svc("deploy.restart_policy.window"), Kind: Refused, Note: "berth backs off crash loops itself"},
 	{Path: svc("deploy.labels"), Kind: Ignored, Note: "labels of the swarm service object, not of containers; docker compose ignores them too"},
@@ -189,7 +198,7 @@ var Table = []Row{
 	{Path: svc("deploy.endpoint_mode"), Kind: Ignored, Note: "swarm service discovery; Docker's DNS round-robins replicas on one engine"},
 
 	// Health and order.
-	{Path: svc("healthcheck"), Kind: Mapped, Field: "healthcheck", Note: "Docker runs it; without a readinessProbe it decides when the service is Ready"},
+	{Path: svc("healthcheck"), Kind: Mapped, Field: "healthcheck", Note: "Docker runs it; without a readinessProbe it decides when the service is Ready", Exact: true},
 	{Path: svc("healthcheck.test"), Kind: Mapped, Field: "healthcheck.test", Note: "a string is CMD-SHELL"},
 	{Path: svc("healthcheck.interval"), Kind: Mapped, Field: "healthcheck.intervalSeconds", Note: "whole seconds; a fraction is refused"},
 	{Path: svc("healthcheck.timeout"), Kind: Mapped, Field: "healthcheck.timeoutSeconds", Note: "whole seconds; a fraction is refused"},
@@ -197,13 +206,14 @@ var Table = []Row{
 	{Path: svc("healthcheck.retries"), Kind: Mapped, Field: "healthcheck.retries"},
 	{Path: svc("healthcheck.disable"), Kind: Mapped, Field: "healthcheck.disable"},
 	{Path: svc("healthcheck.start_interval"), Kind: Refused, Note: "not in the Environment API; Docker checks at interval during the start period"},
-	{Path: svc("depends_on"), Kind: Mapped, Field: "dependsOn", Note: "in name order"},
+	{Path: svc("depends_on"), Kind: Mapped, Field: "dependsOn", Note: "in name order", Exact: true},
+	{Path: svc("depends_on.*"), Kind: Mapped, Field: "dependsOn[].service", Exact: true},
 	{Path: svc("depends_on.*.condition"), Kind: Mapped, Field: "dependsOn[].condition", Note: "service_started → Started, service_healthy → Ready, service_completed_successfully → Completed"},
 	{Path: svc("depends_on.*.required"), Kind: Mapped, Field: "(selection)", Note: "required: false drops the dependency when the service is not in the project (not enabled by a profile)"},
-	{Path: svc("depends_on.*.restart"), Kind: Refused, Note: "berth does not restart a service when its dependency restarts"},
+	{Path: svc("depends_on.*.restart"), Kind: Mapped, Field: "(checked)", Note: "true is refused: berth does not restart a service when its dependency restarts"},
 
 	// Ports.
-	{Path: svc("ports"), Kind: Mapped, Field: "ports", Note: "a container port and protocol once each; a target range becomes one port each"},
+	{Path: svc("ports"), Kind: Mapped, Field: "ports", Note: "a container port and protocol once each; a target range becomes one port each", Exact: true},
 	{Path: svc("ports.[].target"), Kind: Mapped, Field: "ports[].containerPort"},
 	{Path: svc("ports.[].published"), Kind: Mapped, Field: "ports[].hostPort", Note: "unset → 0 (a free port); a published range is refused"},
 	{Path: svc("ports.[].host_ip"), Kind: Mapped, Field: "ports[].hostIP", Note: "unset → berth's default 127.0.0.1, not compose's 0.0.0.0: nothing is published beyond loopback unless a file says so"},
@@ -214,36 +224,46 @@ var Table = []Row{
 	{Path: svc("expose"), Kind: Mapped, Field: "ports (no hostPort)", Note: "unless ports: already lists the port"},
 
 	// Storage.
-	{Path: svc("volumes"), Kind: Mapped, Field: "volumeMounts", Note: "named volume → spec.volumes (a Docker volume); bind → spec.volumes hostPath (made absolute); tmpfs → spec.volumes emptyDir; an anonymous volume is refused"},
+	{Path: svc("volumes"), Kind: Mapped, Field: "volumeMounts", Note: "named volume → spec.volumes (a Docker volume); bind → spec.volumes hostPath (made absolute); tmpfs → spec.volumes emptyDir; an anonymous volume is refused", Exact: true},
 	{Path: svc("volumes.[].type"), Kind: Mapped, Field: "(volume kind)", Note: "volume, bind, tmpfs; npipe, cluster and image are refused"},
 	{Path: svc("volumes.[].source"), Kind: Mapped, Field: "volumeMounts[].name / volumes[].hostPath.path"},
 	{Path: svc("volumes.[].target"), Kind: Mapped, Field: "volumeMounts[].mountPath"},
 	{Path: svc("volumes.[].read_only"), Kind: Mapped, Field: "volumeMounts[].readOnly"},
 	{Path: svc("volumes.[].consistency"), Kind: Ignored, Note: "macOS file sharing only"},
+	{Path: svc("volumes.[].bind"), Kind: Mapped, Field: "(bind options)", Exact: true},
+	{Path: svc("volumes.[].volume"), Kind: Mapped, Field: "(volume options)", Exact: true},
+	{Path: svc("volumes.[].tmpfs"), Kind: Mapped, Field: "(tmpfs options)", Exact: true},
 	{Path: svc("volumes.[].bind.create_host_path"), Kind: Ignored, Note: "the manager's host-path policy decides; a missing source fails the mount"},
 	{Path: svc("volumes.[].bind.propagation"), Kind: Refused, Note: "mount propagation reaches the host"},
 	{Path: svc("volumes.[].bind.selinux"), Kind: Refused, Note: "berth does not relabel host paths"},
 	{Path: svc("volumes.[].bind.recursive"), Kind: Refused, Note: "not in the Environment API"},
-	{Path: svc("volumes.[].volume.nocopy"), Kind: Refused, Note: "not in the Environment API: Docker copies the image's files into a new volume"},
+	{Path: svc("volumes.[].volume.nocopy"), Kind: Mapped, Field: "(checked)", Note: "true is refused: Docker copies the image's files into a new volume"},
 	{Path: svc("volumes.[].volume.subpath"), Kind: Refused, Note: "not in the Environment API"},
 	{Path: svc("volumes.[].volume.labels"), Kind: Refused, Note: "berth labels its volumes itself"},
 	{Path: svc("volumes.[].tmpfs.size"), Kind: Mapped, Field: "volumes[].emptyDir.sizeLimit", Note: "required: berth bounds every tmpfs"},
 	{Path: svc("volumes.[].tmpfs.mode"), Kind: Refused, Note: "not in the Environment API"},
 	{Path: svc("volumes.[].image"), Kind: Refused, Note: "image volumes are not supported"},
-	{Path: svc("volume_driver"), Kind: Refused, Note: "berth's volumes use the local driver"},
-	{Path: svc("configs"), Kind: Mapped, Field: "files", Note: "target defaults to /<source>; mode → mode; uid and gid are refused"},
+	{Path: svc("configs"), Kind: Mapped, Field: "files", Note: "target defaults to /<source>; mode → mode; uid and gid are refused", Exact: true},
+	{Path: svc("configs.[].source"), Kind: Mapped, Field: "files[].name"},
+	{Path: svc("configs.[].target"), Kind: Mapped, Field: "files[].mountPath"},
+	{Path: svc("configs.[].mode"), Kind: Mapped, Field: "files[].mode"},
 	{Path: svc("configs.[].uid"), Kind: Refused, Note: "spec.files are owned by root; use mode to let others read"},
 	{Path: svc("configs.[].gid"), Kind: Refused, Note: "spec.files are owned by root; use mode to let others read"},
-	{Path: svc("secrets"), Kind: Mapped, Field: "secrets", Note: "target defaults to /run/secrets/<source> (a relative target is under /run/secrets); uid, gid, mode map one to one"},
-	{Path: "volumes", Kind: Mapped, Field: "spec.volumes"},
-	{Path: "volumes.*", Kind: Mapped, Field: "spec.volumes[].name", Note: "a Docker volume owned by the Environment"},
+	{Path: svc("secrets"), Kind: Mapped, Field: "secrets", Note: "target defaults to /run/secrets/<source> (a relative target is under /run/secrets); uid, gid, mode map one to one", Exact: true},
+	{Path: svc("secrets.[].source"), Kind: Mapped, Field: "secrets[].name"},
+	{Path: svc("secrets.[].target"), Kind: Mapped, Field: "secrets[].mountPath"},
+	{Path: svc("secrets.[].uid"), Kind: Mapped, Field: "secrets[].uid"},
+	{Path: svc("secrets.[].gid"), Kind: Mapped, Field: "secrets[].gid"},
+	{Path: svc("secrets.[].mode"), Kind: Mapped, Field: "secrets[].mode"},
+	{Path: "volumes", Kind: Mapped, Field: "spec.volumes", Exact: true},
+	{Path: "volumes.*", Kind: Mapped, Field: "spec.volumes[].name", Note: "a Docker volume owned by the Environment", Exact: true},
 	{Path: "volumes.*.driver", Kind: Mapped, Field: "(checked)", Note: "local only"},
 	{Path: "volumes.*.driver_opts", Kind: Refused, Note: "berth's volumes are plain local volumes"},
 	{Path: "volumes.*.external", Kind: Refused, Note: "an Environment owns its volumes and never mounts one it did not create"},
 	{Path: "volumes.*.name", Kind: Refused, Note: "berth names its volumes itself (berth_<env>_<volume>)"},
 	{Path: "volumes.*.labels", Kind: Refused, Note: "berth labels its volumes itself"},
-	{Path: "configs", Kind: Mapped, Field: "spec.files"},
-	{Path: "configs.*", Kind: Mapped, Field: "spec.files[].name"},
+	{Path: "configs", Kind: Mapped, Field: "spec.files", Exact: true},
+	{Path: "configs.*", Kind: Mapped, Field: "spec.files[].name", Exact: true},
 	{Path: "configs.*.file", Kind: Mapped, Field: "spec.files[].path", Note: "made absolute; read by the manager (--allow-host-path)"},
 	{Path: "configs.*.content", Kind: Mapped, Field: "spec.files[].content"},
 	{Path: "configs.*.environment", Kind: Mapped, Field: "spec.files[].content", Note: "the variable's value at conversion time"},
@@ -251,8 +271,8 @@ var Table = []Row{
 	{Path: "configs.*.name", Kind: Refused, Note: "names a swarm object; berth's files are named by their key"},
 	{Path: "configs.*.labels", Kind: Refused, Note: "swarm object labels"},
 	{Path: "configs.*.template_driver", Kind: Refused, Note: "berth writes files as they are"},
-	{Path: "secrets", Kind: Mapped, Field: "spec.secrets"},
-	{Path: "secrets.*", Kind: Mapped, Field: "spec.secrets[].name"},
+	{Path: "secrets", Kind: Mapped, Field: "spec.secrets", Exact: true},
+	{Path: "secrets.*", Kind: Mapped, Field: "spec.secrets[].name", Exact: true},
 	{Path: "secrets.*.file", Kind: Mapped, Field: "spec.secrets[].path", Note: "made absolute; read by the manager (--allow-host-path)"},
 	{Path: "secrets.*.environment", Kind: Mapped, Field: "spec.secrets[].content", Note: "the variable's value at conversion time"},
 	{Path: "secrets.*.external", Kind: Refused, Note: "an Environment holds its own secrets"},
@@ -263,7 +283,8 @@ var Table = []Row{
 	{Path: "secrets.*.template_driver", Kind: Refused, Note: "berth writes secrets as they are"},
 
 	// Networks.
-	{Path: svc("networks"), Kind: Mapped, Field: "networks", Note: "omitted when the project has only the default network"},
+	{Path: svc("networks"), Kind: Mapped, Field: "networks", Note: "omitted when the project has only the default network", Exact: true},
+	{Path: svc("networks.*"), Kind: Mapped, Field: "networks[].name", Exact: true},
 	{Path: svc("networks.*.aliases"), Kind: Mapped, Field: "networks[].aliases"},
 	{Path: svc("networks.*.ipv4_address"), Kind: Refused, Note: "Docker assigns addresses on berth's networks"},
 	{Path: svc("networks.*.ipv6_address"), Kind: Refused, Note: "Docker assigns addresses on berth's networks"},
@@ -274,8 +295,8 @@ var Table = []Row{
 	{Path: svc("networks.*.priority"), Kind: Refused, Note: "not in the Environment API"},
 	{Path: svc("networks.*.gw_priority"), Kind: Refused, Note: "not in the Environment API"},
 	{Path: svc("networks.*.use_service_name_alias"), Kind: Mapped, Field: "(checked)", Note: "the service name is always an alias; false is refused"},
-	{Path: "networks", Kind: Mapped, Field: "spec.networks", Note: "omitted when the project has only the default network"},
-	{Path: "networks.*", Kind: Mapped, Field: "spec.networks[].name"},
+	{Path: "networks", Kind: Mapped, Field: "spec.networks", Note: "omitted when the project has only the default network", Exact: true},
+	{Path: "networks.*", Kind: Mapped, Field: "spec.networks[].name", Exact: true},
 	{Path: "networks.*.driver", Kind: Mapped, Field: "(checked)", Note: "bridge only"},
 	{Path: "networks.*.driver_opts", Kind: Refused, Note: "berth's networks are plain bridge networks"},
 	{Path: "networks.*.external", Kind: Refused, Note: "an Environment joins only networks it owns"},
@@ -297,6 +318,9 @@ func RowFor(p string) (Row, bool) {
 	for _, r := range Table {
 		rp := strings.Split(r.Path, ".")
 		if len(rp) > len(parts) || len(rp) <= bestLen || !prefixMatch(rp, parts) {
+			continue
+		}
+		if r.Exact && len(rp) < len(parts) {
 			continue
 		}
 		best, bestLen = r, len(rp)

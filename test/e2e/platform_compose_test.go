@@ -99,6 +99,16 @@ var _ = Describe("Platform sample from compose files", Ordered, func() {
 			Expect(mustInspect(ids[svc]).State.Health.Status).To(BeEquivalentTo("healthy"), "%s health once Ready", svc)
 		}
 
+		By("platform.yaml applied over it is the same Environment: no new generation, no container recreated")
+		gen := m.getEnv(name).Generation
+		m.mustBerth("apply", "-f", writeFile(dir, "platform-e2e.yaml", render(loadPlatform(dir, name))))
+		Consistently(func(g Gomega) {
+			env := m.getEnv(name)
+			g.Expect(env.Generation).To(Equal(gen), "platform.yaml changed the spec the compose files made")
+			g.Expect(isReady(env)).To(BeTrue(), describeStatus(env))
+			g.Expect(containerIDs(name, m.identity())).To(Equal(ids))
+		}).WithTimeout(5 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
+
 		builtImages := map[string]string{}
 		for _, svc := range []string{"backend", "auth", "frontend"} {
 			builtImages[svc] = mustInspect(ids[svc]).Image

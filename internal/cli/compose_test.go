@@ -182,3 +182,29 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestConvertPassesProfileAndEnvFile(t *testing.T) {
+	// convert interpolates from the process environment; TAG must be
+	// unset for the env file to count (t.Setenv restores it afterwards).
+	t.Setenv("TAG", "")
+	os.Unsetenv("TAG")
+	dir := t.TempDir()
+	f := filepath.Join(dir, "docker-compose.yml")
+	os.WriteFile(f, []byte("name: p\nservices:\n  web:\n    image: berth-testapp:${TAG:-dev}\n  debug:\n    image: berth-testapp:dev\n    profiles: [debug]\n"), 0o644)
+	envFile := filepath.Join(dir, "ci.env")
+	os.WriteFile(envFile, []byte("TAG=ci\n"), 0o644)
+	out, err := runConvert(t, "-f", f, "--profile", "debug", "--env-file", envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "name: debug") || !strings.Contains(out, "image: berth-testapp:ci") {
+		t.Errorf("convert --profile debug --env-file ci.env printed:\n%s", out)
+	}
+	out, err = runConvert(t, "-f", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "name: debug") || !strings.Contains(out, "image: berth-testapp:dev") {
+		t.Errorf("convert without flags printed:\n%s", out)
+	}
+}

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/google/go-cmp/cmp"
+	"github.com/sirupsen/logrus"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"berth.dev/berth/apis/v1alpha1"
@@ -73,7 +77,7 @@ func TestLoadGolden(t *testing.T) {
 	}{
 		// Every mapped attribute; API_KEY feeds a secret's environment:.
 		{name: "mapped", dir: "mapped", golden: "want.yaml", files: []string{"docker-compose.yml"},
-			o: Options{Environ: []string{"API_KEY=k3y"}}},
+			o: Options{Environ: []string{"API_KEY=k3y", "APP_MODE=fast"}}},
 		// The second file overlays the first, as docker compose -f a -f b.
 		{name: "overlay", dir: "overlay", golden: "want.yaml", files: []string{"docker-compose.yml", "docker-compose.test.yml"}},
 		// ${VAR}, ${VAR:-default} and .env; the environment wins over .env.
@@ -167,6 +171,7 @@ func TestRefusedValues(t *testing.T) {
 		`configs.from_env.environment: not supported: the variable NOT_SET_ANYWHERE is not set`,
 		`networks.default.driver: not supported: "overlay": berth's networks are bridge networks`,
 		`services.job.deploy.restart_policy.max_attempts: not supported: berth limits restarts of on-failure services only`,
+		`services.many.ports: not supported: 201 ports (ranges count one each): a service publishes at most 100`,
 		`services.my_db: not supported: berth's names are DNS-1123 labels (lower case letters, digits and '-', at most 40 characters): "my_db"`,
 		`services.my_db.build.context: not supported: berth builds from a directory on the manager's host, not a URL: https://github.com/example/db.git`,
 		`services.my_db.scale: not supported: 0 replicas: an Environment runs every service it lists (leave the service out with profiles)`,
@@ -248,4 +253,113 @@ func TestIsComposeFile(t *testing.T) {
 			t.Errorf("IsComposeFile(%s, %q) = %v, want %v", tc.path, tc.data, got, tc.want)
 		}
 	}
+}
+
+// TestEveryRefusedRow loads a file that sets every attribute the table
+// refuses and expects each one's message, exactly as the table says it; a
+// refused row added to the table needs its attribute in the file.
+func TestEveryRefusedRow(t *testing.T) {
+	_, err := load(t, "refused-all", Options{}, "docker-compose.yml")
+	var refused *RefusedError
+	if !errors.As(err, &refused) {
+		t.Fatalf("Load = %v, want a *RefusedError", err)
+	}
+	got := map[string]bool{}
+	for _, r := range refused.Refusals {
+		got[r.String()] = true
+	}
+	// Where the file sets each attribute: web carries the service ones,
+	// the second volume, config, secret and network are the external ones.
+	concrete := func(p string) string {
+		switch {
+		case p == svc("network_mode"):
+			return "services.host.network_mode"
+		case strings.HasSuffix(p, ".external"):
+			p = strings.NewReplacer("volumes.*", "volumes.v2", "configs.*", "configs.c2", "secrets.*", "secrets.s2", "networks.*", "networks.n2").Replace(p)
+		}
+		p = strings.Replace(p, "services.*", "services.web", 1)
+		p = strings.NewReplacer("services.web.networks.*", "services.web.networks.n1", "volumes.*", "volumes.v1",
+			"configs.*", "configs.c1", "secrets.*", "secrets.s1", "networks.*", "networks.n1").Replace(p)
+		return displayPath(p)
+	}
+	want := map[string]bool{}
+	for _, row := range Table {
+		if row.Kind != Refused {
+			continue
+		}
+		line := Refusal{Path: concrete(row.Path), Reason: row.Note}.String()
+		want[line] = true
+		if !got[line] {
+			t.Errorf("missing refusal %q", line)
+		}
+	}
+	// The value check of a volume's type reports an image volume too.
+	want[`services.web.volumes[3].type: not supported: "image": volume, bind or tmpfs`] = true
+	for line := range got {
+		if !want[line] {
+			t.Errorf("unexpected refusal %q", line)
+		}
+	}
+}
+
+// TestFixturesCoverEveryMappedRow walks the models of the golden fixtures
+// and fails for a mapped or ignored row no fixture exercises, so each
+// mapping has a test that shows what it becomes.
+func TestFixturesCoverEveryMappedRow(t *testing.T) {
+	hit := map[string]bool{}
+	var walk func(v any, p string)
+	walk = func(v any, p string) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, e := range t {
+				next := k
+				if p != "" {
+					next = p + "." + k
+				}
+				if strings.HasPrefix(k, "x-") {
+					hit[extensionRow] = true
+					continue
+				}
+				if r, ok := RowFor(next); ok {
+					hit[r.Path] = true
+				}
+				walk(e, next)
+			}
+		case []any:
+			for _, e := range t {
+				walk(e, p+".[]")
+			}
+		}
+	}
+	// compose-go's model is the canonical (long) form of what the files
+	// say, before normalization adds defaults nobody wrote.
+	for _, dir := range []string{"mapped", "overlay", "interp", "envfile", "extends", "include", "profiles"} {
+		files, _ := filepath.Glob(filepath.Join("testdata", dir, "docker-compose*.yml"))
+		po, err := cli.NewProjectOptions(files, cli.WithWorkingDirectory(filepath.Join("testdata", dir)),
+			cli.WithEnv([]string{"API_KEY=k", "APP_MODE=m"}), cli.WithNormalization(false),
+			cli.WithLoadOptions(func(o *loader.Options) { o.SkipDefaultValues = true }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		model, err := po.LoadModel(context.Background())
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		walk(model, "")
+	}
+	// The loader consumes these before the model is built; the version,
+	// include and extends cases show what they do.
+	hit["version"], hit["include"], hit[svc("extends")] = true, true, true
+	for _, r := range Table {
+		if r.Kind != Refused && !hit[r.Path] {
+			t.Errorf("no golden fixture sets %s (%s)", r.Path, r.Kind)
+		}
+	}
+}
+
+// TestMain keeps compose-go's warnings (unset variables, an obsolete
+// version:) out of the test output; the fixtures provoke them on purpose.
+func TestMain(m *testing.M) {
+	logrus.SetOutput(io.Discard)
+	os.Exit(m.Run())
 }

@@ -2,6 +2,7 @@
 // prints their figures. Each benchmark family is a subcommand:
 //
 //	go run ./hack/bench docker [flags]   the Docker layer (governor profiles vs direct calls)
+//	go run ./hack/bench compose [flags]  the platform sample's compose files: berth vs docker-compose
 //
 // Run `go run ./hack/bench <subcommand> -h` for a subcommand's flags. New
 // families (the controller's convergence benchmarks) register themselves in

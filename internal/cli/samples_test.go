@@ -71,6 +71,11 @@ func TestNestedSamplesValidateOnceResolved(t *testing.T) {
 						paths = append(paths, v.HostPath.Path)
 					}
 				}
+				for _, f := range env.Spec.Files {
+					if f.Path != "" {
+						paths = append(paths, f.Path)
+					}
+				}
 				for _, p := range paths {
 					if _, err := os.Stat(p); err != nil {
 						t.Errorf("%s names %s: %v", env.Name, p, err)

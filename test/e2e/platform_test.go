@@ -99,8 +99,9 @@ func loadPlatform(dir, name string) M {
 	return doc
 }
 
-// withInitSQL appends sql to the init-sql file of doc.
-func withInitSQL(doc M, sql string) M {
+// withInitSQL gives doc an init-sql file of the sample's init.sql (in dir)
+// with sql appended, inline: the sample names the file by its path.
+func withInitSQL(dir string, doc M, sql string) M {
 	GinkgoHelper()
 	b, err := json.Marshal(doc)
 	Expect(err).NotTo(HaveOccurred())
@@ -110,7 +111,14 @@ func withInitSQL(doc M, sql string) M {
 	for _, f := range out["spec"].(M)["files"].([]any) {
 		f := f.(M)
 		if f["name"] == "init-sql" {
-			f["content"] = f["content"].(string) + sql
+			p, _ := f["path"].(string)
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			base, err := os.ReadFile(p)
+			Expect(err).NotTo(HaveOccurred(), "the init-sql file of platform.yaml")
+			delete(f, "path")
+			f["content"] = string(base) + sql
 			found = true
 		}
 	}
@@ -246,7 +254,7 @@ var _ = Describe("Platform sample", Ordered, func() {
 		ids = containerIDs(name, m.identity())
 
 		By("a changed init SQL recreates Postgres alone")
-		changed := withInitSQL(doc, "INSERT INTO items (name, owner) VALUES ('added by the changed init SQL', 'init');\n")
+		changed := withInitSQL(dir, doc, "INSERT INTO items (name, owner) VALUES ('added by the changed init SQL', 'init');\n")
 		m.mustBerth("apply", "-f", writeFile(dir, "platform-e2e.yaml", render(changed)))
 		Eventually(func(g Gomega) {
 			now := containerIDs(name, m.identity())

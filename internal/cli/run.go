@@ -107,7 +107,14 @@ type runOptions struct {
 }
 
 func newRunCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &runOptions{getenv: os.Getenv}
+	return buildRunCommand(&runOptions{getenv: os.Getenv}, func(ctx context.Context, o *runOptions) error {
+		return o.run(ctx, streams)
+	})
+}
+
+// buildRunCommand wires the flags to o; run does the work once they are
+// checked (tests parse without running).
+func buildRunCommand(o *runOptions, run func(context.Context, *runOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:                   "run -f FILE [-f FILE…] [--name NAME] [--keep] [--timeout 5m] -- CMD [ARG…]",
 		DisableFlagsInUseLine: true,
@@ -118,7 +125,7 @@ func newRunCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			if err := o.complete(cmd, args); err != nil {
 				return err
 			}
-			err := o.run(cmd.Context(), streams)
+			err := run(cmd.Context(), o)
 			var ee *ExitError
 			if err != nil && !errors.As(err, &ee) {
 				// berth's own failure, told apart from CMD's codes.
@@ -268,6 +275,7 @@ func (o *runOptions) run(parent context.Context, streams genericiooptions.IOStre
 		return err
 	}
 	say("created Environment %s", env.Name)
+	pp.start = pp.now() // the elapsed time shown is the Environment's
 	teardown := func() error { return o.teardown(env, sigs, say) }
 
 	waitCtx, cancelWait := context.WithTimeout(setupCtx, o.timeout)

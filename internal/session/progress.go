@@ -82,14 +82,14 @@ type Progress struct {
 }
 
 // String renders p on one line, e.g.
-// "Progressing 1/2 ready; waiting on db (running: readiness probe failing)".
+// "Progressing, 1/2 services ready; waiting on db (running: readiness probe failing)".
 func (p Progress) String() string {
 	var b strings.Builder
 	phase := string(p.Phase)
 	if phase == "" {
 		phase = string(v1alpha1.PhasePending)
 	}
-	fmt.Fprintf(&b, "%s %d/%d ready", phase, p.Ready, p.Total)
+	fmt.Fprintf(&b, "%s, %d/%d services ready", phase, p.Ready, p.Total)
 	switch {
 	case p.Stale:
 		b.WriteString("; the manager has not observed this spec yet")

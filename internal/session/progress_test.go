@@ -30,15 +30,15 @@ func TestAssess(t *testing.T) {
 		outcome Outcome
 		line    string
 	}{
-		{"fresh", envWith(1, 0, "", "", "", web, dbWaiting), Waiting, "Pending 1/2 ready; the manager has not observed this spec yet"},
+		{"fresh", envWith(1, 0, "", "", "", web, dbWaiting), Waiting, "Pending, 1/2 services ready; the manager has not observed this spec yet"},
 		{"progressing", envWith(1, 1, v1alpha1.PhaseProgressing, "False", "1/2 services ready; db: probe failing", web, dbWaiting), Waiting,
-			"Progressing 1/2 ready; waiting on db (running: readiness probe failing)"},
-		{"ready", envWith(2, 2, v1alpha1.PhaseReady, "True", "2/2 services ready", web, v1alpha1.ServiceStatus{Name: "db", Ready: true}), Ready, "Ready 2/2 ready"},
-		{"ready but old generation", envWith(3, 2, v1alpha1.PhaseReady, "True", "2/2", web, v1alpha1.ServiceStatus{Name: "db", Ready: true}), Waiting, "Ready 2/2 ready; the manager has not observed this spec yet"},
+			"Progressing, 1/2 services ready; waiting on db (running: readiness probe failing)"},
+		{"ready", envWith(2, 2, v1alpha1.PhaseReady, "True", "2/2 services ready", web, v1alpha1.ServiceStatus{Name: "db", Ready: true}), Ready, "Ready, 2/2 services ready"},
+		{"ready but old generation", envWith(3, 2, v1alpha1.PhaseReady, "True", "2/2", web, v1alpha1.ServiceStatus{Name: "db", Ready: true}), Waiting, "Ready, 2/2 services ready; the manager has not observed this spec yet"},
 		{"failed", envWith(1, 1, v1alpha1.PhaseFailed, "False", "1/2 services ready; db: failed", web,
 			v1alpha1.ServiceStatus{Name: "db", State: "exited", Message: "exited with code 1"}), Failed,
-			"Failed 1/2 ready; waiting on db (exited: exited with code 1)"},
-		{"terminating", envWith(1, 1, v1alpha1.PhaseTerminating, "False", "being deleted", web), Gone, "Terminating 1/1 ready; being deleted"},
+			"Failed, 1/2 services ready; waiting on db (exited: exited with code 1)"},
+		{"terminating", envWith(1, 1, v1alpha1.PhaseTerminating, "False", "being deleted", web), Gone, "Terminating, 1/1 services ready; being deleted"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

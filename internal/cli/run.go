@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/internal/compose"
 	"berth.dev/berth/internal/session"
 )
 
@@ -23,7 +25,9 @@ var (
 	runLong = dedent(`
 		Run a command against a fresh Environment, then tear it down.
 
-		berth run creates the Environment of the -f files under a name of its
+		berth run creates the Environment of the -f files (an Environment
+		manifest, or compose files: together they form one compose project, as
+		with docker compose -f a -f b) under a name of its
 		own (the Environment's name, or the first file's, plus a random suffix,
 		so parallel CI jobs never share one; --name picks it), waits until it
 		is Ready while showing what it waits on, and runs CMD with the
@@ -67,6 +71,9 @@ var (
 		# Reach a service through its published port
 		berth run -f env.yaml -- sh -c 'curl -sf http://$BERTH_API_HTTP/healthz'
 
+		# A compose project, with the test overlay
+		berth run -f docker-compose.yml -f docker-compose.test.yml -- make integration
+
 		# Keep the Environment for a look afterwards
 		berth run -f env.yaml --name debug --keep -- ./smoke.sh`)
 )
@@ -100,6 +107,8 @@ type runOptions struct {
 	timeout  time.Duration
 	logLines int
 	command  []string
+	profiles []string
+	envFiles []string
 
 	// kubeconfig is the global --kubeconfig flag's value.
 	kubeconfig string
@@ -135,10 +144,12 @@ func buildRunCommand(o *runOptions, run func(context.Context, *runOptions) error
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&o.files, "filename", "f", nil, "An Environment manifest (repeatable; together they must hold one Environment).")
+	fl.StringArrayVarP(&o.files, "filename", "f", nil, "An Environment manifest or a compose file (repeatable; compose files form one project; together they must make one Environment).")
 	fl.StringVar(&o.name, "name", "", "The Environment's name. Default: its metadata.name (else the first file's name) plus a random suffix.")
 	fl.BoolVar(&o.keep, "keep", false, "Leave the Environment running after CMD exits (delete it later with berth delete env NAME).")
 	fl.DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long to wait for the Environment to become Ready, and again for its teardown.")
+	fl.StringArrayVar(&o.profiles, "profile", nil, "Compose files only: enable the services of this compose profile (repeatable; default $COMPOSE_PROFILES).")
+	fl.StringArrayVar(&o.envFiles, "env-file", nil, "Compose files only: read ${VAR} values from this file (repeatable; default the project directory's .env).")
 	fl.IntVar(&o.logLines, "log-lines", 50, fmt.Sprintf("Lines of each service's log printed when CMD fails or the Environment does not become Ready (0 to %d; 0: none).", session.MaxTailLines))
 	return cmd
 }
@@ -170,14 +181,21 @@ func (o *runOptions) complete(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// load reads the -f files into the one Environment to run.
-func (o *runOptions) load() (*runInput, error) {
+// load reads the -f files into the one Environment to run. Compose files
+// among them (compose.IsComposeFile) form one project, loaded as `docker
+// compose -f a -f b` would; Environment manifests are decoded as berth
+// apply reads them.
+func (o *runOptions) load(ctx context.Context) (*runInput, error) {
 	var envs []*v1alpha1.Environment
-	var from []string
+	var from, composeFiles []string
 	for _, f := range o.files {
 		data, err := readManifest(f)
 		if err != nil {
 			return nil, err
+		}
+		if compose.IsComposeFile(f, data) {
+			composeFiles = append(composeFiles, f)
+			continue
 		}
 		got, err := decodeManifest(f, data)
 		if err != nil {
@@ -187,6 +205,16 @@ func (o *runOptions) load() (*runInput, error) {
 			from = append(from, f)
 		}
 		envs = append(envs, got...)
+	}
+	if len(composeFiles) > 0 {
+		env, err := compose.Load(ctx, compose.Options{Files: composeFiles, Profiles: o.profiles, EnvFiles: o.envFiles})
+		if err != nil {
+			return nil, err
+		}
+		envs = append(envs, env)
+		from = append(from, "the compose project of "+strings.Join(composeFiles, ", "))
+	} else if len(o.profiles) > 0 || len(o.envFiles) > 0 {
+		return nil, errors.New("--profile and --env-file apply to compose files, and -f names none")
 	}
 	env, err := oneEnvironment(envs, from)
 	if err != nil {
@@ -226,7 +254,7 @@ func (o *runOptions) connect(ctx context.Context, say func(string, ...any)) (*se
 
 // run is the whole of berth run after the flags are checked.
 func (o *runOptions) run(parent context.Context, streams genericiooptions.IOStreams) error {
-	in, err := o.load()
+	in, err := o.load(parent)
 	if err != nil {
 		return err
 	}

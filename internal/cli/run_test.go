@@ -147,7 +147,7 @@ func TestRunLoadOneEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := &runOptions{files: []string{one}}
-	in, err := o.load()
+	in, err := o.load(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,16 +160,16 @@ func TestRunLoadOneEnvironment(t *testing.T) {
 	}
 
 	o.files = []string{one, two}
-	_, err = o.load()
+	_, err = o.load(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "runs one Environment, and the -f files hold 3: a from "+one+", b from "+two+", c from "+two) {
 		t.Errorf("three Environments: %v", err)
 	}
 	o.files = []string{dir}
-	if _, err := o.load(); err == nil || !strings.Contains(err.Error(), "is a directory") {
+	if _, err := o.load(context.Background()); err == nil || !strings.Contains(err.Error(), "is a directory") {
 		t.Errorf("directory: %v", err)
 	}
 	o.files = []string{filepath.Join(dir, "missing.yaml")}
-	if _, err := o.load(); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+	if _, err := o.load(context.Background()); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file: %v", err)
 	}
 }
@@ -216,5 +216,48 @@ func TestProgressPrinterLive(t *testing.T) {
 		if n := len([]rune(strings.TrimSuffix(line, "\n"))); n >= 40 {
 			t.Errorf("line %q is %d columns on a 40-column terminal", line, n)
 		}
+	}
+}
+
+func TestRunLoadCompose(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "docker-compose.yml")
+	overlay := filepath.Join(dir, "docker-compose.test.yml")
+	manifest := filepath.Join(dir, "env.yaml")
+	write := func(p, s string) {
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(base, "name: shop\nservices:\n  web:\n    image: berth-testapp:dev\n    ports: [\"8080\"]\n")
+	write(overlay, "services:\n  web:\n    environment:\n      MODE: test\n")
+	write(manifest, "apiVersion: berth.dev/v1alpha1\nkind: Environment\nmetadata:\n  name: other\nspec:\n  services:\n  - name: x\n    image: other-img\n")
+
+	o := &runOptions{files: []string{base, overlay}}
+	in, err := o.load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.env.Name != "shop" || len(in.env.Spec.Services) != 1 {
+		t.Fatalf("compose project loaded as %q with %d services", in.env.Name, len(in.env.Spec.Services))
+	}
+	// The overlay's variable is there: both files formed one project.
+	found := false
+	for _, e := range in.env.Spec.Services[0].Env {
+		found = found || (e.Name == "MODE" && e.Value == "test")
+	}
+	if !found {
+		t.Errorf("the overlay was not applied: env %+v", in.env.Spec.Services[0].Env)
+	}
+
+	o.files = []string{base, manifest}
+	_, err = o.load(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "hold 2: other from "+manifest+", shop from the compose project of "+base) {
+		t.Errorf("compose + manifest: %v", err)
+	}
+
+	o = &runOptions{files: []string{manifest}, profiles: []string{"debug"}}
+	if _, err := o.load(context.Background()); err == nil || !strings.Contains(err.Error(), "--profile and --env-file apply to compose files") {
+		t.Errorf("--profile without compose files: %v", err)
 	}
 }

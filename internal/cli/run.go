@@ -7,75 +7,17 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"berth.dev/berth/apis/v1alpha1"
-	"berth.dev/berth/internal/compose"
+	"berth.dev/berth/internal/lease"
 	"berth.dev/berth/internal/session"
-)
-
-var (
-	runLong = dedent(`
-		Run a command against a fresh Environment, then tear it down.
-
-		berth run creates the Environment of the -f files (an Environment
-		manifest, or compose files: together they form one compose project, as
-		with docker compose -f a -f b) under a name of its
-		own (the Environment's name, or the first file's, plus a random suffix,
-		so parallel CI jobs never share one; --name picks it), waits until it
-		is Ready while showing what it waits on, and runs CMD with the
-		published endpoints in its environment:
-
-		  BERTH_ENV                   the Environment's name
-		  BERTH_KUBECONFIG            the manager's kubeconfig (for berth logs, berth describe, …)
-		  BERTH_<SERVICE>_<PORT>      127.0.0.1:32768 (host:port to dial)
-		  BERTH_<SERVICE>_<PORT>_HOST 127.0.0.1
-		  BERTH_<SERVICE>_<PORT>_PORT 32768
-
-		SERVICE and PORT are upper-cased with '-' turned into '_'. PORT is the
-		port's name, or its container port number when it has none (with _UDP
-		for an unnamed UDP port: BERTH_DNS_53_UDP). Replica N ≥ 1 of a service
-		with replicas gets _R<N> after the port (BERTH_WEB_HTTP_R1); replica 0
-		has the plain name. Ports without a hostPort are not published and get
-		no variable; two endpoints whose variables would be the same are both
-		left out, with a warning.
-
-		When CMD fails, berth prints the last lines of each service's log. Then
-		it tears the Environment down (unless --keep) and exits with CMD's exit
-		code (128+N when CMD was killed by signal N). Ctrl-C or SIGTERM is
-		passed on to CMD; berth then tears down and exits 130 or 143. A second
-		signal during teardown stops waiting (the manager finishes the
-		teardown on its own). berth's own failures exit 125 (126: CMD cannot
-		be run, 127: CMD not found), as docker run does.
-
-		Without --kubeconfig and $BERTH_KUBECONFIG, berth uses the manager on
-		the default data dir and, when none answers, starts one in the
-		background (bin/manager next to berth, else manager on $PATH), tells
-		you how to stop it, and leaves it running for later runs. Extra flags
-		for that manager come from $BERTH_MANAGER_FLAGS.`)
-
-	runExample = templates.Examples(`
-		# Run the tests against the demo stack; exits with go test's code
-		berth run -f config/samples/demo.yaml -- go test ./integration/...
-
-		# See what a command gets
-		berth run -f env.yaml -- env
-
-		# Reach a service through its published port
-		berth run -f env.yaml -- sh -c 'curl -sf http://$BERTH_API_HTTP/healthz'
-
-		# A compose project, with the test overlay
-		berth run -f docker-compose.yml -f docker-compose.test.yml -- make integration
-
-		# Keep the Environment for a look afterwards
-		berth run -f env.yaml --name debug --keep -- ./smoke.sh`)
 )
 
 // Exit codes of berth run's own failures, as docker run has them.
@@ -109,6 +51,8 @@ type runOptions struct {
 	command  []string
 	profiles []string
 	envFiles []string
+	// leaseDuration binds the Environment to this run (0: no lease).
+	leaseDuration time.Duration
 
 	// kubeconfig is the global --kubeconfig flag's value.
 	kubeconfig string
@@ -150,6 +94,7 @@ func buildRunCommand(o *runOptions, run func(context.Context, *runOptions) error
 	fl.DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long to wait for the Environment to become Ready, and again for its teardown.")
 	fl.StringArrayVar(&o.profiles, "profile", nil, "Compose files only: enable the services of this compose profile (repeatable; default $COMPOSE_PROFILES).")
 	fl.StringArrayVar(&o.envFiles, "env-file", nil, "Compose files only: read ${VAR} values from this file (repeatable; default the project directory's .env).")
+	fl.DurationVar(&o.leaseDuration, "lease-duration", lease.DefaultDuration, fmt.Sprintf("Hold a lease on the Environment, renewed every third of this, so that the manager tears it down this long after berth run dies (kill -9, a cancelled CI job); %ds to 24h, 0 for no lease.", v1alpha1.MinLeaseDurationSeconds))
 	fl.IntVar(&o.logLines, "log-lines", 50, fmt.Sprintf("Lines of each service's log printed when CMD fails or the Environment does not become Ready (0 to %d; 0: none).", session.MaxTailLines))
 	return cmd
 }
@@ -172,6 +117,10 @@ func (o *runOptions) complete(cmd *cobra.Command, args []string) error {
 	if o.timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be positive", o.timeout)
 	}
+	if o.leaseDuration != 0 && (o.leaseDuration < v1alpha1.MinLeaseDurationSeconds*time.Second || o.leaseDuration > v1alpha1.MaxLeaseDurationSeconds*time.Second) {
+		return fmt.Errorf("--lease-duration %s: must be 0 (no lease) or from %ds to %s", o.leaseDuration,
+			v1alpha1.MinLeaseDurationSeconds, time.Duration(v1alpha1.MaxLeaseDurationSeconds)*time.Second)
+	}
 	if o.logLines < 0 || o.logLines > session.MaxTailLines {
 		return fmt.Errorf("--log-lines %d: must be from 0 to %d", o.logLines, session.MaxTailLines)
 	}
@@ -179,48 +128,6 @@ func (o *runOptions) complete(cmd *cobra.Command, args []string) error {
 		o.kubeconfig = f.Value.String()
 	}
 	return nil
-}
-
-// load reads the -f files into the one Environment to run. Compose files
-// among them (compose.IsComposeFile) form one project, loaded as `docker
-// compose -f a -f b` would; Environment manifests are decoded as berth
-// apply reads them.
-func (o *runOptions) load(ctx context.Context) (*runInput, error) {
-	var envs []*v1alpha1.Environment
-	var from, composeFiles []string
-	for _, f := range o.files {
-		data, err := readManifest(f)
-		if err != nil {
-			return nil, err
-		}
-		if compose.IsComposeFile(f, data) {
-			composeFiles = append(composeFiles, f)
-			continue
-		}
-		got, err := decodeManifest(f, data)
-		if err != nil {
-			return nil, err
-		}
-		for range got {
-			from = append(from, f)
-		}
-		envs = append(envs, got...)
-	}
-	if len(composeFiles) > 0 {
-		env, err := compose.Load(ctx, compose.Options{Files: composeFiles, Profiles: o.profiles, EnvFiles: o.envFiles})
-		if err != nil {
-			return nil, err
-		}
-		envs = append(envs, env)
-		from = append(from, "the compose project of "+strings.Join(composeFiles, ", "))
-	} else if len(o.profiles) > 0 || len(o.envFiles) > 0 {
-		return nil, errors.New("--profile and --env-file apply to compose files, and -f names none")
-	}
-	env, err := oneEnvironment(envs, from)
-	if err != nil {
-		return nil, err
-	}
-	return &runInput{env: env, base: baseName(o.files[0])}, nil
 }
 
 // connect finds the manager: the one the user named, or the default data
@@ -294,6 +201,12 @@ func (o *runOptions) run(parent context.Context, streams genericiooptions.IOStre
 		}
 		return err
 	}
+	holder := lease.DefaultHolder()
+	if o.leaseDuration > 0 {
+		// In the create itself: a berth killed right after it still
+		// leaves an Environment that expires.
+		lease.Bind(in.env, holder, o.leaseDuration)
+	}
 	env, err := client.Create(setupCtx, in.env, session.CreateOptions{Name: o.name, NameBase: in.base})
 	if err != nil {
 		close(setupDone)
@@ -304,7 +217,38 @@ func (o *runOptions) run(parent context.Context, streams genericiooptions.IOStre
 	}
 	say("created Environment %s", env.Name)
 	pp.start = pp.now() // the elapsed time shown is the Environment's
-	teardown := func() error { return o.teardown(env, sigs, say) }
+	var held *lease.Holder
+	ending := make(chan struct{}) // closed when berth itself ends the Environment
+	var endOnce sync.Once
+	end := func() { endOnce.Do(func() { close(ending) }) }
+	defer end()
+	teardown := func() error {
+		end()
+		err := o.teardown(env, sigs, say)
+		if held != nil {
+			// Gone or being deleted: nothing left to release.
+			_ = held.Stop()
+		}
+		return err
+	}
+	if o.leaseDuration > 0 {
+		held, err = lease.Hold(context.Background(), client.Clientset, env.Name, holder, o.leaseDuration)
+		if err != nil {
+			close(setupDone)
+			say("%v", err)
+			if terr := teardown(); terr != nil {
+				say("%v", terr)
+			}
+			return &ExitError{Code: exitBerthFailed}
+		}
+		go func() {
+			select {
+			case <-held.Expired():
+				say("warning: lost the lease on %s (%v): the manager tears it down", env.Name, held.Err())
+			case <-ending:
+			}
+		}()
+	}
 
 	waitCtx, cancelWait := context.WithTimeout(setupCtx, o.timeout)
 	stopTick := o.tick(pp)
@@ -349,6 +293,13 @@ func (o *runOptions) run(parent context.Context, streams genericiooptions.IOStre
 		o.printLogs(env, streams.ErrOut)
 	}
 	if o.keep {
+		end()
+		if held != nil {
+			// Released, or the manager would delete it once renewals stop.
+			if err := held.Stop(); err != nil {
+				say("warning: releasing the lease on %s: %v (the manager deletes it %s after this run)", env.Name, err, o.leaseDuration)
+			}
+		}
 		say("kept Environment %s (delete it with: berth delete env %s)", env.Name, env.Name)
 	} else if terr := teardown(); terr != nil {
 		say("%v", terr)

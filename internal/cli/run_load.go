@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/internal/compose"
 )
 
 // runInput is what `berth run -f …` read: exactly one Environment, and the
@@ -89,4 +91,46 @@ func oneEnvironment(envs []*v1alpha1.Environment, from []string) (*v1alpha1.Envi
 func baseName(path string) string {
 	b := filepath.Base(path)
 	return strings.TrimSuffix(b, filepath.Ext(b))
+}
+
+// load reads the -f files into the one Environment to run. Compose files
+// among them (compose.IsComposeFile) form one project, loaded as `docker
+// compose -f a -f b` would; Environment manifests are decoded as berth
+// apply reads them.
+func (o *runOptions) load(ctx context.Context) (*runInput, error) {
+	var envs []*v1alpha1.Environment
+	var from, composeFiles []string
+	for _, f := range o.files {
+		data, err := readManifest(f)
+		if err != nil {
+			return nil, err
+		}
+		if compose.IsComposeFile(f, data) {
+			composeFiles = append(composeFiles, f)
+			continue
+		}
+		got, err := decodeManifest(f, data)
+		if err != nil {
+			return nil, err
+		}
+		for range got {
+			from = append(from, f)
+		}
+		envs = append(envs, got...)
+	}
+	if len(composeFiles) > 0 {
+		env, err := compose.Load(ctx, compose.Options{Files: composeFiles, Profiles: o.profiles, EnvFiles: o.envFiles})
+		if err != nil {
+			return nil, err
+		}
+		envs = append(envs, env)
+		from = append(from, "the compose project of "+strings.Join(composeFiles, ", "))
+	} else if len(o.profiles) > 0 || len(o.envFiles) > 0 {
+		return nil, errors.New("--profile and --env-file apply to compose files, and -f names none")
+	}
+	env, err := oneEnvironment(envs, from)
+	if err != nil {
+		return nil, err
+	}
+	return &runInput{env: env, base: baseName(o.files[0])}, nil
 }

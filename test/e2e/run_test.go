@@ -293,13 +293,14 @@ var _ = Describe("berth run", Ordered, ContinueOnFailure, func() {
 		var cmdPid int
 		_, err := fmt.Sscanf(strings.TrimSpace(string(stdout.Contents())), "cmd-started %d", &cmdPid)
 		Expect(err).NotTo(HaveOccurred())
-		// The orphaned CMD (sleep) is this spec's to end.
-		DeferCleanup(func() { _ = syscall.Kill(cmdPid, syscall.SIGKILL) })
 		name := createdName(string(stderr.Contents()))
 		created = append(created, name)
 		Expect(m.getEnv(name).Spec.Lease).NotTo(BeNil())
 		last := watchLast(m, name)
 		Expect(cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
+		// The orphan holds berth's output pipes open; end it too, so
+		// Wait returns (the lease does not care either way).
+		_ = syscall.Kill(cmdPid, syscall.SIGKILL)
 		<-done
 		expectEnvGone(m, name)
 		// The manager says why it went: the lease, not someone's delete.
@@ -316,9 +317,10 @@ var _ = Describe("berth run", Ordered, ContinueOnFailure, func() {
 
 	It("does not run CMD when the Environment fails, and says why", func() {
 		marker := filepath.Join(dir, "cmd-ran")
+		// An image that is absent and may not be pulled: the manager
+		// calls that Failed at once (no retry can fix it).
 		failing := environment("runfail", M{
-			"name": "job", "image": testImage, "imagePullPolicy": "IfNotPresent",
-			"args": []string{"--http-port=0", "--exit-code=7"}, "restartPolicy": "Never",
+			"name": "job", "image": "berth-e2e-absent:never", "imagePullPolicy": "Never",
 			"terminationGracePeriodSeconds": 1,
 		})
 		file := writeFile(dir, "runfail.yaml", render(failing))
@@ -327,7 +329,7 @@ var _ = Describe("berth run", Ordered, ContinueOnFailure, func() {
 		created = append(created, name)
 		Expect(r.code).To(Equal(125), r.stderr)
 		Expect(r.stderr).To(ContainSubstring("Environment " + name + " failed"))
-		Expect(r.stderr).To(ContainSubstring("job"))
+		Expect(r.stderr).To(ContainSubstring("waiting on job"))
 		Expect(r.stderr).To(ContainSubstring("---- last 50 lines of " + name + "/job ----"))
 		Expect(marker).NotTo(BeAnExistingFile())
 		expectEnvGone(m, name)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -37,6 +38,17 @@ func (c *composeFlags) options(files []string) compose.Options {
 	return compose.Options{Files: files, Name: c.name, Profiles: c.profiles, EnvFiles: c.envFiles}
 }
 
+// composeLogFormat prints compose-go's warnings (an obsolete version:, an
+// unset variable) the way berth prints its own messages, not as logrus's
+// time= level= records.
+type composeLogFormat struct{}
+
+func (composeLogFormat) Format(e *logrus.Entry) ([]byte, error) {
+	return []byte(e.Level.String() + ": " + e.Message + "\n"), nil
+}
+
+func init() { logrus.SetFormatter(composeLogFormat{}) }
+
 // composeManifest loads the compose project made of files and returns the
 // Environment as the YAML document berth apply sends; berth convert
 // prints the same object, so applying its output gives the same spec.
@@ -45,21 +57,7 @@ func composeManifest(ctx context.Context, c *composeFlags, files []string) (map[
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(env)
-	if err != nil {
-		return nil, fmt.Errorf("encode Environment %s: %w", env.Name, err)
-	}
-	var obj map[string]any
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return nil, fmt.Errorf("encode Environment %s: %w", env.Name, err)
-	}
-	// A manifest carries what the user asks for: no status, and no
-	// creationTimestamp: null that the server would ignore.
-	delete(obj, "status")
-	if meta, ok := obj["metadata"].(map[string]any); ok {
-		delete(meta, "creationTimestamp")
-	}
-	return obj, nil
+	return compose.Manifest(env)
 }
 
 // readComposeFile returns the content of name when it is a compose file

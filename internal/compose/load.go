@@ -89,7 +89,7 @@ func Load(ctx context.Context, o Options) (*v1alpha1.Environment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compose project %s: %w", strings.Join(o.Files, ", "), err)
 	}
-	project, err := po.LoadProject(ctx)
+	project, err := loadProject(ctx, po)
 	if err != nil {
 		return nil, fmt.Errorf("load compose project %s: %w", strings.Join(o.Files, ", "), err)
 	}
@@ -127,10 +127,26 @@ func Load(ctx context.Context, o Options) (*v1alpha1.Environment, error) {
 	check := env.DeepCopy()
 	v1alpha1.SetDefaults(check)
 	if errs := v1alpha1.ValidateEnvironment(check); len(errs) > 0 {
-		return nil, fmt.Errorf("%s: the Environment converted from it is not valid: %w",
-			strings.Join(o.Files, ", "), errs.ToAggregate())
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = "\n  " + e.Error()
+		}
+		return nil, fmt.Errorf("%s: the Environment converted from it is not valid:%s",
+			strings.Join(o.Files, ", "), strings.Join(msgs, ""))
 	}
 	return env, nil
+}
+
+// loadProject is compose-go's LoadProject, with a panic on odd input
+// (the loader asserts types the schema is meant to have checked) turned
+// into an error: berth never crashes on a file.
+func loadProject(ctx context.Context, po *cli.ProjectOptions) (p *types.Project, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("compose-go could not read the project: %v", r)
+		}
+	}()
+	return po.LoadProject(ctx)
 }
 
 // checkName checks an Environment name; flag is the flag it came from,

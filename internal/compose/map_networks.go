@@ -32,11 +32,10 @@ func onlyDefaultNetwork(p *types.Project) bool {
 }
 
 // mapNetworks maps the top-level networks onto spec.networks.
-func mapNetworks(p *types.Project, spec *v1alpha1.EnvironmentSpec, r *refusals) {
+func mapNetworks(p *types.Project, names *names, spec *v1alpha1.EnvironmentSpec, r *refusals) {
 	for _, name := range sortedKeys(p.Networks) {
 		n := p.Networks[name]
 		np := "networks." + name
-		checkComposeName(np, name, r)
 		if n.Driver != "" && n.Driver != "bridge" {
 			r.add(np+".driver", "%q: berth's networks are bridge networks", n.Driver)
 		}
@@ -48,25 +47,26 @@ func mapNetworks(p *types.Project, spec *v1alpha1.EnvironmentSpec, r *refusals) 
 		return
 	}
 	for _, name := range sortedKeys(p.Networks) {
-		spec.Networks = append(spec.Networks, v1alpha1.Network{Name: name})
+		spec.Networks = append(spec.Networks, v1alpha1.Network{Name: of(names.networks, name)})
 	}
 }
 
 // mapServiceNetworks maps the networks a service joins, in name order,
 // with their aliases.
-func mapServiceNetworks(sp string, p *types.Project, s types.ServiceConfig, r *refusals) []v1alpha1.ServiceNetwork {
+func mapServiceNetworks(sp string, p *types.Project, s types.ServiceConfig, names *names, r *refusals) []v1alpha1.ServiceNetwork {
+	for _, name := range sortedKeys(s.Networks) {
+		if n := s.Networks[name]; !n.ServiceNameAliasEnabled() {
+			r.add(sp+".networks."+name+".use_service_name_alias", "the service name is always a DNS name of the service")
+		}
+	}
 	if onlyDefaultNetwork(p) {
 		return nil
 	}
 	var out []v1alpha1.ServiceNetwork
 	for _, name := range sortedKeys(s.Networks) {
-		n := s.Networks[name]
-		sn := v1alpha1.ServiceNetwork{Name: name}
-		if n != nil {
+		sn := v1alpha1.ServiceNetwork{Name: of(names.networks, name)}
+		if n := s.Networks[name]; n != nil {
 			sn.Aliases = slices.Clone(n.Aliases)
-			if !n.ServiceNameAliasEnabled() {
-				r.add(sp+".networks."+name+".use_service_name_alias", "the service name is always a DNS name of the service")
-			}
 		}
 		out = append(out, sn)
 	}

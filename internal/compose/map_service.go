@@ -18,15 +18,16 @@ import (
 // mapProject fills spec from the loaded project; what cannot be mapped is
 // added to r.
 func mapProject(p *types.Project, spec *v1alpha1.EnvironmentSpec, r *refusals) {
-	vols := newVolumeSet(p, r)
+	n := newNames(p, r)
+	vols := newVolumeSet(p, n, r)
 	jobs := completedDependencies(p)
 	for _, s := range projectServices(p) {
-		spec.Services = append(spec.Services, mapService(p, s, jobs[s.Name], vols, r))
+		spec.Services = append(spec.Services, mapService(p, s, jobs[s.Name], n, vols, r))
 	}
 	spec.Volumes = vols.list()
-	spec.Files = mapConfigs(p, r)
-	spec.Secrets = mapSecrets(p, r)
-	mapNetworks(p, spec, r)
+	spec.Files = mapConfigs(p, n, r)
+	spec.Secrets = mapSecrets(p, n, r)
+	mapNetworks(p, n, spec, r)
 }
 
 // completedDependencies are the services some other service waits for
@@ -44,7 +45,7 @@ func completedDependencies(p *types.Project) map[string]bool {
 	return out
 }
 
-func mapService(p *types.Project, s types.ServiceConfig, job bool, vols *volumeSet, r *refusals) v1alpha1.Service {
+func mapService(p *types.Project, s types.ServiceConfig, job bool, n *names, vols *volumeSet, r *refusals) v1alpha1.Service {
 	sp := "services." + s.Name
 	checkComposeName(sp, s.Name, r)
 	out := v1alpha1.Service{
@@ -94,9 +95,9 @@ func mapService(p *types.Project, s types.ServiceConfig, job bool, vols *volumeS
 	out.VolumeMounts = vols.mounts(s)
 	out.Healthcheck = mapHealthcheck(sp, s.HealthCheck, r)
 	out.DependsOn = mapDependsOn(sp, p, s, r)
-	out.Files = mapServiceConfigs(sp, s, r)
-	out.Secrets = mapServiceSecrets(sp, s, r)
-	out.Networks = mapServiceNetworks(sp, p, s, r)
+	out.Files = mapServiceConfigs(sp, s, n, r)
+	out.Secrets = mapServiceSecrets(s, n)
+	out.Networks = mapServiceNetworks(sp, p, s, n, r)
 	return out
 }
 

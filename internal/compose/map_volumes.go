@@ -23,20 +23,24 @@ type volumeSet struct {
 	derived []v1alpha1.Volume
 	byKey   map[string]string // bind host path or tmpfs key → volume name
 	taken   map[string]bool
+	names   *names
 	r       *refusals
+	// dir is the project directory: a bind source under it is named by
+	// its relative path, so a checkout elsewhere converts to the same
+	// volume names (and spec hashes).
+	dir string
 }
 
-func newVolumeSet(p *types.Project, r *refusals) *volumeSet {
-	vs := &volumeSet{byKey: map[string]string{}, taken: map[string]bool{}, r: r}
+func newVolumeSet(p *types.Project, n *names, r *refusals) *volumeSet {
+	vs := &volumeSet{byKey: map[string]string{}, taken: map[string]bool{}, names: n, r: r, dir: p.WorkingDir}
 	for _, name := range sortedKeys(p.Volumes) {
 		v := p.Volumes[name]
-		vp := "volumes." + name
-		checkComposeName(vp, name, r)
 		if v.Driver != "" && v.Driver != "local" {
-			r.add(vp+".driver", "%q: berth's volumes use the local driver", v.Driver)
+			r.add("volumes."+name+".driver", "%q: berth's volumes use the local driver", v.Driver)
 		}
-		vs.named = append(vs.named, v1alpha1.Volume{Name: name})
-		vs.taken[name] = true
+		b := of(n.volumes, name)
+		vs.named = append(vs.named, v1alpha1.Volume{Name: b})
+		vs.taken[b] = true
 	}
 	return vs
 }
@@ -101,9 +105,13 @@ func (vs *volumeSet) mounts(s types.ServiceConfig) []v1alpha1.VolumeMount {
 			if v.Volume != nil && v.Volume.NoCopy {
 				vs.r.add(vp+".volume.nocopy", "not in the Environment API: Docker copies the image's files into a new volume")
 			}
-			m.Name = v.Source
+			m.Name = of(vs.names.volumes, v.Source)
 		case types.VolumeTypeBind:
-			m.Name = vs.add("bind:"+v.Source, "bind", filepath.Base(v.Source),
+			key := v.Source
+			if rel, err := filepath.Rel(vs.dir, v.Source); err == nil && filepath.IsLocal(rel) {
+				key = "./" + filepath.ToSlash(rel)
+			}
+			m.Name = vs.add("bind:"+key, "bind", filepath.Base(v.Source),
 				v1alpha1.Volume{HostPath: &v1alpha1.HostPathVolumeSource{Path: v.Source}})
 		case types.VolumeTypeTmpfs:
 			if v.Tmpfs == nil || v.Tmpfs.Size == 0 {

@@ -160,7 +160,7 @@ func (c *Controller) checkLease(ctx context.Context, name string) (time.Duration
 	}
 	ev := plan.LeaseExpiredEvent(env, renew, now)
 	c.log.Info("lease expired: deleting the Environment", "environment", name,
-		"holder", env.Spec.Lease.HolderIdentity, "lastRenewal", renew.UTC().Format(time.RFC3339))
+		"holder", env.Spec.Lease.HolderIdentity, "lastRenewal", renew.UTC().Format(time.RFC3339Nano))
 	env = env.DeepCopy()
 	if err := c.writeStatus(ctx, env, env.Status, []v1alpha1.EnvironmentEvent{ev}); err != nil {
 		return 0, err

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"berth.dev/berth/apis/v1alpha1"
 )
@@ -54,15 +55,13 @@ func TestLeaseRenewal(t *testing.T) {
 	renewed := metav1.NewMicroTime(created.Add(time.Minute))
 	env := &v1alpha1.Environment{ObjectMeta: metav1.ObjectMeta{Name: "demo", UID: "u1", CreationTimestamp: metav1.NewTime(created)},
 		Spec: v1alpha1.EnvironmentSpec{Lease: &v1alpha1.LeaseBinding{HolderIdentity: "a", DurationSeconds: 30}}}
-	rec := func(holder string, owner string) *v1alpha1.EnvironmentLease {
+	// rec is a record renewed by holder and owned by the Environment of
+	// UID owner ("" = no owner).
+	rec := func(holder string, owner types.UID) *v1alpha1.EnvironmentLease {
 		r := &v1alpha1.EnvironmentLease{ObjectMeta: metav1.ObjectMeta{Name: "demo"},
 			Spec: v1alpha1.EnvironmentLeaseSpec{HolderIdentity: holder, RenewTime: &renewed}}
 		if owner != "" {
-			r.OwnerReferences = []metav1.OwnerReference{{Kind: "Environment", Name: "demo", UID: "u1"}}
-			r.OwnerReferences[0].UID = "u1"
-			if owner != "u1" {
-				r.OwnerReferences[0].UID = "other"
-			}
+			r.OwnerReferences = []metav1.OwnerReference{{Kind: "Environment", Name: "demo", UID: owner}}
 		}
 		return r
 	}

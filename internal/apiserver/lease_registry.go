@@ -29,10 +29,17 @@ type leaseREST struct {
 	*genericregistry.Store
 }
 
-var _ rest.ShortNamesProvider = leaseREST{}
+var (
+	_ rest.ShortNamesProvider = leaseREST{}
+	_ rest.CategoriesProvider = leaseREST{}
+)
 
 // ShortNames lets `kubectl get envlease` resolve.
 func (leaseREST) ShortNames() []string { return []string{v1alpha1.LeaseShortName} }
+
+// Categories puts EnvironmentLeases in `get berth` (not in `get all`,
+// which is for what users apply).
+func (leaseREST) Categories() []string { return []string{"berth"} }
 
 func newLeaseStorage(optsGetter generic.RESTOptionsGetter) (leaseREST, error) {
 	strategy := leaseStrategy{Scheme, names.SimpleNameGenerator}

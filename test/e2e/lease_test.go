@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"net"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -20,18 +24,44 @@ import (
 	"berth.dev/berth/internal/lease"
 )
 
-// Session leases against the real manager and engine: the holder is this
-// test process (internal/lease, as berth run and the Go package use it);
-// its death is a cancelled context, which stops renewals without a
-// release, exactly what a killed process leaves.
+// Session leases against the real manager and engine. Holders use
+// internal/lease, as berth run and the Go package do: a separate process
+// (leaseholder) killed -9, or this test process, where a cancelled context
+// stops renewals without a release, as a crash would.
 var _ = Describe("Session leases", Ordered, ContinueOnFailure, func() {
 	const d = 5 * time.Second // the shortest lease validation allows
-	var envs []string
+	var (
+		envs        []string
+		leaseholder string
+	)
 
 	BeforeAll(func() {
 		ensureTestImage()
 		DeferCleanup(func() { sweepLeftovers(envs) })
+		leaseholder = filepath.Join(GinkgoT().TempDir(), "leaseholder")
+		root, err := filepath.Abs("../..")
+		Expect(err).NotTo(HaveOccurred())
+		cmd := exec.Command("go", "build", "-o", leaseholder, "./test/e2e/leaseholder")
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "build leaseholder: %s", out)
 	})
+
+	// holdFrom starts a leaseholder process on env and waits until it
+	// holds the lease.
+	holdFrom := func(m *managerProcess, env, holder string) *exec.Cmd {
+		GinkgoHelper()
+		cmd := exec.Command(leaseholder, "--kubeconfig", m.kubeconfig, "--env", env, "--holder", holder, "--duration", d.String())
+		cmd.Stderr = GinkgoWriter
+		stdout, err := cmd.StdoutPipe()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(cmd.Start()).To(Succeed())
+		DeferCleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		Expect(err).NotTo(HaveOccurred(), "leaseholder ended before holding")
+		Expect(line).To(Equal("holding " + env + "\n"))
+		return cmd
+	}
 
 	// applyHeld applies a one-service Environment bound to holder in the
 	// create itself (lease.Bind), as berth run does.
@@ -99,10 +129,7 @@ var _ = Describe("Session leases", Ordered, ContinueOnFailure, func() {
 		applyHeld(m, alive, "holder-alive")
 		m.waitReady(2*time.Minute, dead, alive)
 
-		deadCtx, die := context.WithCancel(context.Background())
-		defer die()
-		hDead, err := lease.Hold(deadCtx, cs, dead, "holder-dead", d)
-		Expect(err).NotTo(HaveOccurred())
+		holderProc := holdFrom(m, dead, "holder-dead")
 		hAlive, err := lease.Hold(context.Background(), cs, alive, "holder-alive", d)
 		Expect(err).NotTo(HaveOccurred())
 		defer func() { _ = hAlive.Stop() }()
@@ -115,12 +142,11 @@ var _ = Describe("Session leases", Ordered, ContinueOnFailure, func() {
 		generation := m.getEnv(alive).Generation
 
 		seen := lastSeen(m, dead)
-		By("the holder of " + dead + " dies: its renewals stop, nothing is released")
-		die()
+		By("the holder of " + dead + " is killed -9: its renewals stop, nothing is released")
+		Expect(holderProc.Process.Signal(syscall.SIGKILL)).To(Succeed())
 		m.waitGone(3*time.Minute, dead)
 		expectLeaseExpired(seen(), "holder-dead")
 		expectNothingLeft(m, dead)
-		Expect(hDead.Expired()).NotTo(BeClosed(), "a cancelled holder stops quietly")
 		_, err = cs.BerthV1alpha1().EnvironmentLeases().Get(context.Background(), dead, metav1.GetOptions{})
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the lease record went with its Environment: %v", err)
 		Expect(forcedRemovals(p.Requests())).To(BeEmpty())
@@ -134,6 +160,10 @@ var _ = Describe("Session leases", Ordered, ContinueOnFailure, func() {
 		rec, err = cs.BerthV1alpha1().EnvironmentLeases().Get(context.Background(), alive, metav1.GetOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(rec.Spec.RenewTime.Time).To(BeTemporally(">", rec.Spec.AcquireTime.Time), "renewed after it was acquired")
+
+		By("get shows the holder")
+		Expect(m.mustBerth("get", "envlease", alive)).To(MatchRegexp(`(?m)^` + alive + `\s+holder-alive\s`))
+		Expect(m.mustBerth("get", "env", alive, "-o", "wide")).To(MatchRegexp(`(?m)^` + alive + `\s.*\sholder-alive\s*$`))
 
 		By("Stop releases: the Environment stays, unbound, and outlives the duration")
 		Expect(hAlive.Stop()).To(Succeed())
@@ -185,7 +215,7 @@ var _ = Describe("Session leases", Ordered, ContinueOnFailure, func() {
 			}
 		})
 		cs := m2.clientset()
-		By("the holder renews against the new manager; the lease, an hour old by the wall clock or not, stands")
+		By("the holder renews against the new manager; the lease, older than its duration by the wall clock, stands")
 		Consistently(func(g Gomega) {
 			env := m2.getEnv(name)
 			g.Expect(env.DeletionTimestamp).To(BeNil(), describeStatus(env))

@@ -216,7 +216,7 @@ func (o *runOptions) run(parent context.Context, streams genericiooptions.IOStre
 		return err
 	}
 	say("created Environment %s", env.Name)
-	pp.start = pp.now() // the elapsed time shown is the Environment's
+	pp.restart() // the elapsed time shown is the Environment's
 	var held *lease.Holder
 	ending := make(chan struct{}) // closed when berth itself ends the Environment
 	var endOnce sync.Once

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -18,6 +19,9 @@ import (
 // log (CI, a pipe) it writes a plain line each time what it waits on
 // changes, so a log shows the story without a line per second.
 type progressPrinter struct {
+	// mu serialises the ticker, the watch and berth's messages, which
+	// all write the one line.
+	mu    sync.Mutex
 	w     io.Writer
 	live  bool
 	width int // terminal columns; 0 = unknown
@@ -41,12 +45,21 @@ func newProgressPrinter(w io.Writer) *progressPrinter {
 	return p
 }
 
+// restart counts the elapsed time from now.
+func (p *progressPrinter) restart() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.start = p.now()
+}
+
 func (p *progressPrinter) elapsed() string {
 	return p.now().Sub(p.start).Round(100 * time.Millisecond).String()
 }
 
 // Update shows pr.
 func (p *progressPrinter) Update(pr session.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	text := pr.String()
 	if !p.live {
 		if text == p.last {
@@ -63,6 +76,8 @@ func (p *progressPrinter) Update(pr session.Progress) {
 // Tick redraws the live line so its elapsed time moves while nothing
 // else does; it does nothing in a log.
 func (p *progressPrinter) Tick() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.live && p.last != "" {
 		p.draw()
 	}
@@ -82,6 +97,8 @@ func (p *progressPrinter) draw() {
 
 // Println ends a live line (if one is drawn) and writes a message line.
 func (p *progressPrinter) Println(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.clear()
 	msg := fmt.Sprintf(format, args...)
 	if !strings.HasSuffix(msg, "\n") {
@@ -92,6 +109,8 @@ func (p *progressPrinter) Println(format string, args ...any) {
 
 // Finish leaves the last live line on screen and moves below it.
 func (p *progressPrinter) Finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.live && p.drawn {
 		fmt.Fprintln(p.w)
 		p.drawn = false

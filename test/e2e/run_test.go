@@ -146,6 +146,7 @@ var _ = Describe("berth run", Ordered, ContinueOnFailure, func() {
 		m       *managerProcess
 		dir     string
 		envFile string
+		checker string
 		env     []string
 		created []string
 	)
@@ -156,6 +157,24 @@ var _ = Describe("berth run", Ordered, ContinueOnFailure, func() {
 		envFile = writeFile(dir, "runenv.yaml", render(runEnvDoc("runenv")))
 		env = withoutBerthVars("BERTH_KUBECONFIG=" + m.kubeconfig)
 		DeferCleanup(func() { sweepLeftovers(created) })
+		// The testapp binary built for this host is CMD's client: it
+		// dials a published port as any test would (no curl needed).
+		checker = filepath.Join(dir, "testapp")
+		build := exec.Command("go", "build", "-o", checker, "./hack/testapp")
+		build.Dir, _ = filepath.Abs("../..")
+		out, err := build.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "build testapp: %s", out)
+	})
+
+	It("runs a command against the demo sample and leaves nothing behind", func() {
+		demo, err := filepath.Abs("../../config/samples/demo.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		r := berthRun(env, "-f", demo, "--", "sh", "-c", checker+` check --http "http://$BERTH_API_HTTP/healthz"`)
+		name := createdName(r.stderr)
+		created = append(created, name)
+		Expect(r.code).To(Equal(0), r.stderr)
+		Expect(name).To(MatchRegexp(`^demo-[a-z0-9]{5}$`))
+		expectEnvGone(m, name)
 	})
 
 	It("exports every published endpoint to CMD, then tears down", func() {
@@ -179,15 +198,6 @@ var _ = Describe("berth run", Ordered, ContinueOnFailure, func() {
 	})
 
 	It("lets CMD reach a service through its variable", func() {
-		// The testapp binary built for this host dials the published port
-		// as any test client would.
-		checker := filepath.Join(dir, "testapp")
-		root, _ := filepath.Abs("../..")
-		build := exec.Command("go", "build", "-o", checker, "./hack/testapp")
-		build.Dir = root
-		out, err := build.CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "build testapp: %s", out)
-
 		r := berthRun(env, "-f", envFile, "--", "sh", "-c", checker+` check --http "http://$BERTH_WEB_APP_HTTP/healthz" && `+checker+` check --tcp "$BERTH_WEB_APP_9000"`)
 		created = append(created, createdName(r.stderr))
 		Expect(r.code).To(Equal(0), r.stderr)

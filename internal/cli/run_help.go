@@ -7,12 +7,12 @@ var (
 		Run a command against a fresh Environment, then tear it down.
 
 		berth run creates the Environment of the -f files (an Environment
-		manifest, or compose files: together they form one compose project, as
-		with docker compose -f a -f b) under a name of its
-		own (the Environment's name, or the first file's, plus a random suffix,
-		so parallel CI jobs never share one; --name picks it), waits until it
-		is Ready while showing what it waits on, and runs CMD with the
-		published endpoints in its environment:
+		manifest, or compose files, which form one compose project as with
+		docker compose -f a -f b) under a name of its own: the Environment's
+		name, or the first file's, plus a random suffix, so parallel CI jobs
+		never share one (--name picks it). It waits until the Environment is
+		Ready, showing what it waits on, and runs CMD with the published
+		endpoints in its environment:
 
 		  BERTH_ENV                   the Environment's name
 		  BERTH_KUBECONFIG            the manager's kubeconfig (for berth logs, berth describe, …)

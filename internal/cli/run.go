@@ -235,7 +235,7 @@ func (o *runOptions) run(parent context.Context, streams genericiooptions.IOStre
 		held, err = lease.Hold(context.Background(), client.Clientset, env.Name, holder, o.leaseDuration)
 		if err != nil {
 			close(setupDone)
-			say("%v", err)
+			say("%v (--lease-duration 0 runs without a lease, e.g. against a manager that has none)", err)
 			if terr := teardown(); terr != nil {
 				say("%v", terr)
 			}

@@ -156,6 +156,9 @@ func (o *runOptions) connect(ctx context.Context, say func(string, ...any)) (*se
 		say("its log (with the dashboard address): %s", info.LogFile)
 		say("stop it with: %s", info.StopHint())
 	}
+	if info.Shared {
+		say("no manager was running, and another run started one at the same time: using it (data dir %s, log %s)", info.DataDir, info.LogFile)
+	}
 	return session.Connect(info.Kubeconfig)
 }
 

@@ -46,6 +46,9 @@ type ManagerInfo struct {
 	Kubeconfig string
 	// Started is true when this call started the manager that answers.
 	Started bool
+	// Shared is true when this call started a manager that lost the data
+	// dir's lock to another one starting at the same time, which answers.
+	Shared bool
 	// PID is the started manager's process id (0 when not Started).
 	PID int
 	// LogFile is where the started manager writes its output.
@@ -146,7 +149,7 @@ func EnsureManagerWith(ctx context.Context, o ManagerOptions) (*ManagerInfo, err
 				info.Started = true
 				return info, nil
 			}
-			info.PID, info.LogFile, info.Binary = 0, "", ""
+			info.PID, info.Binary, info.Shared = 0, "", true
 			return info, nil
 		}
 		select {

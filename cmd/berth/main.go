@@ -1,5 +1,6 @@
 // Command berth is the CLI of berth: kubectl's apply, get, describe, delete
-// and wait against the berth manager's API server, plus `berth version`.
+// and wait against the berth manager's API server, plus berth's own logs,
+// run and version.
 package main
 
 import (
@@ -15,11 +16,14 @@ import (
 func main() {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	if err := cli.NewRootCommand(streams).Execute(); err != nil {
-		// berth exec: the command's exit code, already explained by the
-		// command's own output.
-		var code *cli.ExitCodeError
-		if errors.As(err, &code) {
-			os.Exit(code.Code)
+		// berth run and berth exec exit with their command's code; what
+		// there was to say about it is said.
+		var exit *cli.ExitError
+		if errors.As(err, &exit) {
+			if exit.Message != "" {
+				fmt.Fprintf(os.Stderr, "error: %s\n", exit.Message)
+			}
+			os.Exit(exit.Code)
 		}
 		// kubectl's commands print their own errors and exit; what reaches
 		// here is a flag error or one of berth's own commands failing.

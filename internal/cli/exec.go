@@ -80,7 +80,7 @@ func newExecCommand(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobr
 				return err
 			}
 			if code != 0 {
-				return &ExitCodeError{Code: code}
+				return &ExitError{Code: code}
 			}
 			return nil
 		},

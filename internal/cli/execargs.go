@@ -8,12 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// ExitCodeError ends berth with Code and prints nothing more: the command
-// berth ran (berth exec) has said what it had to say on its own streams.
-type ExitCodeError struct{ Code int }
-
-func (e *ExitCodeError) Error() string { return fmt.Sprintf("exit code %d", e.Code) }
-
 // parseExecArgs splits `berth exec ENV [SERVICE] -- CMD...` where dashAt
 // is cobra's ArgsLenAtDash (-1 without "--").
 func parseExecArgs(args []string, dashAt int) (env, service string, cmd []string, err error) {

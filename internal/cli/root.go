@@ -78,6 +78,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newExecCommand(f, streams),
 		newCpCommand(f, streams),
 		newConvertCommand(streams),
+		newRunCommand(streams),
 		newVersionCommand(f, streams),
 	)
 	return root

@@ -7,7 +7,7 @@ VERSION  ?= v0.1.0-dev+$(shell git rev-parse --short HEAD 2>/dev/null || echo un
 LDFLAGS  := -X berth.dev/berth/internal/version.Version=$(VERSION) -X k8s.io/component-base/version.gitVersion=$(VERSION)
 E2E_FLAGS ?=
 
-.PHONY: all build generate manifests verify-generate fmt vet lint test test-unit test-platform test-e2e fuzz images samples platform demo bench docker browser clean
+.PHONY: all build generate manifests verify-generate compose-table fmt vet lint test test-unit test-platform test-e2e fuzz images samples platform demo bench docker browser clean
 
 all: build
 
@@ -26,6 +26,10 @@ manifests: generate
 ## verify-generate: fail when generated code or the CRD is stale
 verify-generate:
 	hack/verify-codegen.sh
+
+## compose-table: write README.md's compose table from internal/compose/table.go
+compose-table:
+	$(GO) run ./hack/gen-compose-table
 
 fmt:
 	$(GO) fmt ./...

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,8 +11,8 @@ import (
 	"testing"
 )
 
-// expectedText is what expected.txt holds for r: "converts N services:
-// names" plus a line per admission need, or "refuses" and the refusal
+// expectedText is what expected.txt holds for r: "converts N services
+// (environment NAME): names" plus a line per admission need, or "refuses" and the refusal
 // lines exactly as convert printed them (the corpus path normalized).
 func expectedText(r result) string {
 	var b strings.Builder
@@ -27,7 +28,7 @@ func expectedText(r result) string {
 		names = append(names, s.Name)
 	}
 	slices.Sort(names)
-	fmt.Fprintf(&b, "converts %d services: %s\n", len(names), strings.Join(names, ", "))
+	fmt.Fprintf(&b, "converts %d services (environment %s): %s\n", len(names), r.env.Name, strings.Join(names, ", "))
 	for _, n := range r.needs {
 		fmt.Fprintf(&b, "needs %s\n", n)
 	}
@@ -88,16 +89,26 @@ func (f refusal) line() string {
 }
 
 // topLevelMaps are the compose keys whose second path element is a name
-// the project chose; the report replaces it with * to group the same
-// field across projects.
-var topLevelMaps = []string{"services", "networks", "volumes", "secrets", "configs"}
+// the project chose; namedUnder are the service keys whose next element
+// is one. The report replaces those names with * and list indexes with
+// [] to group the same field across services and projects.
+var (
+	topLevelMaps = []string{"services", "networks", "volumes", "secrets", "configs"}
+	namedUnder   = []string{"depends_on", "networks"}
+	listIndex    = regexp.MustCompile(`\[\d+\]`)
+)
 
 // field is the refusal's path with the project's own names replaced:
-// services.homeassistant.network_mode -> services.*.network_mode.
+// services.homeassistant.network_mode -> services.*.network_mode,
+// services.app.depends_on.db.restart -> services.*.depends_on.*.restart,
+// services.rails.tmpfs[0] -> services.*.tmpfs[].
 func (f refusal) field() string {
-	parts := strings.SplitN(f.path, ".", 3)
+	parts := strings.Split(listIndex.ReplaceAllString(f.path, "[]"), ".")
 	if len(parts) >= 2 && slices.Contains(topLevelMaps, parts[0]) {
 		parts[1] = "*"
+		if parts[0] == "services" && len(parts) >= 4 && slices.Contains(namedUnder, parts[2]) {
+			parts[3] = "*"
+		}
 	}
 	return strings.Join(parts, ".")
 }
@@ -130,8 +141,18 @@ func report(results []result) string {
 	type key struct{ field, reason string }
 	projects := map[key][]string{}
 	var keys []key
+	// sole counts the projects a field alone keeps from converting: the
+	// ones that would convert if berth mapped that field.
+	sole := map[string][]string{}
 	for _, r := range results {
+		var fields []string
 		for _, f := range r.refusals {
+			if f.path == "" {
+				continue // the heading ("N compose attribute(s) not supported")
+			}
+			if !slices.Contains(fields, f.field()) {
+				fields = append(fields, f.field())
+			}
 			k := key{f.field(), f.reason}
 			if _, ok := projects[k]; !ok {
 				keys = append(keys, k)
@@ -140,6 +161,9 @@ func report(results []result) string {
 				projects[k] = append(projects[k], r.project)
 			}
 		}
+		if len(fields) == 1 {
+			sole[fields[0]] = append(sole[fields[0]], r.project)
+		}
 	}
 	slices.SortFunc(keys, func(a, b key) int {
 		return strings.Compare(a.field+"\x00"+a.reason, b.field+"\x00"+b.reason)
@@ -147,6 +171,13 @@ func report(results []result) string {
 	b.WriteString("| refused field | reason | projects |\n|---|---|---|\n")
 	for _, k := range keys {
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k.field, cell(k.reason), strings.Join(projects[k], ", "))
+	}
+
+	b.WriteString("\n| the only refused field of | projects |\n|---|---|\n")
+	soleFields := slices.Sorted(maps.Keys(sole))
+	slices.SortStableFunc(soleFields, func(a, b string) int { return len(sole[b]) - len(sole[a]) })
+	for _, f := range soleFields {
+		fmt.Fprintf(&b, "| `%s` | %d: %s |\n", f, len(sole[f]), strings.Join(sole[f], ", "))
 	}
 
 	b.WriteString("\n| converts, but admission needs | projects |\n|---|---|\n")

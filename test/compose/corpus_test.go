@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
@@ -141,11 +142,11 @@ func loadProjects(root string) ([]project, error) {
 	return projects, nil
 }
 
-// convertArgs is the command line of `berth convert` for p: its flags
+// convertArgs is the command line of `berth convert -o output` for p: its flags
 // with every path made absolute (the test's working directory is not
 // the project's).
-func convertArgs(p project) []string {
-	args := []string{"convert", "-o", "yaml"}
+func convertArgs(p project, output string) []string {
+	args := []string{"convert", "-o", output}
 	for i := 0; i < len(p.args); i++ {
 		a := p.args[i]
 		if (a == "-f" || a == "--file" || a == "--env-file") && i+1 < len(p.args) {
@@ -197,7 +198,7 @@ func runBerth(ctx context.Context, args []string) (stdout string, err error) {
 func convertProject(t *testing.T, root string, p project) result {
 	t.Helper()
 	r := result{project: p.name}
-	out, err := runBerth(t.Context(), convertArgs(p))
+	out, err := runBerth(t.Context(), convertArgs(p, "yaml"))
 	if err != nil {
 		r.refusals = parseRefusals(normalize(err.Error(), root))
 		// A refusal names the fields it refuses; an error that names none
@@ -216,6 +217,12 @@ func convertProject(t *testing.T, root string, p project) result {
 		t.Fatalf("berth convert printed %d Environments, want 1", len(envs))
 	}
 	env := envs[0]
+	// A second run, printed as JSON, must give the same Environment:
+	// conversion is deterministic (derived volume names, order) and both
+	// printers carry every field.
+	if again := convertJSON(t, p); again != nil && !apiequality.Semantic.DeepEqual(env, again) {
+		t.Errorf("berth convert -o json gave another Environment than -o yaml (a bug in internal/compose):\nyaml: %+v\njson: %+v", env.Spec, again.Spec)
+	}
 	v1alpha1.SetDefaults(env)
 	if errs := v1alpha1.ValidateEnvironment(env); len(errs) > 0 {
 		t.Errorf("the converted Environment fails the API's validation, so the manager would refuse it (a bug in internal/compose):\n%s",
@@ -224,6 +231,22 @@ func convertProject(t *testing.T, root string, p project) result {
 	r.env = env
 	r.needs = admissionNeeds(env, p.dir, root)
 	return r
+}
+
+// convertJSON converts p again with -o json and decodes the result.
+func convertJSON(t *testing.T, p project) *v1alpha1.Environment {
+	t.Helper()
+	out, err := runBerth(t.Context(), convertArgs(p, "json"))
+	if err != nil {
+		t.Errorf("berth convert -o json failed where -o yaml converted: %v", err)
+		return nil
+	}
+	envs, err := v1alpha1.DecodeEnvironments([]byte(out))
+	if err != nil || len(envs) != 1 {
+		t.Errorf("berth convert -o json printed %d Environments (%v):\n%s", len(envs), err, out)
+		return nil
+	}
+	return envs[0]
 }
 
 // admissionNeeds says what a manager must allow to admit env beyond

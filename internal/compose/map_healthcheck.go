@@ -2,6 +2,8 @@ package compose
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -66,7 +68,8 @@ func mapDependsOn(sp string, p *types.Project, s types.ServiceConfig, r *refusal
 		if _, ok := p.Services[name]; !ok && !d.Required {
 			continue
 		}
-		if d.Restart {
+		// links: (refused on its own) adds a dependency with restart.
+		if d.Restart && !slices.ContainsFunc(s.Links, func(l string) bool { return strings.Split(l, ":")[0] == name }) {
 			r.add(dp+".restart", "berth does not restart a service when its dependency restarts")
 		}
 		c, ok := conditions[d.Condition]

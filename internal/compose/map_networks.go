@@ -54,18 +54,19 @@ func mapNetworks(p *types.Project, names *names, spec *v1alpha1.EnvironmentSpec,
 // mapServiceNetworks maps the networks a service joins, in name order,
 // with their aliases.
 func mapServiceNetworks(sp string, p *types.Project, s types.ServiceConfig, names *names, r *refusals) []v1alpha1.ServiceNetwork {
+	for _, name := range sortedKeys(s.Networks) {
+		if n := s.Networks[name]; !n.ServiceNameAliasEnabled() {
+			r.add(sp+".networks."+name+".use_service_name_alias", "the service name is always a DNS name of the service")
+		}
+	}
 	if onlyDefaultNetwork(p) {
 		return nil
 	}
 	var out []v1alpha1.ServiceNetwork
 	for _, name := range sortedKeys(s.Networks) {
-		n := s.Networks[name]
 		sn := v1alpha1.ServiceNetwork{Name: of(names.networks, name)}
-		if n != nil {
+		if n := s.Networks[name]; n != nil {
 			sn.Aliases = slices.Clone(n.Aliases)
-			if !n.ServiceNameAliasEnabled() {
-				r.add(sp+".networks."+name+".use_service_name_alias", "the service name is always a DNS name of the service")
-			}
 		}
 		out = append(out, sn)
 	}

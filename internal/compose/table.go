@@ -38,6 +38,9 @@ type Row struct {
 	Exact bool
 }
 
+// extensionRow stands for every x-* key: compose-go never reports them.
+const extensionRow = "x-*"
+
 // svc prefixes a service attribute.
 func svc(p string) string { return "services.*." + p }
 
@@ -47,6 +50,7 @@ func svc(p string) string { return "services.*." + p }
 // it (go run ./hack/gen-compose-table).
 var Table = []Row{
 	{Path: "version", Kind: Ignored, Note: "obsolete; the Compose Specification ignores it too"},
+	{Path: extensionRow, Kind: Ignored, Note: "extensions (x-anything, at any level; YAML anchors in them work as usual) are ignored, as the Compose Specification says"},
 	{Path: "name", Kind: Mapped, Field: "metadata.name", Note: "the Environment's name unless --name is given; else the project directory's name"},
 	{Path: "include", Kind: Mapped, Field: "(merged)", Note: "the included projects are loaded and merged by compose-go"},
 	{Path: "services", Kind: Mapped, Field: "spec.services", Note: "one service each, in name order", Exact: true},

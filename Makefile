@@ -75,12 +75,16 @@ test-platform: images
 # report the coordinator's own deadline as a failure ("context deadline
 # exceeded", no crasher; golang/go#75804), which a loaded machine hits.
 FUZZTIME ?= 10000x
+# Each compose input is a whole compose-go load (files, schema, merge): slower.
+COMPOSE_FUZZTIME ?= 2000x
 FUZZ_TARGETS := FuzzDecodeEnvironments FuzzValidateEnvironment
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $$t for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./apis/v1alpha1/; \
 	done
+	@echo "fuzz FuzzLoad (compose files) for $(COMPOSE_FUZZTIME)"
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(COMPOSE_FUZZTIME) -fuzzminimizetime 200x ./internal/compose/
 
 ## test-e2e: Ginkgo suites against the real manager and the real Docker Engine
 test-e2e: build images

@@ -89,7 +89,7 @@ func Load(ctx context.Context, o Options) (*v1alpha1.Environment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compose project %s: %w", strings.Join(o.Files, ", "), err)
 	}
-	project, err := po.LoadProject(ctx)
+	project, err := loadProject(ctx, po)
 	if err != nil {
 		return nil, fmt.Errorf("load compose project %s: %w", strings.Join(o.Files, ", "), err)
 	}
@@ -135,6 +135,18 @@ func Load(ctx context.Context, o Options) (*v1alpha1.Environment, error) {
 			strings.Join(o.Files, ", "), strings.Join(msgs, ""))
 	}
 	return env, nil
+}
+
+// loadProject is compose-go's LoadProject, with a panic on odd input
+// (the loader asserts types the schema is meant to have checked) turned
+// into an error: berth never crashes on a file.
+func loadProject(ctx context.Context, po *cli.ProjectOptions) (p *types.Project, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("compose-go could not read the project: %v", r)
+		}
+	}()
+	return po.LoadProject(ctx)
 }
 
 // checkName checks an Environment name; flag is the flag it came from,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/google/go-cmp/cmp"
+	"github.com/sirupsen/logrus"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"berth.dev/berth/apis/v1alpha1"
@@ -169,6 +171,7 @@ func TestRefusedValues(t *testing.T) {
 		`configs.from_env.environment: not supported: the variable NOT_SET_ANYWHERE is not set`,
 		`networks.default.driver: not supported: "overlay": berth's networks are bridge networks`,
 		`services.job.deploy.restart_policy.max_attempts: not supported: berth limits restarts of on-failure services only`,
+		`services.many.ports: not supported: 201 ports (ranges count one each): a service publishes at most 100`,
 		`services.my_db: not supported: berth's names are DNS-1123 labels (lower case letters, digits and '-', at most 40 characters): "my_db"`,
 		`services.my_db.build.context: not supported: berth builds from a directory on the manager's host, not a URL: https://github.com/example/db.git`,
 		`services.my_db.scale: not supported: 0 replicas: an Environment runs every service it lists (leave the service out with profiles)`,
@@ -352,4 +355,11 @@ func TestFixturesCoverEveryMappedRow(t *testing.T) {
 			t.Errorf("no golden fixture sets %s (%s)", r.Path, r.Kind)
 		}
 	}
+}
+
+// TestMain keeps compose-go's warnings (unset variables, an obsolete
+// version:) out of the test output; the fixtures provoke them on purpose.
+func TestMain(m *testing.M) {
+	logrus.SetOutput(io.Discard)
+	os.Exit(m.Run())
 }

@@ -15,6 +15,10 @@ import (
 // given) and then expose: (not published) onto berth's ports, each
 // container port and protocol once.
 func mapPorts(sp string, s types.ServiceConfig, r *refusals) []v1alpha1.ServicePort {
+	if n := len(s.Ports); n > v1alpha1.MaxPortsPerService {
+		r.add(sp+".ports", "%d ports (ranges count one each): a service publishes at most %d", n, v1alpha1.MaxPortsPerService)
+		return nil
+	}
 	var out []v1alpha1.ServicePort
 	seen := map[string]string{} // "80/TCP" → where it was listed
 	for i, pc := range s.Ports {

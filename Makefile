@@ -7,7 +7,7 @@ VERSION  ?= v0.1.0-dev+$(shell git rev-parse --short HEAD 2>/dev/null || echo un
 LDFLAGS  := -X berth.dev/berth/internal/version.Version=$(VERSION) -X k8s.io/component-base/version.gitVersion=$(VERSION)
 E2E_FLAGS ?=
 
-.PHONY: all build generate manifests verify-generate fmt vet lint test test-unit test-platform test-e2e fuzz images samples platform demo bench docker browser clean
+.PHONY: all build generate manifests verify-generate compose-table fmt vet lint test test-unit test-platform test-e2e fuzz images samples platform demo bench docker browser clean
 
 all: build
 
@@ -26,6 +26,10 @@ manifests: generate
 ## verify-generate: fail when generated code or the CRD is stale
 verify-generate:
 	hack/verify-codegen.sh
+
+## compose-table: write README.md's compose table from internal/compose/table.go
+compose-table:
+	$(GO) run ./hack/gen-compose-table
 
 fmt:
 	$(GO) fmt ./...
@@ -71,12 +75,16 @@ test-platform: images
 # report the coordinator's own deadline as a failure ("context deadline
 # exceeded", no crasher; golang/go#75804), which a loaded machine hits.
 FUZZTIME ?= 10000x
+# Each compose input is a whole compose-go load (files, schema, merge): slower.
+COMPOSE_FUZZTIME ?= 2000x
 FUZZ_TARGETS := FuzzDecodeEnvironments FuzzValidateEnvironment
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $$t for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./apis/v1alpha1/; \
 	done
+	@echo "fuzz FuzzLoad (compose files) for $(COMPOSE_FUZZTIME)"
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(COMPOSE_FUZZTIME) -fuzzminimizetime 200x ./internal/compose/
 
 ## test-e2e: Ginkgo suites against the real manager and the real Docker Engine
 test-e2e: build images

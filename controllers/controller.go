@@ -80,6 +80,11 @@ type Controller struct {
 	refusals  *networkRefusals
 	metrics   *reconcileMetrics
 
+	leaseInformer cache.SharedIndexInformer
+	leaseLister   listers.EnvironmentLeaseLister
+	leaseQueue    workqueue.TypedRateLimitingInterface[string]
+	leaseMem      *leaseMemory
+
 	orphanMu sync.Mutex
 }
 
@@ -154,15 +159,27 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 	c.informer = envInformer.Informer()
 	c.lister = envInformer.Lister()
 	if _, err := c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj interface{}) { c.enqueueObject(obj) },
+		AddFunc: func(obj interface{}) {
+			c.enqueueObject(obj)
+			c.enqueueLeaseObject(obj)
+		},
 		UpdateFunc: func(oldObj, newObj interface{}) {
 			if needsReconcile(oldObj, newObj) {
 				c.enqueueObject(newObj)
 			}
+			if leaseChanged(oldObj, newObj) {
+				c.enqueueLeaseObject(newObj)
+			}
 		},
-		DeleteFunc: func(obj interface{}) { c.enqueueObject(obj) },
+		DeleteFunc: func(obj interface{}) {
+			c.enqueueObject(obj)
+			c.enqueueLeaseObject(obj)
+		},
 	}); err != nil {
 		return nil, fmt.Errorf("environment informer handler: %w", err)
+	}
+	if err := c.setupLeases(); err != nil {
+		return nil, err
 	}
 	// A Docker object changing (a container dying, removed from outside,
 	// an orphan appearing) enqueues the Environment it belongs to.
@@ -216,12 +233,14 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.factory.Start(ctx.Done())
 	defer c.factory.Shutdown()
 	c.log.Info("waiting for caches")
-	if ok := cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced); !ok {
+	if ok := cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced, c.leaseInformer.HasSynced); !ok {
 		c.queue.ShutDown()
+		c.leaseQueue.ShutDown()
 		return fmt.Errorf("environment cache did not sync")
 	}
 	if err := c.cache.WaitForSync(ctx); err != nil {
 		c.queue.ShutDown()
+		c.leaseQueue.ShutDown()
 		return fmt.Errorf("docker cache did not sync: %w", err)
 	}
 
@@ -233,6 +252,13 @@ func (c *Controller) Run(ctx context.Context) error {
 			wait.UntilWithContext(ctx, c.runWorker, time.Second)
 		}()
 	}
+	// One lease worker: a check reads two cached objects, and an expiry
+	// is one status write and one delete.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.runLeaseWorker(ctx)
+	}()
 	// Orphans: at start-up (what a crash or a wiped store left behind),
 	// then on every resync.
 	wg.Add(1)
@@ -248,6 +274,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.log.Info("controller started", "workers", c.opts.Workers, "resync", c.opts.Resync.String())
 
 	<-ctx.Done()
+	c.leaseQueue.ShutDown()
 	c.queue.ShutDownWithDrain()
 	wg.Wait()
 	return nil

@@ -156,6 +156,9 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 		c.buildLogs.Forget(env.Name)
 		c.runs.forget(env.Name)
 		c.refusals.forget(env.Name)
+		if err := c.deleteLeaseRecord(ctx, env); err != nil {
+			return Result{}, err
+		}
 		return Result{}, c.removeFinalizer(ctx, env.Name)
 	}
 	// Say what is happening before it happens: a long grace period should

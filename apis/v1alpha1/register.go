@@ -23,6 +23,9 @@ var SchemeGroupVersion = schema.GroupVersion{Group: GroupName, Version: Version}
 // GroupResource is the group-qualified resource of Environment.
 var GroupResource = Resource(EnvironmentsResource)
 
+// LeaseGroupResource is the group-qualified resource of EnvironmentLease.
+var LeaseGroupResource = Resource(EnvironmentLeasesResource)
+
 // Resource qualifies a resource name with berth's group.
 func Resource(resource string) schema.GroupResource {
 	return SchemeGroupVersion.WithResource(resource).GroupResource()
@@ -36,7 +39,8 @@ var (
 )
 
 func addKnownTypes(scheme *runtime.Scheme) error {
-	scheme.AddKnownTypes(SchemeGroupVersion, &Environment{}, &EnvironmentList{})
+	scheme.AddKnownTypes(SchemeGroupVersion, &Environment{}, &EnvironmentList{},
+		&EnvironmentLease{}, &EnvironmentLeaseList{})
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil
 }

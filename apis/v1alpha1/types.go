@@ -16,6 +16,7 @@ import (
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.ready`
+// +kubebuilder:printcolumn:name="Holder",type=string,JSONPath=`.spec.lease.holderIdentity`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Environment struct {
 	metav1.TypeMeta   `json:",inline"`
@@ -89,6 +90,12 @@ type EnvironmentSpec struct {
 	// seconds after it first became Ready: a lease for disposable test stacks.
 	// +optional
 	TTLSecondsAfterReady *int64 `json:"ttlSecondsAfterReady,omitempty"`
+
+	// Lease, when set, binds the Environment to a holder that renews its
+	// EnvironmentLease (same name); when renewals stop for
+	// lease.durationSeconds, berth deletes the Environment.
+	// +optional
+	Lease *LeaseBinding `json:"lease,omitempty"`
 }
 
 // PullPolicy says when an image is pulled.

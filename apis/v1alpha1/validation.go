@@ -163,6 +163,7 @@ func validateSpec(spec *EnvironmentSpec, path *field.Path) field.ErrorList {
 	if ttl := spec.TTLSecondsAfterReady; ttl != nil && *ttl < 1 {
 		allErrs = append(allErrs, field.Invalid(path.Child("ttlSecondsAfterReady"), *ttl, "must be at least 1 when set"))
 	}
+	allErrs = append(allErrs, validateLeaseBinding(spec.Lease, path.Child("lease"))...)
 	return allErrs
 }
 

@@ -52,6 +52,21 @@ func (in EnvironmentEvent) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EnvironmentLease) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.EnvironmentLease"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EnvironmentLeaseList) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.EnvironmentLeaseList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EnvironmentLeaseSpec) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.EnvironmentLeaseSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in EnvironmentList) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.EnvironmentList"
 }
@@ -99,6 +114,11 @@ func (in Healthcheck) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in HostPathVolumeSource) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.HostPathVolumeSource"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in LeaseBinding) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.LeaseBinding"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

@@ -38,6 +38,9 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		EnvVar{}.OpenAPIModelName():                       schema_berthdev_berth_apis_v1alpha1_EnvVar(ref),
 		Environment{}.OpenAPIModelName():                  schema_berthdev_berth_apis_v1alpha1_Environment(ref),
 		EnvironmentEvent{}.OpenAPIModelName():             schema_berthdev_berth_apis_v1alpha1_EnvironmentEvent(ref),
+		EnvironmentLease{}.OpenAPIModelName():             schema_berthdev_berth_apis_v1alpha1_EnvironmentLease(ref),
+		EnvironmentLeaseList{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_EnvironmentLeaseList(ref),
+		EnvironmentLeaseSpec{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_EnvironmentLeaseSpec(ref),
 		EnvironmentList{}.OpenAPIModelName():              schema_berthdev_berth_apis_v1alpha1_EnvironmentList(ref),
 		EnvironmentSpec{}.OpenAPIModelName():              schema_berthdev_berth_apis_v1alpha1_EnvironmentSpec(ref),
 		EnvironmentStatus{}.OpenAPIModelName():            schema_berthdev_berth_apis_v1alpha1_EnvironmentStatus(ref),
@@ -48,6 +51,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		HTTPGetAction{}.OpenAPIModelName():                schema_berthdev_berth_apis_v1alpha1_HTTPGetAction(ref),
 		Healthcheck{}.OpenAPIModelName():                  schema_berthdev_berth_apis_v1alpha1_Healthcheck(ref),
 		HostPathVolumeSource{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_HostPathVolumeSource(ref),
+		LeaseBinding{}.OpenAPIModelName():                 schema_berthdev_berth_apis_v1alpha1_LeaseBinding(ref),
 		LogAction{}.OpenAPIModelName():                    schema_berthdev_berth_apis_v1alpha1_LogAction(ref),
 		Network{}.OpenAPIModelName():                      schema_berthdev_berth_apis_v1alpha1_Network(ref),
 		PortStatus{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_PortStatus(ref),
@@ -359,6 +363,131 @@ func schema_berthdev_berth_apis_v1alpha1_EnvironmentEvent(ref common.ReferenceCa
 	}
 }
 
+func schema_berthdev_berth_apis_v1alpha1_EnvironmentLease(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EnvironmentLease is the renewal record of an Environment's spec.lease: named like its Environment and owned by it, renewed by its holder (coordination.k8s.io/v1 Lease's fields). Renewals write only this object, so they never change the Environment (no generation bump, no conflict with the controller's status writes).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(EnvironmentLeaseSpec{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			EnvironmentLeaseSpec{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_EnvironmentLeaseList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EnvironmentLeaseList is a list of EnvironmentLeases.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(EnvironmentLease{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			EnvironmentLease{}.OpenAPIModelName(), v1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_EnvironmentLeaseSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EnvironmentLeaseSpec is what the holder writes on each renewal.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"holderIdentity": {
+						SchemaProps: spec.SchemaProps{
+							Description: "HolderIdentity is who renewed; it must match the Environment's spec.lease.holderIdentity for the renewal to count.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"acquireTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "AcquireTime is when the holder first took the lease.",
+							Ref:         ref(v1.MicroTime{}.OpenAPIModelName()),
+						},
+					},
+					"renewTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RenewTime is the holder's last renewal.",
+							Ref:         ref(v1.MicroTime{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"holderIdentity", "renewTime"},
+			},
+		},
+		Dependencies: []string{
+			v1.MicroTime{}.OpenAPIModelName()},
+	}
+}
+
 func schema_berthdev_berth_apis_v1alpha1_EnvironmentList(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -543,12 +672,18 @@ func schema_berthdev_berth_apis_v1alpha1_EnvironmentSpec(ref common.ReferenceCal
 							Format:      "int64",
 						},
 					},
+					"lease": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Lease, when set, binds the Environment to a holder that renews its EnvironmentLease (same name); when renewals stop for lease.durationSeconds, berth deletes the Environment.",
+							Ref:         ref(LeaseBinding{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"services"},
 			},
 		},
 		Dependencies: []string{
-			File{}.OpenAPIModelName(), Network{}.OpenAPIModelName(), Secret{}.OpenAPIModelName(), Service{}.OpenAPIModelName(), Teardown{}.OpenAPIModelName(), Volume{}.OpenAPIModelName()},
+			File{}.OpenAPIModelName(), LeaseBinding{}.OpenAPIModelName(), Network{}.OpenAPIModelName(), Secret{}.OpenAPIModelName(), Service{}.OpenAPIModelName(), Teardown{}.OpenAPIModelName(), Volume{}.OpenAPIModelName()},
 	}
 }
 
@@ -918,6 +1053,36 @@ func schema_berthdev_berth_apis_v1alpha1_HostPathVolumeSource(ref common.Referen
 					},
 				},
 				Required: []string{"path"},
+			},
+		},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_LeaseBinding(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "LeaseBinding binds an Environment to a holder that must keep renewing its EnvironmentLease: when the holder stops (its process died, its CI job was cancelled) for DurationSeconds, berth deletes the Environment, with the normal graceful teardown.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"holderIdentity": {
+						SchemaProps: spec.SchemaProps{
+							Description: "HolderIdentity names the holder; only renewals by this holder count.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"durationSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "DurationSeconds a renewal lasts (5 to 86400).",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+				Required: []string{"holderIdentity", "durationSeconds"},
 			},
 		},
 	}

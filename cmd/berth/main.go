@@ -1,8 +1,10 @@
 // Command berth is the CLI of berth: kubectl's apply, get, describe, delete
-// and wait against the berth manager's API server, plus `berth version`.
+// and wait against the berth manager's API server, plus berth's own logs,
+// run and version.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -14,6 +16,15 @@ import (
 func main() {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	if err := cli.NewRootCommand(streams).Execute(); err != nil {
+		// berth run exits with its command's code; what it had to say
+		// about it is said.
+		var exit *cli.ExitError
+		if errors.As(err, &exit) {
+			if exit.Message != "" {
+				fmt.Fprintf(os.Stderr, "error: %s\n", exit.Message)
+			}
+			os.Exit(exit.Code)
+		}
 		// kubectl's commands print their own errors and exit; what reaches
 		// here is a flag error or one of berth's own commands failing.
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)

@@ -69,6 +69,11 @@ func TestSpecHashIgnores(t *testing.T) {
 			e.Spec.TTLSecondsAfterReady = ptr(int64(60))
 			e.Spec.Teardown.RetainVolumes = true
 		}},
+		// Binding or releasing a lease on a running Environment must not
+		// recreate its containers.
+		{"lease", func(e *v1alpha1.Environment, _ *Options) {
+			e.Spec.Lease = &v1alpha1.LeaseBinding{HolderIdentity: "berth-run/host/1", DurationSeconds: 30}
+		}},
 	}
 	want := mustConfig(t, base(), "api").Labels[v1alpha1.LabelSpecHash]
 	for _, tt := range tests {

@@ -24,7 +24,8 @@ func init() {
 	// double as the "__internal" hub the generic handlers convert through,
 	// so conversion is a plain copy.
 	internal := schema.GroupVersion{Group: v1alpha1.GroupName, Version: runtime.APIVersionInternal}
-	Scheme.AddKnownTypes(internal, &v1alpha1.Environment{}, &v1alpha1.EnvironmentList{})
+	Scheme.AddKnownTypes(internal, &v1alpha1.Environment{}, &v1alpha1.EnvironmentList{},
+		&v1alpha1.EnvironmentLease{}, &v1alpha1.EnvironmentLeaseList{})
 	utilruntime.Must(Scheme.SetVersionPriority(v1alpha1.SchemeGroupVersion))
 
 	// Defaulting runs on every decode (requests and storage), so stored

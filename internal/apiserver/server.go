@@ -152,17 +152,28 @@ func (s *Server) config(etcdServers []string) (*genericapiserver.Config, error) 
 		Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion))
 	storageConfig.Transport.ServerList = etcdServers
 	storageConfig.EncodeVersioner = v1alpha1.SchemeGroupVersion
-	config.RESTOptionsGetter = generic.RESTOptions{
-		StorageConfig:           storageConfig.ForResource(v1alpha1.GroupResource),
-		Decorator:               genericregistry.StorageWithCacher(),
-		DeleteCollectionWorkers: 1,
-		ResourcePrefix:          v1alpha1.GroupResource.Group + "/" + v1alpha1.GroupResource.Resource,
-	}
+	config.RESTOptionsGetter = restOptionsGetter{storage: storageConfig}
 	// Nothing runs behind berth's server: no need for the slow-start
 	// shutdown dance a load-balanced kube-apiserver does.
 	config.ShutdownDelayDuration = 0
 	config.LongRunningFunc = longRunning
 	return config, nil
+}
+
+// restOptionsGetter gives each resource its own etcd key prefix
+// (/berth/berth.dev/<resource>), so Environments stay where they always
+// were and EnvironmentLeases get keys of their own.
+type restOptionsGetter struct {
+	storage *storagebackend.Config
+}
+
+func (g restOptionsGetter) GetRESTOptions(resource schema.GroupResource, _ runtime.Object) (generic.RESTOptions, error) {
+	return generic.RESTOptions{
+		StorageConfig:           g.storage.ForResource(resource),
+		Decorator:               genericregistry.StorageWithCacher(),
+		DeleteCollectionWorkers: 1,
+		ResourcePrefix:          resource.Group + "/" + resource.Resource,
+	}, nil
 }
 
 // longRunning marks the requests that live as long as their client: watches
@@ -176,11 +187,16 @@ func (s *Server) installAPI(optsGetter generic.RESTOptionsGetter) error {
 	if err != nil {
 		return err
 	}
+	leaseREST, err := newLeaseStorage(optsGetter)
+	if err != nil {
+		return err
+	}
 	group := genericapiserver.NewDefaultAPIGroupInfo(v1alpha1.GroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
 	group.VersionedResourcesStorageMap[v1alpha1.Version] = map[string]rest.Storage{
 		v1alpha1.EnvironmentsResource:             envREST,
 		v1alpha1.EnvironmentsResource + "/status": statusREST,
 		v1alpha1.EnvironmentsResource + "/log":    &logREST{store: envREST.Store, source: s.opts.Logs, lifetime: s.streams},
+		v1alpha1.EnvironmentLeasesResource:        leaseREST,
 	}
 	if err := s.generic.InstallAPIGroup(&group); err != nil {
 		return fmt.Errorf("install %s: %w", schema.GroupVersion{Group: v1alpha1.GroupName, Version: v1alpha1.Version}, err)

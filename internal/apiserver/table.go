@@ -24,6 +24,7 @@ var environmentColumns = []metav1.TableColumnDefinition{
 	{Name: "Age", Type: "string", Description: "Time since creation"},
 	{Name: "Services", Type: "string", Priority: 1, Description: "Service names"},
 	{Name: "Message", Type: "string", Priority: 1, Description: "Why the Environment is not Ready"},
+	{Name: "Holder", Type: "string", Priority: 1, Description: "Who holds the Environment's lease (spec.lease.holderIdentity)"},
 }
 
 func (environmentTable) ConvertToTable(_ context.Context, obj runtime.Object, _ runtime.Object) (*metav1.Table, error) {
@@ -56,6 +57,7 @@ func (environmentTable) ConvertToTable(_ context.Context, obj runtime.Object, _ 
 				duration.HumanDuration(now.Sub(env.CreationTimestamp.Time)),
 				serviceNames(env),
 				notReadyMessage(env),
+				holderOf(env),
 			},
 			Object: runtime.RawExtension{Object: env},
 		})
@@ -96,4 +98,12 @@ func notReadyMessage(env *v1alpha1.Environment) string {
 		return c.Message
 	}
 	return ""
+}
+
+// holderOf is the lease holder, "<none>" when nothing holds the Environment.
+func holderOf(env *v1alpha1.Environment) string {
+	if env.Spec.Lease == nil {
+		return "<none>"
+	}
+	return env.Spec.Lease.HolderIdentity
 }

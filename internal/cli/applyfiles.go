@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -23,17 +24,28 @@ import (
 // far smaller specs anyway).
 const maxManifestBytes = 16 << 20
 
-// withResolvedPaths wraps an -f command (apply) so that relative host
-// paths in its files are made absolute against each file's directory
+// withResolvedPaths wraps an -f command (apply, delete) so that relative
+// host paths in its files are made absolute against each file's directory
 // before kubectl's code reads them: such a file is rewritten into a
 // private temporary copy, and -f points at the copy. Files with nothing to
 // resolve, stdin, URLs and -k are passed on untouched (relative paths
 // from stdin or a URL have no directory; the server refuses them and says
 // why).
+//
+// The compose files named in -f (compose.IsComposeFile) are loaded as one
+// project, as `docker compose -f a -f b` does, with the --name, --profile
+// and --env-file flags the wrapper adds; -f then names the Environment
+// manifest they convert to, in place of the first of them.
 func withResolvedPaths(cmd *cobra.Command) {
+	var cf composeFlags
+	addComposeFlags(cmd.Flags(), &cf)
 	run := cmd.Run
 	cmd.Run = func(c *cobra.Command, args []string) {
-		cleanup, err := resolveFilenameFlag(c.Flags())
+		ctx := c.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		cleanup, err := resolveFilenameFlag(ctx, c.Flags(), &cf)
 		cmdutil.CheckErr(err)
 		// kubectl ends a failed command with os.Exit: remove the copies
 		// first.
@@ -55,7 +67,7 @@ func withResolvedPaths(cmd *cobra.Command) {
 
 // resolveFilenameFlag rewrites the -f list in place; cleanup removes the
 // temporary copies.
-func resolveFilenameFlag(flags *pflag.FlagSet) (cleanup func(), err error) {
+func resolveFilenameFlag(ctx context.Context, flags *pflag.FlagSet, cf *composeFlags) (cleanup func(), err error) {
 	cleanup = func() {}
 	fl := flags.Lookup("filename")
 	if fl == nil {
@@ -73,7 +85,28 @@ func resolveFilenameFlag(flags *pflag.FlagSet) (cleanup func(), err error) {
 	var tmp string
 	var out []string
 	changedAny := false
+	tempDir := func() (string, error) {
+		if tmp == "" {
+			dir, err := os.MkdirTemp("", "berth-apply-")
+			if err != nil {
+				return "", fmt.Errorf("temporary directory for -f files: %w", err)
+			}
+			tmp = dir
+			cleanup = func() { os.RemoveAll(dir) }
+		}
+		return tmp, nil
+	}
+	var composeFiles []string
+	composeAt := -1
 	for _, name := range names {
+		if readComposeFile(name) != nil {
+			if composeAt < 0 {
+				composeAt = len(out)
+				out = append(out, "") // the Environment's manifest goes here
+			}
+			composeFiles = append(composeFiles, name)
+			continue
+		}
 		files, err := expandFilename(name, recursive)
 		if err != nil {
 			return cleanup, err
@@ -91,12 +124,8 @@ func resolveFilenameFlag(flags *pflag.FlagSet) (cleanup func(), err error) {
 				out = append(out, f)
 				continue
 			}
-			if tmp == "" {
-				if tmp, err = os.MkdirTemp("", "berth-apply-"); err != nil {
-					return cleanup, fmt.Errorf("resolving paths of %s: %w", f, err)
-				}
-				dir := tmp
-				cleanup = func() { os.RemoveAll(dir) }
+			if _, err := tempDir(); err != nil {
+				return cleanup, err
 			}
 			abs, _ := filepath.Abs(f)
 			// The copy keeps the original path under the temp dir, so
@@ -111,6 +140,20 @@ func resolveFilenameFlag(flags *pflag.FlagSet) (cleanup func(), err error) {
 			out = append(out, cp)
 			changedAny = true
 		}
+	}
+	if len(composeFiles) > 0 {
+		dir, err := tempDir()
+		if err != nil {
+			return cleanup, err
+		}
+		p, err := writeComposeManifest(ctx, cf, composeFiles, dir)
+		if err != nil {
+			return cleanup, err
+		}
+		out[composeAt] = p
+		changedAny = true
+	} else if cf != nil && (cf.name != "" || len(cf.profiles) > 0 || len(cf.envFiles) > 0) {
+		return cleanup, fmt.Errorf("--name, --profile and --env-file apply to compose files, and -f names none")
 	}
 	if changedAny {
 		if err := sv.Replace(out); err != nil {

@@ -63,6 +63,9 @@ func newDeleteCommand(f cmdutil.Factory, streams genericiooptions.IOStreams) *co
 	}
 	flags.AddFlags(cmd)
 	cmdutil.AddDryRunFlag(cmd)
+	// delete -f docker-compose.yml deletes the Environment the compose
+	// files convert to (same --name, --profile, --env-file as apply).
+	withResolvedPaths(cmd)
 	cmd.Flags().Lookup("timeout").Usage = "How long to wait for the deleted objects to be gone (an Environment stays until " +
 		"its containers are torn down and its finalizer is removed). 0 waits without limit."
 	// These steer the API server's graceful deletion of pods and garbage

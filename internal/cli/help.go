@@ -44,7 +44,13 @@ var (
 		Create or update Environments from files, directories or stdin (-f -).
 		A file may hold several YAML documents. Fields are checked against the
 		server's schema (--validate=strict by default), so a typo is an error,
-		not a silently ignored field.`)
+		not a silently ignored field.
+
+		Compose files may be given too: all the compose files of the -f list
+		form one project (later files overlay earlier ones, as with docker
+		compose -f a -f b), converted to one Environment as berth convert
+		prints it; --name names it (default: the compose project name),
+		--profile enables profiles, --env-file replaces .env.`)
 
 	applyExample = templates.Examples(`
 		# Apply one file
@@ -57,7 +63,10 @@ var (
 		cat env.yaml | berth apply -f -
 
 		# Apply with server-side apply
-		berth apply --server-side -f env.yaml`)
+		berth apply --server-side -f env.yaml
+
+		# Apply a compose project (two files, one Environment)
+		berth apply -f docker-compose.yml -f docker-compose.test.yml --name shop-ci`)
 
 	getLong = dedent(`
 		List Environments as a table of name, phase, ready services and age, or
@@ -98,11 +107,15 @@ var (
 		Delete Environments by file, name or label selector. berth tears an
 		Environment down gracefully (containers stopped in reverse dependency
 		order, then removed with its network and volumes) before the object
-		disappears; delete waits for that unless --wait=false.`)
+		disappears; delete waits for that unless --wait=false. Compose files
+		name the Environment they convert to (give the --name apply had).`)
 
 	deleteExample = templates.Examples(`
 		# Delete the Environments a file declares, and wait for their teardown
 		berth delete -f config/samples/demo.yaml
+
+		# Delete the Environment a compose project was applied as
+		berth delete -f docker-compose.yml -f docker-compose.test.yml --name shop-ci
 
 		# Delete one Environment by name
 		berth delete env demo

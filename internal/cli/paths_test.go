@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,7 +105,7 @@ func TestApplyFilenamesAreRewrittenWithResolvedPaths(t *testing.T) {
 	if err := fs.Parse([]string{"-f", filepath.Join(dir, "env.yaml"), "-f", filepath.Join(dir, "plain.yaml"), "-f", "-"}); err != nil {
 		t.Fatal(err)
 	}
-	cleanup, err := resolveFilenameFlag(fs)
+	cleanup, err := resolveFilenameFlag(context.Background(), fs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

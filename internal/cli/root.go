@@ -75,6 +75,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newDeleteCommand(f, streams),
 		newWaitCommand(f, streams),
 		newLogsCommand(f, streams),
+		newConvertCommand(streams),
+		newRunCommand(streams),
 		newVersionCommand(f, streams),
 	)
 	return root

@@ -55,6 +55,8 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 	// Group=berth.dev, Version=v1alpha1
 	case v1alpha1.SchemeGroupVersion.WithResource("environments"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Berth().V1alpha1().Environments().Informer()}, nil
+	case v1alpha1.SchemeGroupVersion.WithResource("environmentleases"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Berth().V1alpha1().EnvironmentLeases().Informer()}, nil
 
 	}
 

@@ -21,3 +21,7 @@ package v1alpha1
 // EnvironmentListerExpansion allows custom methods to be added to
 // EnvironmentLister.
 type EnvironmentListerExpansion interface{}
+
+// EnvironmentLeaseListerExpansion allows custom methods to be added to
+// EnvironmentLeaseLister.
+type EnvironmentLeaseListerExpansion interface{}

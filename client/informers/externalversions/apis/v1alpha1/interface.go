@@ -26,6 +26,8 @@ import (
 type Interface interface {
 	// Environments returns a EnvironmentInformer.
 	Environments() TypedEnvironmentInformer
+	// EnvironmentLeases returns a EnvironmentLeaseInformer.
+	EnvironmentLeases() TypedEnvironmentLeaseInformer
 }
 
 type version struct {
@@ -42,4 +44,9 @@ func New(f internalinterfaces.SharedInformerFactory, namespace string, tweakList
 // Environments returns a TypedEnvironmentInformer.
 func (v *version) Environments() TypedEnvironmentInformer {
 	return &environmentInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
+}
+
+// EnvironmentLeases returns a TypedEnvironmentLeaseInformer.
+func (v *version) EnvironmentLeases() TypedEnvironmentLeaseInformer {
+	return &environmentLeaseInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
 }

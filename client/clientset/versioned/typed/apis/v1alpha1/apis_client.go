@@ -29,6 +29,7 @@ import (
 type BerthV1alpha1Interface interface {
 	RESTClient() rest.Interface
 	EnvironmentsGetter
+	EnvironmentLeasesGetter
 }
 
 // BerthV1alpha1Client is used to interact with features provided by the berth.dev group.
@@ -38,6 +39,10 @@ type BerthV1alpha1Client struct {
 
 func (c *BerthV1alpha1Client) Environments() EnvironmentInterface {
 	return newEnvironments(c)
+}
+
+func (c *BerthV1alpha1Client) EnvironmentLeases() EnvironmentLeaseInterface {
+	return newEnvironmentLeases(c)
 }
 
 // NewForConfig creates a new BerthV1alpha1Client for the given config.

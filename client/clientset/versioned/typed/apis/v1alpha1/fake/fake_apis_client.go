@@ -32,6 +32,10 @@ func (c *FakeBerthV1alpha1) Environments() v1alpha1.EnvironmentInterface {
 	return newFakeEnvironments(c)
 }
 
+func (c *FakeBerthV1alpha1) EnvironmentLeases() v1alpha1.EnvironmentLeaseInterface {
+	return newFakeEnvironmentLeases(c)
+}
+
 // RESTClient returns a RESTClient that is used to communicate
 // with API server by this client implementation.
 func (c *FakeBerthV1alpha1) RESTClient() rest.Interface {

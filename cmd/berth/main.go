@@ -25,6 +25,12 @@ func main() {
 			}
 			os.Exit(exit.Code)
 		}
+		// berth exec: the command's exit code, already explained by the
+		// command's own output.
+		var code *cli.ExitCodeError
+		if errors.As(err, &code) {
+			os.Exit(code.Code)
+		}
 		// kubectl's commands print their own errors and exit; what reaches
 		// here is a flag error or one of berth's own commands failing.
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)

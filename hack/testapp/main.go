@@ -51,6 +51,9 @@
 //	["/testapp", "check", "--file", "/tmp/ready"]
 //	["/testapp", "check", "--http", "http://127.0.0.1:8080/healthz"]
 //
+// The cat, print, tty and stat subcommands (tools.go) stand in for the
+// coreutils the image lacks in `berth exec` and `berth cp` tests.
+//
 // Everything testapp says goes to stdout, one line per event, prefixed with
 // "testapp:", so tests can wait for "testapp: ready" and read container logs.
 package main
@@ -73,6 +76,11 @@ func main() {
 func realMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "check" {
 		return runCheck(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 {
+		if tool, ok := tools[args[0]]; ok {
+			return tool(args[1:], os.Stdin, stdout, stderr)
+		}
 	}
 	cfg, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {

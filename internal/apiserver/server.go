@@ -42,6 +42,9 @@ type Options struct {
 	// Logs serves environments/NAME/log; without it the subresource
 	// answers 503.
 	Logs LogSource
+	// Containers serves environments/NAME/exec and /archive; without it
+	// they answer 503.
+	Containers ContainerSource
 	// Policy is what specs may ask beyond the API's own rules
 	// (--allow-privileged); the zero value permits nothing extra.
 	Policy v1alpha1.Policy
@@ -177,10 +180,10 @@ func (g restOptionsGetter) GetRESTOptions(resource schema.GroupResource, _ runti
 }
 
 // longRunning marks the requests that live as long as their client: watches
-// and log streams. They get no request timeout and stay outside the
+// log streams, exec sessions and archive copies. They get no request timeout and stay outside the
 // in-flight limits, which would otherwise cut a follow after a minute and
 // let a few open streams starve ordinary requests.
-var longRunning = genericfilters.BasicLongRunningRequestCheck(sets.NewString("watch"), sets.NewString("log"))
+var longRunning = genericfilters.BasicLongRunningRequestCheck(sets.NewString("watch"), sets.NewString("log", "exec", "archive"))
 
 func (s *Server) installAPI(optsGetter generic.RESTOptionsGetter) error {
 	envREST, statusREST, err := newEnvironmentStorage(optsGetter, s.opts.Policy)
@@ -193,10 +196,12 @@ func (s *Server) installAPI(optsGetter generic.RESTOptionsGetter) error {
 	}
 	group := genericapiserver.NewDefaultAPIGroupInfo(v1alpha1.GroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
 	group.VersionedResourcesStorageMap[v1alpha1.Version] = map[string]rest.Storage{
-		v1alpha1.EnvironmentsResource:             envREST,
-		v1alpha1.EnvironmentsResource + "/status": statusREST,
-		v1alpha1.EnvironmentsResource + "/log":    &logREST{store: envREST.Store, source: s.opts.Logs, lifetime: s.streams},
-		v1alpha1.EnvironmentLeasesResource:        leaseREST,
+		v1alpha1.EnvironmentsResource:              envREST,
+		v1alpha1.EnvironmentsResource + "/status":  statusREST,
+		v1alpha1.EnvironmentsResource + "/log":     &logREST{store: envREST.Store, source: s.opts.Logs, lifetime: s.streams},
+		v1alpha1.EnvironmentsResource + "/exec":    &execREST{store: envREST.Store, source: s.opts.Containers, lifetime: s.streams},
+		v1alpha1.EnvironmentsResource + "/archive": &archiveREST{store: envREST.Store, source: s.opts.Containers, lifetime: s.streams},
+		v1alpha1.EnvironmentLeasesResource:         leaseREST,
 	}
 	if err := s.generic.InstallAPIGroup(&group); err != nil {
 		return fmt.Errorf("install %s: %w", schema.GroupVersion{Group: v1alpha1.GroupName, Version: v1alpha1.Version}, err)

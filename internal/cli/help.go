@@ -37,6 +37,13 @@ var (
 		# Follow a service's logs (through the manager, not the Docker socket)
 		berth logs demo api -f --tail 20
 
+		# Run a command in a service's container; berth exits with its code
+		berth exec demo api -- /testapp check --http http://127.0.0.1:8080/healthz
+
+		# Copy a directory out of a container, and a file into one
+		berth cp demo/db:/var/lib/data ./data
+		berth cp ./seed.sql demo/db:/docker-entrypoint-initdb.d/seed.sql
+
 		# Tear it down; returns once its containers, network and volumes are gone
 		berth delete env demo`)
 

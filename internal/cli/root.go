@@ -77,6 +77,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newLogsCommand(f, streams),
 		newConvertCommand(streams),
 		newRunCommand(streams),
+		newExecCommand(f, streams),
+		newCpCommand(f, streams),
 		newVersionCommand(f, streams),
 	)
 	return root

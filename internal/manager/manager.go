@@ -161,6 +161,7 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 		ListenAddress: o.APIListen,
 		EtcdServers:   o.EtcdServers,
 		Logs:          newDockerLogs(dockerClient, dockerInformer, o.buildLogs),
+		Containers:    newDockerContainers(dockerClient, dockerInformer),
 		Policy:        v1alpha1.Policy{AllowPrivileged: o.AllowPrivileged, AllowedHostPaths: o.AllowHostPaths},
 		Log:           log.WithName("apiserver"),
 	})

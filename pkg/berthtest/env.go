@@ -3,6 +3,7 @@ package berthtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -21,67 +22,123 @@ import (
 // teardownTimeout bounds the cleanup's wait for a graceful teardown.
 const teardownTimeout = 5 * time.Minute
 
-// Env is a Ready Environment started by Start for one test.
+// Env is a Ready Environment started by Start (for one test) or New.
 type Env struct {
-	t      testing.TB
+	t      testing.TB // nil for New
 	client *session.Client
 	env    *session.Env
 	holder *lease.Holder
+	tail   int
 }
 
 // Start creates the Environment the options describe, holds its session
 // lease, and returns when it is Ready. It fails the test (t.Fatalf) when
 // the options are wrong, no manager can be found or started, the API
 // refuses the Environment, or it is not Ready within the timeout; the
-// message says what it was waiting on. Cleanup is registered before the
+// message says what it was waiting on. The cleanup (log tails of a failed
+// test, then a graceful teardown, waited for) is registered before the
 // wait, so a failed Start tears down too. Call it from the test's
 // goroutine.
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	c := &config{timeout: DefaultTimeout, logTail: DefaultLogTail, lease: lease.DefaultDuration}
-	for _, o := range opts {
-		o(c)
-	}
+	c := newConfig(opts)
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	spec, err := load(ctx, c)
+	e, err := create(ctx, c, t.Name(), holderIdentity(t.Name()), t.Logf)
+	if e != nil {
+		e.t = t
+		t.Cleanup(e.cleanup)
+	}
 	if err != nil {
 		t.Fatalf("berthtest.Start: %v", err)
 	}
-	cl, err := client(ctx, t.Logf)
-	if err != nil {
-		t.Fatalf("berthtest.Start: no manager: %v", err)
-	}
-	holder := holderIdentity(t)
-	spec = spec.DeepCopy()
-	lease.Bind(spec, holder, c.lease)
-	env, err := cl.Create(ctx, spec, session.CreateOptions{Name: c.name, NameBase: t.Name()})
-	if err != nil {
-		t.Fatalf("berthtest.Start: %v", err)
-	}
-	e := &Env{t: t, client: cl, env: env}
-	t.Cleanup(func() { e.cleanup(c.logTail) })
-	// Renewals outlive Start: they stop in cleanup (or with the process).
-	e.holder, err = lease.Hold(context.WithoutCancel(ctx), cl.Clientset, env.Name, holder, c.lease)
-	if err != nil {
-		t.Fatalf("berthtest.Start: lease on Environment %s: %v", env.Name, err)
-	}
-	last := ""
-	if _, err := env.WaitReady(ctx, func(p session.Progress) {
-		// One line per change of what it waits on, not per status write.
-		if s := p.String(); s != last {
-			last = s
-			t.Logf("berthtest: %s: %s", env.Name, s)
-		}
-	}); err != nil {
+	if err := e.wait(ctx, t.Logf); err != nil {
 		t.Fatalf("berthtest.Start: %v", err)
 	}
 	return e
 }
 
+// New is Start outside a test: for an Environment shared by a package's
+// tests (started in TestMain), or for a program. It returns when the
+// Environment is Ready; on an error nothing it created is left. The
+// caller must Close it.
+func New(ctx context.Context, opts ...Option) (*Env, error) {
+	c := newConfig(opts)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	base := c.name
+	if base == "" {
+		base = "berthtest"
+	}
+	logf := func(string, ...any) {}
+	e, err := create(ctx, c, base, holderIdentity(base), logf)
+	if err == nil {
+		err = e.wait(ctx, logf)
+	}
+	if err != nil {
+		if e != nil {
+			if cerr := e.Close(); cerr != nil {
+				err = fmt.Errorf("%w (and then: %v)", err, cerr)
+			}
+		}
+		return nil, err
+	}
+	return e, nil
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{timeout: DefaultTimeout, logTail: DefaultLogTail, lease: lease.DefaultDuration}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// create loads the spec, finds the manager, creates the Environment bound
+// to a lease and starts renewing it. A non-nil Env comes back whenever
+// something was created, error or not, so the caller can tear it down.
+func create(ctx context.Context, c *config, base, holder string, logf func(string, ...any)) (*Env, error) {
+	spec, err := load(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client(ctx, logf)
+	if err != nil {
+		return nil, fmt.Errorf("no manager: %w", err)
+	}
+	spec = spec.DeepCopy()
+	// The binding is in the create itself: a test process killed right
+	// after it still leaves an Environment that expires.
+	lease.Bind(spec, holder, c.lease)
+	env, err := cl.Create(ctx, spec, session.CreateOptions{Name: c.name, NameBase: base})
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{client: cl, env: env, tail: c.logTail}
+	// Renewals outlive ctx: they stop in Close (or with the process).
+	e.holder, err = lease.Hold(context.WithoutCancel(ctx), cl.Clientset, env.Name, holder, c.lease)
+	if err != nil {
+		return e, fmt.Errorf("lease on Environment %s: %w", env.Name, err)
+	}
+	return e, nil
+}
+
+// wait waits for Ready, logging each change of what it waits on.
+func (e *Env) wait(ctx context.Context, logf func(string, ...any)) error {
+	last := ""
+	_, err := e.env.WaitReady(ctx, func(p session.Progress) {
+		// One line per change of what it waits on, not per status write.
+		if s := p.String(); s != last {
+			last = s
+			logf("berthtest: %s: %s", e.env.Name, s)
+		}
+	})
+	return err
+}
+
 // holderIdentity names this test in this process: program/host/pid/test.
-func holderIdentity(t testing.TB) string {
-	h := lease.DefaultHolder() + "/" + t.Name()
+func holderIdentity(name string) string {
+	h := lease.DefaultHolder() + "/" + name
 	h = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return '_'
@@ -94,26 +151,39 @@ func holderIdentity(t testing.TB) string {
 	return h
 }
 
-// cleanup writes the log tails of a failed test, then deletes the
-// Environment and waits until it is gone, then releases the lease.
-func (e *Env) cleanup(tail int) {
-	if e.t.Failed() && tail > 0 {
-		e.logTails(tail)
+// cleanup is Start's t.Cleanup: the log tails of a failed test, then
+// Close.
+func (e *Env) cleanup() {
+	if e.t.Failed() && e.tail > 0 {
+		e.logTails(e.tail)
 	}
+	if err := e.Close(); err != nil {
+		e.t.Errorf("berthtest: %v", err)
+	}
+}
+
+// Close deletes the Environment and waits until it is gone (berth stops
+// every container gracefully, then removes its network and volumes), then
+// releases the lease. Start's cleanup calls it; an Env from New needs it.
+// Calling it again is harmless.
+func (e *Env) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
 	defer cancel()
+	var errs []error
 	if err := e.env.Teardown(ctx); err != nil {
-		e.t.Errorf("berthtest: teardown: %v", err)
+		errs = append(errs, fmt.Errorf("teardown: %w", err))
 	}
 	if e.holder != nil {
 		if err := e.holder.Stop(); err != nil {
-			e.t.Errorf("berthtest: release the lease of %s: %v", e.env.Name, err)
+			errs = append(errs, fmt.Errorf("release the lease of %s: %w", e.env.Name, err))
 		}
 	}
+	return errors.Join(errs...)
 }
 
 // logTails puts the last lines of every service's log in the test's log.
 func (e *Env) logTails(tail int) {
+	logf := e.t.Logf
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if env, err := e.env.Refresh(ctx); err == nil {
@@ -125,10 +195,10 @@ func (e *Env) logTails(tail int) {
 	for _, s := range e.env.Last.Spec.Services {
 		var b bytes.Buffer
 		if err := e.env.Logs(ctx, s.Name, min(tail, session.MaxTailLines), &b); err != nil {
-			e.t.Logf("berthtest: logs of %s/%s: %v", e.env.Name, s.Name, err)
+			logf("berthtest: logs of %s/%s: %v", e.env.Name, s.Name, err)
 			continue
 		}
-		e.t.Logf("berthtest: last %d lines of %s/%s:\n%s", tail, e.env.Name, s.Name, strings.TrimRight(b.String(), "\n"))
+		logf("berthtest: last %d lines of %s/%s:\n%s", tail, e.env.Name, s.Name, strings.TrimRight(b.String(), "\n"))
 	}
 }
 
@@ -140,12 +210,16 @@ func (e *Env) Environment() *v1alpha1.Environment { return e.env.Last.DeepCopy()
 
 // Endpoint is "127.0.0.1:PORT", the host address of service's published
 // port (its name, or the container port number) on its first replica.
-// It fails the test when there is no such port; call it from the test's
-// goroutine (EndpointE does not fail the test).
+// It fails the test when there is no such port (call it from the test's
+// goroutine); for an Env from New it panics instead. EndpointE returns
+// the error.
 func (e *Env) Endpoint(service, port string) string {
-	e.t.Helper()
 	addr, err := e.EndpointE(service, port)
 	if err != nil {
+		if e.t == nil {
+			panic("berthtest: " + err.Error())
+		}
+		e.t.Helper()
 		e.t.Fatalf("berthtest: %v", err)
 	}
 	return addr

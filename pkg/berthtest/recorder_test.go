@@ -2,6 +2,7 @@ package berthtest
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -10,7 +11,8 @@ import (
 // recorder is a test double of the testing API (not of berth): a
 // testing.TB that a test hands to Start so that it can fail, and have its
 // cleanups run, without failing the real test. Fatalf and everything not
-// overridden go to the real test.
+// overridden go to the real test; Fatalf ends the goroutine as testing's
+// does (run Start under it with fatal).
 type recorder struct {
 	testing.TB
 	mu       sync.Mutex
@@ -42,6 +44,26 @@ func (r *recorder) Errorf(format string, args ...any) {
 }
 
 func (r *recorder) Error(args ...any) { r.Errorf("%s", fmt.Sprint(args...)) }
+
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.Errorf(format, args...)
+	runtime.Goexit()
+}
+
+func (r *recorder) Fatal(args ...any) { r.Fatalf("%s", fmt.Sprint(args...)) }
+
+// fatal runs f on its own goroutine, as a test function, and says whether
+// it ended with Fatalf.
+func (r *recorder) fatal(f func()) (fataled bool) {
+	done := make(chan bool)
+	go func() {
+		ended := false
+		defer func() { done <- !ended }()
+		f()
+		ended = true
+	}()
+	return <-done
+}
 
 func (r *recorder) Fail() {
 	r.mu.Lock()

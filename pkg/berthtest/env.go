@@ -102,7 +102,7 @@ func create(ctx context.Context, c *config, base, holder string, logf func(strin
 	if err != nil {
 		return nil, err
 	}
-	cl, err := client(ctx, logf)
+	cl, err := managerFor(ctx, c, logf)
 	if err != nil {
 		return nil, fmt.Errorf("no manager: %w", err)
 	}

@@ -27,6 +27,22 @@ var shared struct {
 	logFile   *os.File
 }
 
+// managerFor is the manager a Start uses: the one of the Kubeconfig
+// option, else the test binary's shared one.
+func managerFor(ctx context.Context, c *config, logf func(string, ...any)) (*session.Client, error) {
+	if c.kubeconfig == "" {
+		return client(ctx, logf)
+	}
+	cl, err := session.Connect(c.kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.Ping(ctx); err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
 // client returns the test binary's connection to a manager, finding or
 // starting it on the first call. A failed attempt is not remembered: the
 // next Start tries again.

@@ -16,6 +16,8 @@ type config struct {
 	logTail  int
 	lease    time.Duration
 	profiles []string
+	// kubeconfig, when set, names the manager (no discovery).
+	kubeconfig string
 }
 
 // source is one way to say which Environment to start; Start takes
@@ -100,3 +102,8 @@ func LogTail(lines int) Option { return func(c *config) { c.logTail = lines } }
 // last renewal the manager tears the Environment down on its own (30 s
 // when not given; 5 s at least).
 func LeaseDuration(d time.Duration) Option { return func(c *config) { c.lease = d } }
+
+// Kubeconfig uses the manager of this kubeconfig for this Start, instead
+// of the test binary's shared one ($BERTH_KUBECONFIG, the default, or the
+// in-process manager); it fails when that manager does not answer.
+func Kubeconfig(path string) Option { return func(c *config) { c.kubeconfig = path } }

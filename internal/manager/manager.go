@@ -196,7 +196,9 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	}()
 
 	controllersDone := make(chan error, 1)
+	controllersStarted := make(chan struct{})
 	ready := func() {
+		close(controllersStarted)
 		go func() {
 			controllersDone <- runControllers(ctx, api, dockerClient, dockerInformer, registry, o, managerID, memLimit, memReservation, log)
 		}()
@@ -228,12 +230,17 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	}
 	log.Info("shutting down")
 	select {
-	case err := <-controllersDone:
-		if err != nil {
-			log.Error(err, "controllers stopped with an error")
+	case <-controllersStarted:
+		select {
+		case err := <-controllersDone:
+			if err != nil {
+				log.Error(err, "controllers stopped with an error")
+			}
+		case <-time.After(30 * time.Second):
+			log.Info("controllers did not stop within 30s; stopping the API server anyway")
 		}
-	case <-time.After(30 * time.Second):
-		log.Info("controllers did not stop within 30s; stopping the API server anyway")
+	default:
+		// Stopped before the API answered: no controllers to wait for.
 	}
 	stopAPI()
 	if err := <-apiDone; err != nil {

@@ -37,6 +37,10 @@ func Start(ctx context.Context, o Options) (*Manager, error) {
 	}()
 	select {
 	case api := <-ready:
+		if ctx.Err() != nil {
+			_ = m.Stop()
+			return nil, fmt.Errorf("start manager: %w", ctx.Err())
+		}
 		m.kubeconfig = api.KubeconfigPath()
 		m.config = rest.CopyConfig(api.RESTConfig())
 		m.dataDir = o.DataDir

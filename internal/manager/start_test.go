@@ -92,3 +92,24 @@ func TestRunRejectsBadQuantity(t *testing.T) {
 		t.Fatalf("data dir not empty after a refused start: %v", entries)
 	}
 }
+
+// TestStartCancelledBeforeReady: a context that ends during start-up
+// makes Start return its error, and the data dir is free again.
+func TestStartCancelledBeforeReady(t *testing.T) {
+	o := testOptions(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m, err := Start(ctx, o)
+	if err == nil {
+		m.Stop()
+		t.Fatal("Start with a cancelled context succeeded")
+	}
+	if !strings.Contains(err.Error(), "context canceled") {
+		t.Errorf("error %q does not say the context ended", err)
+	}
+	l, err := lockDataDir(o.DataDir)
+	if err != nil {
+		t.Fatalf("data dir still locked: %v", err)
+	}
+	l.Release()
+}

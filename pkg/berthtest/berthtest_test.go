@@ -58,6 +58,16 @@ func ctx(t *testing.T) context.Context {
 func TestStartEndpointExecCopyLogs(t *testing.T) {
 	env := Start(t, Spec(appSpec()))
 
+	// Held by this test: bound in spec.lease, renewed in its EnvironmentLease.
+	lease := env.Environment().Spec.Lease
+	if lease == nil || !strings.HasSuffix(lease.HolderIdentity, "/"+t.Name()) || lease.DurationSeconds != 30 {
+		t.Errorf("spec.lease = %+v, want this test as holder for 30s", lease)
+	}
+	rec, err := env.Clientset().BerthV1alpha1().EnvironmentLeases().Get(ctx(t), env.Name(), metav1.GetOptions{})
+	if err != nil || lease == nil || rec.Spec.HolderIdentity != lease.HolderIdentity {
+		t.Errorf("EnvironmentLease %s: %+v, %v", env.Name(), rec, err)
+	}
+
 	addr := env.Endpoint("app", "http")
 	if !strings.HasPrefix(addr, "127.0.0.1:") {
 		t.Errorf("endpoint %q is not on loopback", addr)

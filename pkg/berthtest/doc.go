@@ -27,6 +27,9 @@
 // renewed and the manager tears the Environment down on its own after the
 // lease's duration (30 s).
 //
+// New and Close do the same outside a test: an Environment shared by all
+// of a package's tests, started in TestMain, or one in a program.
+//
 // # Which manager
 //
 // Start talks to a manager's API only, never to the Docker socket. On the
@@ -43,7 +46,7 @@
 // $BERTH_TEST_MANAGER changes the choice: "external" never starts one
 // (Start fails when none answers, for a CI job that runs its own manager),
 // "in-process" always does (the tests then never touch the user's
-// manager).
+// manager). The Kubeconfig option names the manager of one Start.
 //
 // An in-process manager lives as long as the test binary. Call Main from
 // TestMain to stop it gracefully and remove its data dir after the tests:
@@ -52,7 +55,11 @@
 //
 // Without Main the process simply exits when the tests are done: every
 // test's cleanup has already torn its Environment down, only the temporary
-// data dir stays behind.
+// data dir stays behind. A test binary killed hard takes an in-process
+// manager with it, and its Environments stay in Docker until they are
+// deleted by hand (docker ps --filter label=berth.dev/environment shows
+// them); with a manager outside the process (bin/manager, or the one
+// berth run starts) the leases clean up after it.
 //
 // The Docker Engine is the one the manager uses ($DOCKER_HOST, else the
 // local socket for an in-process manager). Images are not pulled by the

@@ -24,8 +24,8 @@
 // every container gracefully and removed its network and volumes; when the
 // test failed, the last lines of each service's log go to t.Log first. If
 // the test process dies instead (killed, timed out), the lease stops being
-// renewed and the manager tears the Environment down on its own after the
-// lease's duration (30 s).
+// renewed and a manager running outside the process tears the Environment
+// down on its own after the lease's duration (30 s).
 //
 // New and Close do the same outside a test: an Environment shared by all
 // of a package's tests, started in TestMain, or one in a program.

@@ -1,13 +1,19 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"berth.dev/berth/pkg/berthtest"
 )
@@ -52,5 +58,38 @@ var _ = Describe("pkg/berthtest against bin/manager", Ordered, func() {
 		expectNothingLeft(m, a.Name())
 		Expect(b.Close()).To(Succeed())
 		expectNothingLeft(m, b.Name())
+	})
+
+	It("tears down the Environment of a test process killed -9 once its lease runs out", func() {
+		dir := GinkgoT().TempDir()
+		holder := filepath.Join(dir, "berthtestholder")
+		root, err := filepath.Abs("../..")
+		Expect(err).NotTo(HaveOccurred())
+		build := exec.Command("go", "build", "-o", holder, "./test/e2e/berthtestholder")
+		build.Dir = root
+		out, err := build.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "build berthtestholder: %s", out)
+
+		cmd := exec.Command(holder, "--kubeconfig", m.kubeconfig, "-f", "../../config/samples/demo.yaml", "--lease", "5s")
+		cmd.Stderr = GinkgoWriter
+		stdout, err := cmd.StdoutPipe()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(cmd.Start()).To(Succeed())
+		DeferCleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		Expect(err).NotTo(HaveOccurred(), "berthtestholder ended before its Environment was Ready")
+		name := strings.TrimSpace(strings.TrimPrefix(line, "ready "))
+		Expect(name).To(HavePrefix("demo-"))
+		DeferCleanup(func() { _, _, _ = m.berth("", "delete", "environment", name, "--ignore-not-found", "--timeout=3m") })
+
+		Expect(cmd.Process.Kill()).To(Succeed()) // SIGKILL: no cleanup runs
+		_ = cmd.Wait()
+		// The manager deletes it after 5 s without renewals (and as long
+		// again of its own watching), then tears down gracefully.
+		Eventually(func() bool {
+			_, err := m.clientset().BerthV1alpha1().Environments().Get(context.Background(), name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		}).WithTimeout(3 * time.Minute).WithPolling(time.Second).Should(BeTrue())
+		expectNothingLeft(m, name)
 	})
 })

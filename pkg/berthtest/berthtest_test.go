@@ -212,3 +212,14 @@ func dockerIDs(t *testing.T, args ...string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// TestSubTestName: a sub-test's Environment is named after
+// the whole test name.
+func TestSubTestName(t *testing.T) {
+	t.Run("login.v2", func(t *testing.T) {
+		env := Start(t, Spec(appSpec()))
+		if !strings.HasPrefix(env.Name(), "testsubtestname-login-v2-") {
+			t.Errorf("name %q", env.Name())
+		}
+	})
+}

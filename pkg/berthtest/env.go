@@ -44,7 +44,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 	c := newConfig(opts)
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	e, err := create(ctx, c, t.Name(), holderIdentity(t.Name()), t.Logf)
+	// A sub-test's name keeps its parent's: TestAPI/login → testapi-login-….
+	base := strings.NewReplacer("/", "-", ".", "-").Replace(t.Name())
+	e, err := create(ctx, c, base, holderIdentity(t.Name()), t.Logf)
 	if e != nil {
 		e.t = t
 		t.Cleanup(e.cleanup)

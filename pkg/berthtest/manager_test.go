@@ -2,6 +2,8 @@ package berthtest
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,5 +144,20 @@ func TestStartFromCompose(t *testing.T) {
 	}
 	if env.Environment().Spec.Services[0].Name != "api" {
 		t.Errorf("services %+v", env.Environment().Spec.Services)
+	}
+}
+
+// TestStartFromComposeOverlay: Compose takes several files, later ones
+// overlaying earlier ones.
+func TestStartFromComposeOverlay(t *testing.T) {
+	env := Start(t, Compose("testdata/compose.yml", "testdata/compose.override.yml"))
+	resp, err := http.Get("http://" + env.Endpoint("api", "8080") + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"name":"overlaid"`) {
+		t.Errorf("GET / = %s, want the overlay's TESTAPP_NAME", body)
 	}
 }

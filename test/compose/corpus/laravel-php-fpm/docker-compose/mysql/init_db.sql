@@ -1,0 +1,1 @@
+CREATE TABLE places (id int primary key, name varchar(100));

@@ -1,0 +1,2 @@
+db = db.getSiblingDB('app');
+db.createCollection('items');

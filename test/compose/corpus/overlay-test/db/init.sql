@@ -1,0 +1,1 @@
+CREATE TABLE todo (id serial primary key, title text);

@@ -1,20 +1,21 @@
-package main
+package manager
 
 import (
 	"flag"
+	"io"
 	"log/slog"
-	"os"
 
 	"github.com/go-logr/logr"
 	"k8s.io/klog/v2"
 )
 
-// newLogger returns the manager's root logger: text key/value lines on
-// stderr through slog. klog (used by the Kubernetes libraries) is routed
-// into it so there is one log stream with one format.
-func newLogger(verbosity int) logr.Logger {
+// NewLogger returns the manager's root logger: text key/value lines on w
+// (the command's stderr) through slog. klog (used by the Kubernetes
+// libraries, process-wide) is routed into it so there is one log stream
+// with one format.
+func NewLogger(w io.Writer, verbosity int) logr.Logger {
 	level := slog.Level(-verbosity)
-	handler := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	handler := slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})
 	log := logr.FromSlogHandler(handler)
 
 	fs := flag.NewFlagSet("klog", flag.ContinueOnError)

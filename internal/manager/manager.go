@@ -1,25 +1,24 @@
-// Command manager is berth's long-running process: the embedded API server
-// that stores Environments, the controllers that converge Docker to them,
-// and the HTTP listener for /metrics and the dashboard.
-package main
+// Package manager is berth's long-running process as a library: the
+// embedded API server that stores Environments, the controllers that
+// converge Docker to them, and the HTTP listener for /metrics and the
+// dashboard. cmd/manager turns its flags into Options and calls Run;
+// pkg/berthtest calls Start to run one inside a test binary.
+package manager
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"berth.dev/berth/apis/v1alpha1"
@@ -32,101 +31,93 @@ import (
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/informer"
 	"berth.dev/berth/internal/paths"
-	"berth.dev/berth/internal/version"
 )
 
-type options struct {
-	dataDir                  string
-	apiListen                string
-	dashboardListen          string
-	etcdServers              []string
-	docker                   docker.Config
-	workers                  int
-	resync                   time.Duration
-	defaultMemoryLimit       string
-	defaultMemoryReservation string
-	allowPrivileged          bool
-	allowHostPaths           []string
-	verbosity                int
-	buildCacheMax            string
+// Options are the manager's settings, one field per cmd/manager flag
+// (DefaultOptions holds the flags' defaults).
+type Options struct {
+	// DataDir holds the store, certificate, token, kubeconfig and manager
+	// identity; "" is paths.DefaultDataDir.
+	DataDir                  string
+	APIListen                string
+	DashboardListen          string
+	EtcdServers              []string
+	Docker                   docker.Config
+	Workers                  int
+	Resync                   time.Duration
+	DefaultMemoryLimit       string
+	DefaultMemoryReservation string
+	AllowPrivileged          bool
+	AllowHostPaths           []string
+	BuildCacheMax            string
+
+	// Out receives the ready lines (api:, kubeconfig:, metrics:,
+	// dashboard:) that scripts read; nil discards them.
+	Out io.Writer
+	// Log is the root logger (NewLogger); the zero value discards.
+	Log logr.Logger
+
+	// onReady, set by Start, is called once the API answers.
+	onReady func(*apiserver.Server)
 	// Resolved in run: the budget in bytes and the build output store the
 	// API's logs and the controller share.
 	buildCacheBytes int64
 	buildLogs       *buildctx.LogStore
 }
 
-func main() {
-	if err := newCommand().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "manager:", err)
-		os.Exit(1)
+// DefaultOptions returns the flags' defaults.
+func DefaultOptions() Options {
+	return Options{
+		APIListen:                "127.0.0.1:6443",
+		DashboardListen:          "127.0.0.1:7878",
+		Docker:                   docker.DefaultConfig(),
+		Workers:                  3,
+		Resync:                   10 * time.Minute,
+		DefaultMemoryLimit:       "512Mi",
+		DefaultMemoryReservation: "256Mi",
+		BuildCacheMax:            "2Gi",
 	}
 }
 
-func newCommand() *cobra.Command {
-	o := &options{docker: docker.DefaultConfig()}
-	cmd := &cobra.Command{
-		Use:   "manager",
-		Short: "Run berth's API server, controllers and dashboard",
-		Long: `manager runs berth: an API server for Environments (berth.dev/v1alpha1),
-the controllers that converge the Docker Engine to them, and an HTTP listener
-for /metrics and the dashboard. When the API answers it writes
-<data-dir>/kubeconfig for berth and kubectl.`,
-		Version:       version.Version,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Args:          cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.dataDir == "" {
-				d, err := paths.DefaultDataDir()
-				if err != nil {
-					return err
-				}
-				o.dataDir = d
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
-			return run(ctx, o, newLogger(o.verbosity))
-		},
+// Run runs a manager until ctx is done, then shuts down gracefully: the
+// controllers finish their reconciles against a live API (30 s at most),
+// then the API server drains.
+func Run(ctx context.Context, o Options) error {
+	if o.DataDir == "" {
+		d, err := paths.DefaultDataDir()
+		if err != nil {
+			return err
+		}
+		o.DataDir = d
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.dataDir, "data-dir", "", "directory for the store, certificate, token, kubeconfig and manager identity (default $XDG_DATA_HOME/berth, else ~/.local/share/berth)")
-	f.StringVar(&o.apiListen, "api-listen", "127.0.0.1:6443", "host:port of the HTTPS API server (port 0 picks a free port)")
-	f.StringVar(&o.dashboardListen, "dashboard-listen", "127.0.0.1:7878", "host:port of the dashboard and /metrics (port 0 picks a free port)")
-	f.StringSliceVar(&o.etcdServers, "etcd-servers", nil, "external etcd URLs to store Environments in, instead of the embedded etcd in the data dir")
-	o.docker.BindFlags(f)
-	f.IntVar(&o.workers, "workers", 3, "Environments reconciled in parallel (one Environment is never reconciled twice at once)")
-	f.DurationVar(&o.resync, "resync", 10*time.Minute, "how often every Environment is reconciled again and orphans are collected, even without changes")
-	f.StringVar(&o.defaultMemoryLimit, "default-memory-limit", "512Mi", "memory limit of containers whose spec sets none (no container is ever unbounded)")
-	f.StringVar(&o.defaultMemoryReservation, "default-memory-reservation", "256Mi", "memory reservation of containers whose spec sets none")
-	f.StringVar(&o.buildCacheMax, "build-cache-max", "2Gi", "budget of the images berth built from build contexts; over it, the least recently used ones no Environment needs are removed (0 disables pruning)")
-	f.BoolVar(&o.allowPrivileged, "allow-privileged", false, "admit services with privileged: true (every capability and the host's devices); refused by default")
-	f.StringArrayVar(&o.allowHostPaths, "allow-host-path", nil, "a directory under which specs may mount host paths (hostPath volumes) and read files and secrets (path); repeatable; none by default")
-	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity (0 = info, 1 = debug, higher = more)")
-	return cmd
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	return run(ctx, &o, o.Log)
 }
 
-func run(ctx context.Context, o *options, log logr.Logger) error {
+func run(ctx context.Context, o *Options, log logr.Logger) error {
 	started := time.Now()
-	hostRoots, err := hostPathRoots(o.allowHostPaths)
+	hostRoots, err := hostPathRoots(o.AllowHostPaths)
 	if err != nil {
 		return err
 	}
-	o.allowHostPaths = hostRoots
-	memLimit, err := parseBytes("--default-memory-limit", o.defaultMemoryLimit)
+	o.AllowHostPaths = hostRoots
+	memLimit, err := parseBytes("--default-memory-limit", o.DefaultMemoryLimit)
 	if err != nil {
 		return err
 	}
-	memReservation, err := parseBytes("--default-memory-reservation", o.defaultMemoryReservation)
+	memReservation, err := parseBytes("--default-memory-reservation", o.DefaultMemoryReservation)
 	if err != nil {
 		return err
 	}
-	if o.buildCacheBytes, err = parseBudget("--build-cache-max", o.buildCacheMax); err != nil {
+	if o.buildCacheBytes, err = parseBudget("--build-cache-max", o.BuildCacheMax); err != nil {
 		return err
 	}
-	if err := paths.EnsurePrivateDir(o.dataDir); err != nil {
+	if err := paths.EnsurePrivateDir(o.DataDir); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	lock, err := lockDataDir(o.dataDir)
+	lock, err := lockDataDir(o.DataDir)
 	if err != nil {
 		return err
 	}
@@ -135,14 +126,14 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	managerID, err := docker.LoadOrCreateIdentity(o.dataDir)
+	managerID, err := docker.LoadOrCreateIdentity(o.DataDir)
 	if err != nil {
 		return err
 	}
-	o.docker.ManagerID = managerID
-	o.docker.Logger = log
-	o.docker.Registerer = registry
-	dockerClient, err := docker.New(o.docker)
+	o.Docker.ManagerID = managerID
+	o.Docker.Logger = log
+	o.Docker.Registerer = registry
+	dockerClient, err := docker.New(o.Docker)
 	if err != nil {
 		return err
 	}
@@ -152,9 +143,9 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 	// informer keeps retrying, and Environments wait.
 	go func() {
 		if v, err := dockerClient.Ping(ctx); err != nil {
-			log.Error(err, "Docker Engine does not answer yet; will keep trying", "host", o.docker.Host)
+			log.Error(err, "Docker Engine does not answer yet; will keep trying", "host", o.Docker.Host)
 		} else {
-			log.Info("Docker Engine answers", "host", o.docker.Host, "apiVersion", v, "profile", string(o.docker.Profile))
+			log.Info("Docker Engine answers", "host", o.Docker.Host, "apiVersion", v, "profile", string(o.Docker.Profile))
 		}
 	}()
 	dockerInformer := informer.New(dockerClient)
@@ -166,21 +157,21 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 	apiCtx, stopAPI := context.WithCancel(context.Background())
 	defer stopAPI()
 	api, err := apiserver.New(apiCtx, apiserver.Options{
-		DataDir:       o.dataDir,
-		ListenAddress: o.apiListen,
-		EtcdServers:   o.etcdServers,
+		DataDir:       o.DataDir,
+		ListenAddress: o.APIListen,
+		EtcdServers:   o.EtcdServers,
 		Logs:          newDockerLogs(dockerClient, dockerInformer, o.buildLogs),
 		Containers:    newDockerContainers(dockerClient, dockerInformer),
-		Policy:        v1alpha1.Policy{AllowPrivileged: o.allowPrivileged, AllowedHostPaths: o.allowHostPaths},
+		Policy:        v1alpha1.Policy{AllowPrivileged: o.AllowPrivileged, AllowedHostPaths: o.AllowHostPaths},
 		Log:           log.WithName("apiserver"),
 	})
 	if err != nil {
 		return err
 	}
 
-	httpLn, err := net.Listen("tcp", o.dashboardListen)
+	httpLn, err := net.Listen("tcp", o.DashboardListen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.dashboardListen, err)
+		return fmt.Errorf("listen on %s: %w", o.DashboardListen, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
@@ -205,24 +196,29 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 	}()
 
 	controllersDone := make(chan error, 1)
+	controllersStarted := make(chan struct{})
 	ready := func() {
+		close(controllersStarted)
 		go func() {
 			controllersDone <- runControllers(ctx, api, dockerClient, dockerInformer, registry, o, managerID, memLimit, memReservation, log)
 		}()
 		// These lines are an interface: scripts and tests read them.
-		fmt.Printf("api: %s\n", api.Host())
-		fmt.Printf("kubeconfig: %s\n", api.KubeconfigPath())
-		fmt.Printf("metrics: http://%s/metrics\n", httpLn.Addr())
+		fmt.Fprintf(o.Out, "api: %s\n", api.Host())
+		fmt.Fprintf(o.Out, "kubeconfig: %s\n", api.KubeconfigPath())
+		fmt.Fprintf(o.Out, "metrics: http://%s/metrics\n", httpLn.Addr())
 		// The sign-in URL, as Jupyter prints one: its ?token= is exchanged
 		// for a cookie and dropped from the address on first use.
-		fmt.Printf("dashboard: http://%s/?token=%s\n", httpLn.Addr(), url.QueryEscape(api.RESTConfig().BearerToken))
+		fmt.Fprintf(o.Out, "dashboard: http://%s/?token=%s\n", httpLn.Addr(), url.QueryEscape(api.RESTConfig().BearerToken))
 		go func() {
 			if err := dash.Run(ctx); err != nil && ctx.Err() == nil {
 				log.Error(err, "dashboard stopped")
 			}
 		}()
-		log.Info("manager ready", "api", api.Host(), "dataDir", o.dataDir, "managerID", managerID,
+		log.Info("manager ready", "api", api.Host(), "dataDir", o.DataDir, "managerID", managerID,
 			"startup", time.Since(started).Round(time.Millisecond).String())
+		if o.onReady != nil {
+			o.onReady(api)
+		}
 	}
 	apiDone := make(chan error, 1)
 	go func() { apiDone <- api.Run(apiCtx, ready) }()
@@ -234,12 +230,17 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 	}
 	log.Info("shutting down")
 	select {
-	case err := <-controllersDone:
-		if err != nil {
-			log.Error(err, "controllers stopped with an error")
+	case <-controllersStarted:
+		select {
+		case err := <-controllersDone:
+			if err != nil {
+				log.Error(err, "controllers stopped with an error")
+			}
+		case <-time.After(30 * time.Second):
+			log.Info("controllers did not stop within 30s; stopping the API server anyway")
 		}
-	case <-time.After(30 * time.Second):
-		log.Info("controllers did not stop within 30s; stopping the API server anyway")
+	default:
+		// Stopped before the API answered: no controllers to wait for.
 	}
 	stopAPI()
 	if err := <-apiDone; err != nil {
@@ -252,7 +253,7 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 // runControllers runs the Docker informer and the Environment controller
 // until ctx is done.
 func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *docker.Client, dockerInformer *informer.Informer,
-	registry *prometheus.Registry, o *options, managerID string, memLimit, memReservation int64, log logr.Logger) error {
+	registry *prometheus.Registry, o *Options, managerID string, memLimit, memReservation int64, log logr.Logger) error {
 	clientset, err := versioned.NewForConfig(api.RESTConfig())
 	if err != nil {
 		return fmt.Errorf("clientset: %w", err)
@@ -261,8 +262,8 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 		Clientset: clientset,
 		Docker:    dockerClient,
 		Cache:     dockerInformer,
-		Workers:   o.workers,
-		Resync:    o.resync,
+		Workers:   o.Workers,
+		Resync:    o.Resync,
 		Plan: plan.Options{
 			ManagerID:                managerID,
 			DefaultMemoryLimit:       memLimit,
@@ -271,7 +272,7 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 			// keeps them out of the collector.
 			CollectOrphanVolumes: true,
 		},
-		AllowedHostPaths: o.allowHostPaths,
+		AllowedHostPaths: o.AllowHostPaths,
 		Registerer:       registry,
 		Log:              log.WithName("controller"),
 		BuildLogs:        o.buildLogs,

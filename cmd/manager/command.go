@@ -1,0 +1,63 @@
+// Command manager is berth's long-running process: the embedded API server
+// that stores Environments, the controllers that converge Docker to them,
+// and the HTTP listener for /metrics and the dashboard. The wiring is
+// internal/manager; this command turns flags into its Options.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"berth.dev/berth/internal/manager"
+	"berth.dev/berth/internal/version"
+)
+
+func main() {
+	if err := newCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+		os.Exit(1)
+	}
+}
+
+func newCommand() *cobra.Command {
+	o := manager.DefaultOptions()
+	var verbosity int
+	cmd := &cobra.Command{
+		Use:   "manager",
+		Short: "Run berth's API server, controllers and dashboard",
+		Long: `manager runs berth: an API server for Environments (berth.dev/v1alpha1),
+the controllers that converge the Docker Engine to them, and an HTTP listener
+for /metrics and the dashboard. When the API answers it writes
+<data-dir>/kubeconfig for berth and kubectl.`,
+		Version:       version.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			o.Out = os.Stdout
+			o.Log = manager.NewLogger(os.Stderr, verbosity)
+			return manager.Run(ctx, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.DataDir, "data-dir", o.DataDir, "directory for the store, certificate, token, kubeconfig and manager identity (default $XDG_DATA_HOME/berth, else ~/.local/share/berth)")
+	f.StringVar(&o.APIListen, "api-listen", o.APIListen, "host:port of the HTTPS API server (port 0 picks a free port)")
+	f.StringVar(&o.DashboardListen, "dashboard-listen", o.DashboardListen, "host:port of the dashboard and /metrics (port 0 picks a free port)")
+	f.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers, "external etcd URLs to store Environments in, instead of the embedded etcd in the data dir")
+	o.Docker.BindFlags(f)
+	f.IntVar(&o.Workers, "workers", o.Workers, "Environments reconciled in parallel (one Environment is never reconciled twice at once)")
+	f.DurationVar(&o.Resync, "resync", o.Resync, "how often every Environment is reconciled again and orphans are collected, even without changes")
+	f.StringVar(&o.DefaultMemoryLimit, "default-memory-limit", o.DefaultMemoryLimit, "memory limit of containers whose spec sets none (no container is ever unbounded)")
+	f.StringVar(&o.DefaultMemoryReservation, "default-memory-reservation", o.DefaultMemoryReservation, "memory reservation of containers whose spec sets none")
+	f.StringVar(&o.BuildCacheMax, "build-cache-max", o.BuildCacheMax, "budget of the images berth built from build contexts; over it, the least recently used ones no Environment needs are removed (0 disables pruning)")
+	f.BoolVar(&o.AllowPrivileged, "allow-privileged", o.AllowPrivileged, "admit services with privileged: true (every capability and the host's devices); refused by default")
+	f.StringArrayVar(&o.AllowHostPaths, "allow-host-path", o.AllowHostPaths, "a directory under which specs may mount host paths (hostPath volumes) and read files and secrets (path); repeatable; none by default")
+	f.IntVarP(&verbosity, "v", "v", 0, "log verbosity (0 = info, 1 = debug, higher = more)")
+	return cmd
+}

@@ -138,7 +138,6 @@ func TestRefusedListsEveryAttribute(t *testing.T) {
 		"services.web.build.ssh: not supported: berth's builds forward no SSH agent",
 		"services.web.devices: not supported: host devices reach the host; use privileged where the manager allows it",
 		"services.web.healthcheck.start_interval: not supported: not in the Environment API; Docker checks at interval during the start period",
-		"services.web.hostname: not supported: berth sets no container hostname; services reach each other by service name and network aliases",
 		"services.web.logging: not supported: berth reads container output through the engine's default log driver",
 		"services.web.network_mode: not supported: an Environment never shares the host's or another container's network",
 		"services.web.pid: not supported: an Environment never shares the host's or another container's process namespace",
@@ -149,7 +148,7 @@ func TestRefusedListsEveryAttribute(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("refusals (-want +got):\n%s", d)
 	}
-	if !strings.Contains(err.Error(), "13 compose attribute(s) not supported\n  networks.default.ipam: not supported:") {
+	if !strings.Contains(err.Error(), "12 compose attribute(s) not supported\n  networks.default.ipam: not supported:") {
 		t.Errorf("error text = %q", err)
 	}
 }

@@ -52,6 +52,7 @@ func mapService(p *types.Project, s types.ServiceConfig, job bool, n *names, vol
 		Name:                   s.Name,
 		Image:                  s.Image,
 		User:                   s.User,
+		Hostname:               s.Hostname,
 		WorkingDir:             s.WorkingDir,
 		StopSignal:             s.StopSignal,
 		Init:                   ptr.Deref(s.Init, false),

@@ -116,7 +116,7 @@ var Table = []Row{
 	{Path: svc("profiles"), Kind: Mapped, Field: "(selection)", Note: "a service with profiles is converted only when --profile names one of them"},
 	{Path: svc("extends"), Kind: Mapped, Field: "(merged)", Note: "resolved by compose-go before mapping"},
 	{Path: svc("attach"), Kind: Ignored, Note: "log attachment of `docker compose up`; `berth logs` reads a service's output on request"},
-	{Path: svc("hostname"), Kind: Refused, Note: "berth sets no container hostname; services reach each other by service name and network aliases"},
+	{Path: svc("hostname"), Kind: Mapped, Field: "hostname", Note: "the container's own host name (a DNS-1123 subdomain); other services still reach it by service name and network aliases"},
 	{Path: svc("domainname"), Kind: Refused, Note: "berth sets no container domain name"},
 	{Path: svc("container_name"), Kind: Mapped, Field: "networks[].aliases", Note: "berth still names the container itself (berth_<env>_<service>, so environments never collide); the name becomes a network alias of the service on every network it joins, which is what other services use it for, and convert/apply warn so. With replicas > 1 compose-go refuses it, as compose does; a DNS-1123 subdomain only"},
 	{Path: svc("tty"), Kind: Refused, Note: "berth runs services without a terminal; `berth logs` reads their output"},

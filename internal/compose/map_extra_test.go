@@ -116,3 +116,16 @@ services:
 		t.Errorf("api volumeMounts (-want +got):\n%s", d)
 	}
 }
+
+func TestWorkingDirTrailingSlash(t *testing.T) {
+	env, _, err := loadText(t, "name: wd\nservices:\n  app:\n    image: berth-testapp:dev\n    working_dir: /var/www/\n  root:\n    image: berth-testapp:dev\n    working_dir: /\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := env.Spec.Services[0].WorkingDir; got != "/var/www" {
+		t.Errorf("app workingDir = %q, want /var/www", got)
+	}
+	if got := env.Spec.Services[1].WorkingDir; got != "/" {
+		t.Errorf("root workingDir = %q, want /", got)
+	}
+}

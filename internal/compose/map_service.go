@@ -53,7 +53,7 @@ func mapService(p *types.Project, s types.ServiceConfig, job bool, n *names, vol
 		Image:                  s.Image,
 		User:                   s.User,
 		Hostname:               s.Hostname,
-		WorkingDir:             s.WorkingDir,
+		WorkingDir:             trimSlash(s.WorkingDir),
 		StopSignal:             s.StopSignal,
 		Init:                   ptr.Deref(s.Init, false),
 		Privileged:             s.Privileged,
@@ -314,6 +314,15 @@ func mapResources(sp string, s types.ServiceConfig, r *refusals) v1alpha1.Resour
 		set(&out.Limits, v1alpha1.ResourceCPU, intstr.FromString(resource.NewMilliQuantity(milli, resource.DecimalSI).String()))
 	}
 	return out
+}
+
+// trimSlash drops the trailing slashes of a path (/var/www/ is /var/www,
+// which berth's validation asks for); / stays /.
+func trimSlash(p string) string {
+	if t := strings.TrimRight(p, "/"); t != "" {
+		return t
+	}
+	return p
 }
 
 // memoryLimit is the memory limit of res in bytes, 0 when it sets none.

@@ -96,7 +96,7 @@ var Table = []Row{
 	{Path: svc("environment"), Kind: Mapped, Field: "env", Note: "sorted by name; a variable without a value takes it from the environment, and is left out when unset there, as compose does"},
 	{Path: svc("env_file"), Kind: Mapped, Field: "env", Note: "read at conversion time (relative to the compose file), under environment:"},
 	{Path: svc("user"), Kind: Mapped, Field: "user"},
-	{Path: svc("working_dir"), Kind: Mapped, Field: "workingDir"},
+	{Path: svc("working_dir"), Kind: Mapped, Field: "workingDir", Note: "trailing slashes dropped (/var/www/ → /var/www)"},
 	{Path: svc("init"), Kind: Mapped, Field: "init"},
 	{Path: svc("stop_signal"), Kind: Mapped, Field: "stopSignal"},
 	{Path: svc("stop_grace_period"), Kind: Mapped, Field: "terminationGracePeriodSeconds", Note: "whole seconds; a fraction is refused"},

@@ -237,6 +237,12 @@ type Service struct {
 	// image's USER.
 	// +optional
 	User string `json:"user,omitempty"`
+	// Hostname is the container's host name, as `docker run --hostname`
+	// (a DNS-1123 subdomain). Unset is the service name. It is what the
+	// process sees as its own name, not a DNS name others resolve: those
+	// are the service name and the network aliases.
+	// +optional
+	Hostname string `json:"hostname,omitempty"`
 	// WorkingDir is the absolute path the process starts in. Unset keeps
 	// the image's WORKDIR.
 	// +optional

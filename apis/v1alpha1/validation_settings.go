@@ -25,6 +25,11 @@ const BerthLabelPrefix = "berth.dev/"
 func validateSettings(s *Service, p *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 	allErrs = append(allErrs, validateUser(p.Child("user"), s.User)...)
+	if s.Hostname != "" {
+		for _, msg := range validation.IsDNS1123Subdomain(s.Hostname) {
+			allErrs = append(allErrs, field.Invalid(p.Child("hostname"), s.Hostname, msg))
+		}
+	}
 	if s.WorkingDir != "" {
 		wp := p.Child("workingDir")
 		switch {

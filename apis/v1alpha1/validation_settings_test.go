@@ -74,6 +74,7 @@ func TestValidateSettingsRejects(t *testing.T) {
 		{"user with empty group", func(s *Service) { s.User = "1000:" }, api + ".user", invalid, `"user:group"`},
 		{"user with a space", func(s *Service) { s.User = "app user" }, api + ".user", invalid, `"user:group"`},
 		{"uid out of range", func(s *Service) { s.User = "4294967295" }, api + ".user", invalid, "between 0 and 4294967294"},
+		{"bad hostname", func(s *Service) { s.Hostname = "Api_1" }, api + ".hostname", invalid, "RFC 1123 subdomain"},
 		{"relative workingDir", func(s *Service) { s.WorkingDir = "srv/app" }, api + ".workingDir", invalid, "absolute path"},
 		{"unclean workingDir", func(s *Service) { s.WorkingDir = "/srv/../app" }, api + ".workingDir", invalid, "clean path (/app)"},
 		{"berth label", func(s *Service) { s.Labels["berth.dev/service"] = "other" },

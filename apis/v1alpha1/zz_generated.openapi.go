@@ -1685,6 +1685,13 @@ func schema_berthdev_berth_apis_v1alpha1_Service(ref common.ReferenceCallback) c
 							Format:      "",
 						},
 					},
+					"hostname": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Hostname is the container's host name, as `docker run --hostname` (a DNS-1123 subdomain). Unset is the service name. It is what the process sees as its own name, not a DNS name others resolve: those are the service name and the network aliases.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 					"workingDir": {
 						SchemaProps: spec.SchemaProps{
 							Description: "WorkingDir is the absolute path the process starts in. Unset keeps the image's WORKDIR.",

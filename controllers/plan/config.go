@@ -188,7 +188,7 @@ func BuildContainerConfigHost(env *v1alpha1.Environment, svc *v1alpha1.Service, 
 		Ports:       buildPorts(svc.Ports),
 		Resources:   res,
 		Mounts:      mounts,
-		Hostname:    svc.Name,
+		Hostname:    hostname(svc),
 		StopSignal:  svc.StopSignal,
 		StopTimeout: GracePeriod(svc),
 		RestartedAt: restartRequest(env, svc.Name),
@@ -284,4 +284,14 @@ func cloneOrNil(s []string) []string {
 		return nil
 	}
 	return slices.Clone(s)
+}
+
+// hostname is the container's host name: the spec's, else the service
+// name. The spec hash always held the host name, so an unset hostname
+// keeps the hash of containers created before the field existed.
+func hostname(svc *v1alpha1.Service) string {
+	if svc.Hostname != "" {
+		return svc.Hostname
+	}
+	return svc.Name
 }

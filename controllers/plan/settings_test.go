@@ -62,6 +62,19 @@ func TestBuildContainerConfigBerthLabelsWin(t *testing.T) {
 	}
 }
 
+// TestBuildContainerConfigHostname: the spec's hostname is the container's
+// host name; unset, it is the service name.
+func TestBuildContainerConfigHostname(t *testing.T) {
+	env := demoEnv()
+	service(env, "api").Hostname = "api-1.example"
+	if got := mustConfig(t, env, "api").Hostname; got != "api-1.example" {
+		t.Errorf("api hostname = %q, want api-1.example", got)
+	}
+	if got := mustConfig(t, env, "db").Hostname; got != "db" {
+		t.Errorf("db hostname = %q, want the service name db", got)
+	}
+}
+
 func TestBuildContainerConfigNoSettings(t *testing.T) {
 	cfg := mustConfig(t, demoEnv(), "api")
 	if !reflect.ValueOf(cfg.Settings).IsZero() {
@@ -79,6 +92,7 @@ func TestSpecHashSettings(t *testing.T) {
 	}{
 		{"user", func(s *v1alpha1.Service) { s.User = "nobody" }},
 		{"workingDir", func(s *v1alpha1.Service) { s.WorkingDir = "/tmp" }},
+		{"hostname", func(s *v1alpha1.Service) { s.Hostname = "api-1.example" }},
 		{"labels", func(s *v1alpha1.Service) { s.Labels = map[string]string{"a": "1"} }},
 		{"readOnlyRootFilesystem", func(s *v1alpha1.Service) { s.ReadOnlyRootFilesystem = true }},
 		{"init", func(s *v1alpha1.Service) { s.Init = true }},

@@ -12,6 +12,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/sirupsen/logrus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -133,6 +134,9 @@ func Load(ctx context.Context, o Options) (*v1alpha1.Environment, error) {
 		}
 		return nil, fmt.Errorf("%s: the Environment converted from it is not valid:%s",
 			strings.Join(o.Files, ", "), strings.Join(msgs, ""))
+	}
+	for _, w := range refused.warnings {
+		logrus.Warnf("%s: %s", strings.Join(o.Files, ", "), w)
 	}
 	return env, nil
 }

@@ -136,10 +136,8 @@ func TestRefusedListsEveryAttribute(t *testing.T) {
 		"services.api.networks.other.ipv4_address: not supported: Docker assigns addresses on berth's networks",
 		"services.web.build.labels: not supported: berth labels the images it builds itself (berth.dev/build-hash); put image labels in the Dockerfile's LABEL",
 		"services.web.build.ssh: not supported: berth's builds forward no SSH agent",
-		"services.web.container_name: not supported: berth names containers itself (berth_<env>_<service>), so environments never collide",
 		"services.web.devices: not supported: host devices reach the host; use privileged where the manager allows it",
 		"services.web.healthcheck.start_interval: not supported: not in the Environment API; Docker checks at interval during the start period",
-		"services.web.hostname: not supported: berth sets no container hostname; services reach each other by service name and network aliases",
 		"services.web.logging: not supported: berth reads container output through the engine's default log driver",
 		"services.web.network_mode: not supported: an Environment never shares the host's or another container's network",
 		"services.web.pid: not supported: an Environment never shares the host's or another container's process namespace",
@@ -150,7 +148,7 @@ func TestRefusedListsEveryAttribute(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("refusals (-want +got):\n%s", d)
 	}
-	if !strings.Contains(err.Error(), "14 compose attribute(s) not supported\n  networks.default.ipam: not supported:") {
+	if !strings.Contains(err.Error(), "12 compose attribute(s) not supported\n  networks.default.ipam: not supported:") {
 		t.Errorf("error text = %q", err)
 	}
 }
@@ -186,10 +184,7 @@ func TestRefusedValues(t *testing.T) {
 		`services.web.pull_policy: not supported: "daily": berth pulls Always, IfNotPresent (missing) or Never, not on a schedule`,
 		`services.web.restart: not supported: "sometimes": no, always, unless-stopped or on-failure[:N]`,
 		`services.web.stop_grace_period: not supported: 1.5s: berth counts whole seconds`,
-		`services.web.tmpfs[0]: not supported: "/run": berth bounds every tmpfs: give it a size (/run:size=64m)`,
-		`services.web.tmpfs[1]: not supported: "/tmp:size=1m,mode=1777": option "mode=1777" is not in the Environment API (only size)`,
-		`services.web.volumes[0]: not supported: an anonymous volume has nothing to keep it by; name it (NAME:/anonymous) and declare it under volumes:`,
-		`services.web.volumes[1].tmpfs.size: not supported: berth bounds every tmpfs: give it a size`,
+		`services.web.tmpfs[1]: not supported: "/tmp:size=1m,mode=0700": option "mode=0700" is not in the Environment API (only size, and mode=1777, a tmpfs's default)`,
 		`services.web.volumes[2].volume.nocopy: not supported: not in the Environment API: Docker copies the image's files into a new volume`,
 		`volumes.data.driver: not supported: "nfs": berth's volumes use the local driver`,
 	}

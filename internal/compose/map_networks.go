@@ -2,6 +2,9 @@ package compose
 
 import (
 	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -25,6 +28,9 @@ func onlyDefaultNetwork(p *types.Project) bool {
 			}
 		}
 		if len(s.Networks) == 0 && len(p.Networks) > 0 {
+			return false
+		}
+		if containerAlias(s) != "" {
 			return false
 		}
 	}
@@ -59,6 +65,15 @@ func mapServiceNetworks(sp string, p *types.Project, s types.ServiceConfig, name
 			r.add(sp+".networks."+name+".use_service_name_alias", "the service name is always a DNS name of the service")
 		}
 	}
+	alias := containerAlias(s)
+	if alias != "" {
+		if msgs := validation.IsDNS1123Subdomain(alias); len(msgs) > 0 {
+			r.add(sp+".container_name", "%q becomes a network alias of the service, and aliases are DNS-1123 subdomains: %s", alias, strings.Join(msgs, "; "))
+			alias = ""
+		} else {
+			r.warn("%s.container_name: berth names the container itself (berth_<env>_%s); %q is a network alias of the service on every network it joins", sp, s.Name, alias)
+		}
+	}
 	if onlyDefaultNetwork(p) {
 		return nil
 	}
@@ -68,7 +83,24 @@ func mapServiceNetworks(sp string, p *types.Project, s types.ServiceConfig, name
 		if n := s.Networks[name]; n != nil {
 			sn.Aliases = slices.Clone(n.Aliases)
 		}
+		if alias != "" && !slices.Contains(sn.Aliases, alias) {
+			sn.Aliases = append(sn.Aliases, alias)
+		}
 		out = append(out, sn)
 	}
 	return out
+}
+
+// containerAlias is the container_name of s as the network alias it
+// becomes: other services use a container_name as a DNS name, and berth
+// names its containers itself. One equal to the service name adds
+// nothing. A container_name shared by replicas never gets here:
+// compose-go refuses it with scale > 1, as compose does, although the
+// alias would work (every replica answers it, as they answer the service
+// name).
+func containerAlias(s types.ServiceConfig) string {
+	if s.ContainerName == s.Name {
+		return ""
+	}
+	return s.ContainerName
 }

@@ -52,7 +52,8 @@ func mapService(p *types.Project, s types.ServiceConfig, job bool, n *names, vol
 		Name:                   s.Name,
 		Image:                  s.Image,
 		User:                   s.User,
-		WorkingDir:             s.WorkingDir,
+		Hostname:               s.Hostname,
+		WorkingDir:             trimSlash(s.WorkingDir),
 		StopSignal:             s.StopSignal,
 		Init:                   ptr.Deref(s.Init, false),
 		Privileged:             s.Privileged,
@@ -92,7 +93,7 @@ func mapService(p *types.Project, s types.ServiceConfig, job bool, n *names, vol
 	out.RestartPolicy, out.RestartLimit = mapRestart(sp, s, job, r)
 	out.Replicas = mapReplicas(sp, s, r)
 	out.Ports = mapPorts(sp, s, r)
-	out.VolumeMounts = vols.mounts(s)
+	out.VolumeMounts = vols.mounts(s, memoryLimit(out.Resources))
 	out.Healthcheck = mapHealthcheck(sp, s.HealthCheck, r)
 	out.DependsOn = mapDependsOn(sp, p, s, r)
 	out.Files = mapServiceConfigs(sp, s, n, r)
@@ -313,6 +314,28 @@ func mapResources(sp string, s types.ServiceConfig, r *refusals) v1alpha1.Resour
 		set(&out.Limits, v1alpha1.ResourceCPU, intstr.FromString(resource.NewMilliQuantity(milli, resource.DecimalSI).String()))
 	}
 	return out
+}
+
+// trimSlash drops the trailing slashes of a path (/var/www/ is /var/www,
+// which berth's validation asks for); / stays /.
+func trimSlash(p string) string {
+	if t := strings.TrimRight(p, "/"); t != "" {
+		return t
+	}
+	return p
+}
+
+// memoryLimit is the memory limit of res in bytes, 0 when it sets none.
+func memoryLimit(res v1alpha1.ResourceRequirements) int64 {
+	v, ok := res.Limits[v1alpha1.ResourceMemory]
+	if !ok {
+		return 0
+	}
+	q, err := resource.ParseQuantity(v.String())
+	if err != nil {
+		return 0
+	}
+	return q.Value()
 }
 
 // bytesQuantity writes n bytes as a Kubernetes quantity: 512Mi when it is

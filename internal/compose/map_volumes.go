@@ -89,8 +89,20 @@ func labelPart(s string, n int) string {
 	return out
 }
 
-// mounts maps a service's volumes: and tmpfs: entries.
-func (vs *volumeSet) mounts(s types.ServiceConfig) []v1alpha1.VolumeMount {
+// defaultTmpfsBytes bounds a tmpfs without a size in a service without a
+// memory limit: 512Mi, the manager's documented --default-memory-limit
+// (the converter does not know the flags of the manager it feeds).
+const defaultTmpfsBytes = 512 << 20
+
+// mounts maps a service's volumes: and tmpfs: entries. memory is the
+// service's memory limit in bytes (0: none), the size of a tmpfs that
+// gives none: its pages are charged to the container's memory cgroup, so
+// that limit bounds it already.
+func (vs *volumeSet) mounts(s types.ServiceConfig, memory int64) []v1alpha1.VolumeMount {
+	unsized := memory
+	if unsized <= 0 {
+		unsized = defaultTmpfsBytes
+	}
 	sp := "services." + s.Name
 	var out []v1alpha1.VolumeMount
 	for i, v := range s.Volumes {
@@ -98,12 +110,16 @@ func (vs *volumeSet) mounts(s types.ServiceConfig) []v1alpha1.VolumeMount {
 		m := v1alpha1.VolumeMount{MountPath: v.Target, ReadOnly: v.ReadOnly}
 		switch v.Type {
 		case types.VolumeTypeVolume:
-			if v.Source == "" {
-				vs.r.add(vp, "an anonymous volume has nothing to keep it by; name it (NAME:%s) and declare it under volumes:", v.Target)
-				continue
-			}
 			if v.Volume != nil && v.Volume.NoCopy {
 				vs.r.add(vp+".volume.nocopy", "not in the Environment API: Docker copies the image's files into a new volume")
+			}
+			if v.Source == "" {
+				// An anonymous volume: compose finds it again on
+				// the next up by the container it belonged to;
+				// berth gives it a name of its own, kept (and
+				// removed) with the Environment.
+				m.Name = vs.add("anon:"+s.Name+":"+v.Target, "anon", s.Name+"-"+path.Base(v.Target), v1alpha1.Volume{})
+				break
 			}
 			m.Name = of(vs.names.volumes, v.Source)
 		case types.VolumeTypeBind:
@@ -114,11 +130,11 @@ func (vs *volumeSet) mounts(s types.ServiceConfig) []v1alpha1.VolumeMount {
 			m.Name = vs.add("bind:"+key, "bind", filepath.Base(v.Source),
 				v1alpha1.Volume{HostPath: &v1alpha1.HostPathVolumeSource{Path: v.Source}})
 		case types.VolumeTypeTmpfs:
-			if v.Tmpfs == nil || v.Tmpfs.Size == 0 {
-				vs.r.add(vp+".tmpfs.size", "berth bounds every tmpfs: give it a size")
-				continue
+			size := unsized
+			if v.Tmpfs != nil && v.Tmpfs.Size != 0 {
+				size = int64(v.Tmpfs.Size)
 			}
-			m.Name = vs.tmpfs(s.Name, v.Target, int64(v.Tmpfs.Size))
+			m.Name = vs.tmpfs(s.Name, v.Target, size)
 		default:
 			vs.r.add(vp+".type", "%q: volume, bind or tmpfs", v.Type)
 			continue
@@ -132,6 +148,9 @@ func (vs *volumeSet) mounts(s types.ServiceConfig) []v1alpha1.VolumeMount {
 			vs.r.add(tp, "%q: %v", t, err)
 			continue
 		}
+		if size == 0 {
+			size = unsized
+		}
 		out = append(out, v1alpha1.VolumeMount{Name: vs.tmpfs(s.Name, target, size), MountPath: target})
 	}
 	return out
@@ -144,8 +163,9 @@ func (vs *volumeSet) tmpfs(service, target string, size int64) string {
 		}})
 }
 
-// parseTmpfs reads a tmpfs: entry, PATH:size=SIZE, as docker run --tmpfs
-// writes it. A size is required: berth bounds every tmpfs.
+// parseTmpfs reads a tmpfs: entry, PATH[:size=SIZE], as docker run --tmpfs
+// writes it; size is 0 when the entry gives none. mode=1777 is what a
+// tmpfs is mounted with anyway; other options are refused.
 func parseTmpfs(t string) (target string, size int64, err error) {
 	target, opts, _ := strings.Cut(t, ":")
 	for _, o := range strings.Split(opts, ",") {
@@ -159,12 +179,13 @@ func parseTmpfs(t string) (target string, size int64, err error) {
 				return "", 0, fmt.Errorf("size %q is not a size such as 64m", v)
 			}
 		case "rw":
+		case "mode":
+			if v != "1777" {
+				return "", 0, fmt.Errorf("option %q is not in the Environment API (only size, and mode=1777, a tmpfs's default)", o)
+			}
 		default:
-			return "", 0, fmt.Errorf("option %q is not in the Environment API (only size)", o)
+			return "", 0, fmt.Errorf("option %q is not in the Environment API (only size, and mode=1777, a tmpfs's default)", o)
 		}
-	}
-	if size == 0 {
-		return "", 0, fmt.Errorf("berth bounds every tmpfs: give it a size (%s:size=64m)", target)
 	}
 	return target, size, nil
 }

@@ -39,8 +39,18 @@ func (e *RefusedError) Error() string {
 // with: one a newer compose-go added since the table was written.
 const unlistedReason = "berth does not map this attribute (it has no row in berth's compose table)"
 
-// refusals collects refusals while a project is mapped.
-type refusals struct{ list []Refusal }
+// refusals collects refusals while a project is mapped, and the warnings
+// of what maps but not as compose does it.
+type refusals struct {
+	list     []Refusal
+	warnings []string
+}
+
+// warn records a warning; Load prints it, as compose-go prints its own
+// (warning: …), once the project has converted.
+func (r *refusals) warn(format string, args ...any) {
+	r.warnings = append(r.warnings, fmt.Sprintf(format, args...))
+}
 
 func (r *refusals) add(path, format string, args ...any) {
 	r.list = append(r.list, Refusal{Path: path, Reason: fmt.Sprintf(format, args...)})

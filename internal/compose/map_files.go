@@ -72,6 +72,10 @@ func mapServiceConfigs(sp string, s types.ServiceConfig, n *names, r *refusals) 
 	return out
 }
 
+// composeSecretMode is the Compose Specification's default mode of a
+// service's secret.
+const composeSecretMode = 0o444
+
 // mapServiceSecrets maps a service's secrets; a relative target is under
 // /run/secrets, as in compose. The target compose defaults to,
 // /run/secrets/<source>, is left to berth's same default unless the
@@ -91,6 +95,10 @@ func mapServiceSecrets(s types.ServiceConfig, n *names) []v1alpha1.SecretMount {
 			target = ""
 		}
 		m := v1alpha1.SecretMount{Name: name, MountPath: target, UID: c.UID, GID: c.GID}
+		// Compose's default is world-readable (0444), berth's 0400: an
+		// image that runs as its own user (postgres reading
+		// POSTGRES_PASSWORD_FILE) must read it as it does under compose.
+		m.Mode = ptr.To(int32(composeSecretMode))
 		if c.Mode != nil {
 			m.Mode = ptr.To(int32(*c.Mode))
 		}

@@ -254,7 +254,7 @@ var Table = []Row{
 	{Path: svc("secrets.[].target"), Kind: Mapped, Field: "secrets[].mountPath"},
 	{Path: svc("secrets.[].uid"), Kind: Mapped, Field: "secrets[].uid"},
 	{Path: svc("secrets.[].gid"), Kind: Mapped, Field: "secrets[].gid"},
-	{Path: svc("secrets.[].mode"), Kind: Mapped, Field: "secrets[].mode"},
+	{Path: svc("secrets.[].mode"), Kind: Mapped, Field: "secrets[].mode", Note: "compose's default 0444 when unset (berth's own is 0400), so an image running as its own user reads it as under compose"},
 	{Path: "volumes", Kind: Mapped, Field: "spec.volumes", Exact: true},
 	{Path: "volumes.*", Kind: Mapped, Field: "spec.volumes[].name", Note: "a Docker volume owned by the Environment", Exact: true},
 	{Path: "volumes.*.driver", Kind: Mapped, Field: "(checked)", Note: "local only"},

@@ -28,14 +28,7 @@ var environmentColumns = []metav1.TableColumnDefinition{
 }
 
 func (environmentTable) ConvertToTable(_ context.Context, obj runtime.Object, _ runtime.Object) (*metav1.Table, error) {
-	table := &metav1.Table{ColumnDefinitions: environmentColumns}
-	if m, err := meta.ListAccessor(obj); err == nil {
-		table.ResourceVersion = m.GetResourceVersion()
-		table.Continue = m.GetContinue()
-		table.RemainingItemCount = m.GetRemainingItemCount()
-	} else if m, err := meta.CommonAccessor(obj); err == nil {
-		table.ResourceVersion = m.GetResourceVersion()
-	}
+	table := newTable(environmentColumns, obj)
 
 	var envs []v1alpha1.Environment
 	switch o := obj.(type) {
@@ -106,4 +99,18 @@ func holderOf(env *v1alpha1.Environment) string {
 		return "<none>"
 	}
 	return env.Spec.Lease.HolderIdentity
+}
+
+// newTable is a table of columns carrying obj's list metadata (resource
+// version, continue token, remaining count), as kubectl's paging needs.
+func newTable(columns []metav1.TableColumnDefinition, obj runtime.Object) *metav1.Table {
+	table := &metav1.Table{ColumnDefinitions: columns}
+	if m, err := meta.ListAccessor(obj); err == nil {
+		table.ResourceVersion = m.GetResourceVersion()
+		table.Continue = m.GetContinue()
+		table.RemainingItemCount = m.GetRemainingItemCount()
+	} else if m, err := meta.CommonAccessor(obj); err == nil {
+		table.ResourceVersion = m.GetResourceVersion()
+	}
+	return table
 }

@@ -121,17 +121,8 @@ func init() {
 // the others, as logOptionsFromQuery does.
 func execOptionsFromQuery(in *url.Values, out *EnvironmentExecOptions, scope conversion.Scope) error {
 	q := *in
-	if v, ok := q["service"]; ok {
-		if err := runtime.Convert_Slice_string_To_string(&v, &out.Service, scope); err != nil {
-			return fmt.Errorf("service: %w", err)
-		}
-	}
-	if v, ok := q["replica"]; ok {
-		r, err := replicaFromQuery(v)
-		if err != nil {
-			return err
-		}
-		out.Replica = r
+	if err := targetFromQuery(q, &out.Service, &out.Replica, scope); err != nil {
+		return err
 	}
 	out.Command = append([]string(nil), q["command"]...)
 	for name, dst := range map[string]*bool{"stdin": &out.Stdin, "stdout": &out.Stdout, "stderr": &out.Stderr, "tty": &out.TTY} {
@@ -144,10 +135,11 @@ func execOptionsFromQuery(in *url.Values, out *EnvironmentExecOptions, scope con
 	return nil
 }
 
-func archiveOptionsFromQuery(in *url.Values, out *EnvironmentArchiveOptions, scope conversion.Scope) error {
-	q := *in
+// targetFromQuery reads the service and replica parameters exec and
+// archive share.
+func targetFromQuery(q url.Values, service *string, replica **int32, scope conversion.Scope) error {
 	if v, ok := q["service"]; ok {
-		if err := runtime.Convert_Slice_string_To_string(&v, &out.Service, scope); err != nil {
+		if err := runtime.Convert_Slice_string_To_string(&v, service, scope); err != nil {
 			return fmt.Errorf("service: %w", err)
 		}
 	}
@@ -156,7 +148,15 @@ func archiveOptionsFromQuery(in *url.Values, out *EnvironmentArchiveOptions, sco
 		if err != nil {
 			return err
 		}
-		out.Replica = r
+		*replica = r
+	}
+	return nil
+}
+
+func archiveOptionsFromQuery(in *url.Values, out *EnvironmentArchiveOptions, scope conversion.Scope) error {
+	q := *in
+	if err := targetFromQuery(q, &out.Service, &out.Replica, scope); err != nil {
+		return err
 	}
 	if v, ok := q["path"]; ok {
 		if err := runtime.Convert_Slice_string_To_string(&v, &out.Path, scope); err != nil {

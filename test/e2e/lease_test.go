@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -16,8 +15,6 @@ import (
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/watch"
 
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
@@ -78,34 +75,6 @@ var _ = Describe("Session leases", Ordered, ContinueOnFailure, func() {
 		})
 	}
 
-	// lastSeen watches the Environment and keeps the last version seen
-	// before it disappeared (its events say why it went).
-	lastSeen := func(m *managerProcess, name string) func() *v1alpha1.Environment {
-		GinkgoHelper()
-		ctx, cancel := context.WithCancel(context.Background())
-		DeferCleanup(cancel)
-		w, err := m.clientset().BerthV1alpha1().Environments().Watch(ctx, metav1.ListOptions{
-			FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String(),
-		})
-		Expect(err).NotTo(HaveOccurred())
-		var mu sync.Mutex
-		var last *v1alpha1.Environment
-		go func() {
-			for ev := range w.ResultChan() {
-				if env, ok := ev.Object.(*v1alpha1.Environment); ok && ev.Type != watch.Error {
-					mu.Lock()
-					last = env
-					mu.Unlock()
-				}
-			}
-		}()
-		return func() *v1alpha1.Environment {
-			mu.Lock()
-			defer mu.Unlock()
-			return last
-		}
-	}
-
 	expectLeaseExpired := func(env *v1alpha1.Environment, holder string) {
 		GinkgoHelper()
 		Expect(env).NotTo(BeNil())
@@ -141,7 +110,7 @@ var _ = Describe("Session leases", Ordered, ContinueOnFailure, func() {
 		Expect(rec.OwnerReferences[0].UID).To(Equal(m.getEnv(dead).UID))
 		generation := m.getEnv(alive).Generation
 
-		seen := lastSeen(m, dead)
+		seen := watchLast(m, dead)
 		By("the holder of " + dead + " is killed -9: its renewals stop, nothing is released")
 		Expect(holderProc.Process.Signal(syscall.SIGKILL)).To(Succeed())
 		m.waitGone(3*time.Minute, dead)
@@ -177,7 +146,7 @@ var _ = Describe("Session leases", Ordered, ContinueOnFailure, func() {
 	It("expires an Environment whose holder died before its first renewal", func() {
 		m := startControllerManager()
 		name := uniqueName("lease-never")
-		seen := lastSeen(m, name)
+		seen := watchLast(m, name)
 		applyHeld(m, name, "holder-never")
 		m.waitGone(3*time.Minute, name)
 		expectLeaseExpired(seen(), "holder-never")
@@ -226,7 +195,7 @@ var _ = Describe("Session leases", Ordered, ContinueOnFailure, func() {
 		Expect(rec.Spec.RenewTime.Time).To(BeTemporally(">", restarted), "renewed again after the restart")
 
 		By("the holder crashes after all: the restarted manager expires the lease")
-		seen := lastSeen(m2, name)
+		seen := watchLast(m2, name)
 		crash()
 		m2.waitGone(3*time.Minute, name)
 		expectLeaseExpired(seen(), "holder-restart")

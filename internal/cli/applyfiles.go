@@ -212,6 +212,14 @@ func resolveFile(file string) ([]byte, bool, error) {
 	if len(data) > maxManifestBytes {
 		return nil, false, nil
 	}
+	return resolveManifest(file, data)
+}
+
+// resolveManifest is data, the manifest read from file, with the relative
+// host paths of its Environments made absolute against file's directory,
+// and whether anything changed. Data that does not decode comes back
+// unchanged with no error: whoever decodes the original reports it.
+func resolveManifest(file string, data []byte) ([]byte, bool, error) {
 	dir := filepath.Dir(file)
 	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	var out bytes.Buffer

@@ -22,47 +22,43 @@ type runInput struct {
 	base string
 }
 
-// readManifest reads one -f file, refusing directories and oversized
-// files with a message that names the file.
-func readManifest(path string) ([]byte, error) {
+// ReadManifest reads one manifest file, bounded as berth apply bounds it,
+// refusing a directory.
+func ReadManifest(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("-f %s: %w", path, err)
+		return nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("-f %s: %w", path, err)
+		return nil, err
 	}
 	if st.IsDir() {
-		return nil, fmt.Errorf("-f %s: is a directory; berth run takes files (one Environment per run)", path)
+		return nil, errors.New("is a directory, not a file")
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxManifestBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("-f %s: %w", path, err)
+		return nil, err
 	}
 	if len(data) > maxManifestBytes {
-		return nil, fmt.Errorf("-f %s: larger than %d MiB", path, maxManifestBytes>>20)
+		return nil, fmt.Errorf("larger than %d MiB", maxManifestBytes>>20)
 	}
 	return data, nil
 }
 
-// decodeManifest decodes the Environments of one manifest file, with
-// relative host paths made absolute against the file's directory (what
-// `berth apply -f` does).
-func decodeManifest(path string, data []byte) ([]*v1alpha1.Environment, error) {
-	resolved, changed, err := resolveFile(path)
+// DecodeManifest decodes the Environments of data, read from the manifest
+// file path, strictly, with relative host paths made absolute against the
+// file's directory: what `berth apply -f path` sends.
+func DecodeManifest(path string, data []byte) ([]*v1alpha1.Environment, error) {
+	resolved, changed, err := resolveManifest(path, data)
 	if err != nil {
-		return nil, fmt.Errorf("-f %s: %w", path, err)
+		return nil, err
 	}
 	if changed {
 		data = resolved
 	}
-	envs, err := v1alpha1.DecodeEnvironments(data)
-	if err != nil {
-		return nil, fmt.Errorf("-f %s: %w", path, err)
-	}
-	return envs, nil
+	return v1alpha1.DecodeEnvironments(data)
 }
 
 // oneEnvironment checks that the files hold exactly one Environment: a
@@ -101,17 +97,17 @@ func (o *runOptions) load(ctx context.Context) (*runInput, error) {
 	var envs []*v1alpha1.Environment
 	var from, composeFiles []string
 	for _, f := range o.files {
-		data, err := readManifest(f)
+		data, err := ReadManifest(f)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("-f %s: %w", f, err)
 		}
 		if compose.IsComposeFile(f, data) {
 			composeFiles = append(composeFiles, f)
 			continue
 		}
-		got, err := decodeManifest(f, data)
+		got, err := DecodeManifest(f, data)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("-f %s: %w", f, err)
 		}
 		for range got {
 			from = append(from, f)

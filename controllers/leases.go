@@ -185,7 +185,7 @@ func (c *Controller) deleteLeaseRecord(ctx context.Context, env *v1alpha1.Enviro
 	if err != nil {
 		return fmt.Errorf("get lease %s: %w", env.Name, err)
 	}
-	if !ownedByEnvironment(rec, env) {
+	if !plan.LeaseOwnedBy(rec, env) {
 		return nil
 	}
 	uid := rec.UID
@@ -194,18 +194,4 @@ func (c *Controller) deleteLeaseRecord(ctx context.Context, env *v1alpha1.Enviro
 		return fmt.Errorf("delete lease %s: %w", env.Name, err)
 	}
 	return nil
-}
-
-// ownedByEnvironment: the record names env's UID as owner (a record
-// without owner, written by hand, goes with the Environment of its name).
-func ownedByEnvironment(rec *v1alpha1.EnvironmentLease, env *v1alpha1.Environment) bool {
-	if len(rec.OwnerReferences) == 0 {
-		return true
-	}
-	for _, o := range rec.OwnerReferences {
-		if o.Kind == "Environment" && o.UID == env.UID {
-			return true
-		}
-	}
-	return false
 }

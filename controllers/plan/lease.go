@@ -23,13 +23,16 @@ func LeaseRenewal(env *v1alpha1.Environment, rec *v1alpha1.EnvironmentLease) (re
 		return time.Time{}, false
 	}
 	renew = env.CreationTimestamp.Time
-	if rec != nil && rec.Spec.RenewTime != nil && rec.Spec.HolderIdentity == env.Spec.Lease.HolderIdentity && leaseOwnedBy(rec, env) {
+	if rec != nil && rec.Spec.RenewTime != nil && rec.Spec.HolderIdentity == env.Spec.Lease.HolderIdentity && LeaseOwnedBy(rec, env) {
 		renew = rec.Spec.RenewTime.Time
 	}
 	return renew, true
 }
 
-func leaseOwnedBy(rec *v1alpha1.EnvironmentLease, env *v1alpha1.Environment) bool {
+// LeaseOwnedBy reports whether the record belongs to env: it names env's
+// UID as owner (a record without owner, written by hand, goes with the
+// Environment of its name).
+func LeaseOwnedBy(rec *v1alpha1.EnvironmentLease, env *v1alpha1.Environment) bool {
 	if len(rec.OwnerReferences) == 0 {
 		return true
 	}

@@ -137,7 +137,7 @@ func (d dockerContainers) acquire(t apiserver.Target) (docker.Container, func(),
 // current one the way the log source does.
 func (d dockerContainers) find(t apiserver.Target) (docker.Container, bool) {
 	if t.Replica == nil {
-		return dockerLogs{cache: d.cache}.current(t.Environment, t.Service)
+		return currentContainer(d.cache, t.Environment, t.Service)
 	}
 	name := v1alpha1.ReplicaContainerName(t.Environment, t.Service, int(*t.Replica))
 	for _, c := range d.cache.Containers(t.Environment) {

@@ -42,7 +42,7 @@ func newDockerLogs(client *docker.Client, cache *informer.Informer, builds *buil
 var _ apiserver.LogSource = dockerLogs{}
 
 func (d dockerLogs) Logs(ctx context.Context, env, service string, opts apiserver.LogOptions, w io.Writer) error {
-	c, ok := d.current(env, service)
+	c, ok := currentContainer(d.cache, env, service)
 	if !ok {
 		if d.builds != nil {
 			if out, built := d.builds.Get(env, service); built {
@@ -72,12 +72,13 @@ func (d dockerLogs) Logs(ctx context.Context, env, service string, opts apiserve
 	return nil
 }
 
-// current picks the service's container from the cache. During a
-// replacement two may exist: the running one wins, then the newest.
-func (d dockerLogs) current(env, service string) (docker.Container, bool) {
+// currentContainer picks the service's container from the cache, for the
+// log source and for exec and copies. During a replacement two may exist:
+// the running one wins, then the newest.
+func currentContainer(cache *informer.Informer, env, service string) (docker.Container, bool) {
 	var best docker.Container
 	found := false
-	for _, c := range d.cache.Containers(env) {
+	for _, c := range cache.Containers(env) {
 		if c.Service != service {
 			continue
 		}

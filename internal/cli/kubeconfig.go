@@ -14,13 +14,13 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"berth.dev/berth/internal/paths"
+	"berth.dev/berth/internal/session"
 )
 
 // EnvKubeconfig names the environment variable that points berth at a
 // kubeconfig when --kubeconfig is not given. $KUBECONFIG is deliberately not
 // consulted: it usually points at a real cluster.
-const EnvKubeconfig = "BERTH_KUBECONFIG"
+const EnvKubeconfig = session.EnvKubeconfig
 
 // ResolveKubeconfig picks the kubeconfig berth talks to: the --kubeconfig
 // flag, else $BERTH_KUBECONFIG, else the default data dir's kubeconfig (the
@@ -30,14 +30,11 @@ func ResolveKubeconfig(flagValue string, getenv func(string) string) (string, er
 	if flagValue != "" {
 		return flagValue, nil
 	}
-	if env := getenv(EnvKubeconfig); env != "" {
-		return env, nil
-	}
-	dataDir, err := paths.DefaultDataDir()
+	path, _, err := session.DefaultKubeconfig(getenv)
 	if err != nil {
-		return "", fmt.Errorf("resolving berth's kubeconfig (pass --kubeconfig or set $%s): %w", EnvKubeconfig, err)
+		return "", fmt.Errorf("%w (or pass --kubeconfig)", err)
 	}
-	return paths.Kubeconfig(dataDir), nil
+	return path, nil
 }
 
 // clientGetter hands kubectl's commands berth's kubeconfig. It resolves the

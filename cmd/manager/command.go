@@ -47,6 +47,7 @@ for /metrics and the dashboard. When the API answers it writes
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.DataDir, "data-dir", o.DataDir, "directory for the store, certificate, token, kubeconfig and manager identity (default $XDG_DATA_HOME/berth, else ~/.local/share/berth)")
+	f.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "run against the Kubernetes cluster of this kubeconfig (berth's CRDs installed: berth install) instead of the embedded API server and its etcd; $KUBECONFIG is never read")
 	f.StringVar(&o.APIListen, "api-listen", o.APIListen, "host:port of the HTTPS API server (port 0 picks a free port)")
 	f.StringVar(&o.DashboardListen, "dashboard-listen", o.DashboardListen, "host:port of the dashboard and /metrics (port 0 picks a free port)")
 	f.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers, "external etcd URLs to store Environments in, instead of the embedded etcd in the data dir")

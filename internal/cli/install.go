@@ -22,9 +22,9 @@ func newInstallCommand(f cmdutil.Factory, streams genericiooptions.IOStreams) *c
 		Short: "Install berth's CRDs (Environment, EnvironmentLease) into a Kubernetes cluster",
 		Long: dedent(`
 			Install applies berth's CustomResourceDefinitions (the config/crd
-			this binary was built with) to the cluster of --kubeconfig with
-			server-side apply, and waits until each is Established. Running it
-			again after an upgrade updates them in place. The cluster is then
+			this binary was built with) to the cluster of --kubeconfig,
+			creating them or replacing the stored ones, and waits until each is
+			Established. Running it again after an upgrade updates them in place. The cluster is then
 			ready for managers started with manager --kubeconfig, and for
 			berth --kubeconfig FILE apply/get/delete/wait and kubectl.
 
@@ -43,7 +43,7 @@ func newInstallCommand(f cmdutil.Factory, streams genericiooptions.IOStreams) *c
 			defer cancel()
 			names, err := crds.Install(ctx, cfg)
 			for _, n := range names {
-				fmt.Fprintf(streams.Out, "customresourcedefinition.apiextensions.k8s.io/%s applied\n", n)
+				fmt.Fprintf(streams.Out, "customresourcedefinition.apiextensions.k8s.io/%s installed\n", n)
 			}
 			if err != nil {
 				return fmt.Errorf("install CRDs into %s: %w", cfg.Host, err)

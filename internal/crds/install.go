@@ -19,12 +19,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 
 	"berth.dev/berth/config/crd"
 )
 
-// FieldManager is who owns the CRDs' fields under server-side apply.
+// FieldManager is the name berth install's writes carry in managedFields.
 const FieldManager = "berth-install"
 
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
@@ -57,9 +58,9 @@ func Manifests() ([]*unstructured.Unstructured, error) {
 	return out, nil
 }
 
-// Install applies every embedded CRD (server-side apply, so re-running it
-// after an upgrade updates them in place) and waits until each is
-// Established, or ctx ends. It returns the CRDs' names.
+// Install creates every embedded CRD, or replaces the stored one (so
+// re-running it after an upgrade updates them in place), and waits until
+// each is Established, or ctx ends. It returns the CRDs' names.
 func Install(ctx context.Context, cfg *rest.Config) ([]string, error) {
 	objs, err := Manifests()
 	if err != nil {
@@ -72,8 +73,8 @@ func Install(ctx context.Context, cfg *rest.Config) ([]string, error) {
 	crds := client.Resource(crdResource)
 	var names []string
 	for _, obj := range objs {
-		if _, err := crds.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
-			return names, fmt.Errorf("apply CRD %s: %w", obj.GetName(), err)
+		if err := put(ctx, crds, obj); err != nil {
+			return names, fmt.Errorf("install CRD %s: %w", obj.GetName(), err)
 		}
 		names = append(names, obj.GetName())
 	}
@@ -83,6 +84,26 @@ func Install(ctx context.Context, cfg *rest.Config) ([]string, error) {
 		}
 	}
 	return names, nil
+}
+
+// put creates the CRD, or replaces the stored one with it: the binary's
+// CRD is the truth, whoever wrote the stored one (kubectl apply, an older
+// berth install). A conflicting concurrent write is retried.
+func put(ctx context.Context, crds dynamic.ResourceInterface, obj *unstructured.Unstructured) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		current, err := crds.Get(ctx, obj.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			_, err = crds.Create(ctx, obj, metav1.CreateOptions{FieldManager: FieldManager})
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		desired := obj.DeepCopy()
+		desired.SetResourceVersion(current.GetResourceVersion())
+		_, err = crds.Update(ctx, desired, metav1.UpdateOptions{FieldManager: FieldManager})
+		return err
+	})
 }
 
 // waitEstablished polls the CRD until its Established condition is True

@@ -48,10 +48,13 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 		DeferCleanup(func() { Expect(cluster.Stop()).To(Succeed()) })
 		fmt.Fprintf(GinkgoWriter, "etcd + kube-apiserver ready in %s\n", cluster.Started.Round(time.Millisecond))
 
-		// berth install, as a user would run it against their cluster.
-		out := berthOn(cluster.Kubeconfig, "install")
-		Expect(out).To(ContainSubstring("environments.berth.dev applied"))
-		Expect(out).To(ContainSubstring("environmentleases.berth.dev applied"))
+		// berth install, as a user would run it against their cluster;
+		// the second run replaces what the first stored (an upgrade).
+		for range 2 {
+			out := berthOn(cluster.Kubeconfig, "install")
+			Expect(out).To(ContainSubstring("environments.berth.dev installed"))
+			Expect(out).To(ContainSubstring("environmentleases.berth.dev installed"))
+		}
 
 		m = launchManager(binDir, filepath.Join(dir, "manager"), []string{
 			"--kubeconfig", cluster.Kubeconfig,

@@ -32,7 +32,11 @@ func newCommand() *cobra.Command {
 		Long: `manager runs berth: an API server for Environments (berth.dev/v1alpha1),
 the controllers that converge the Docker Engine to them, and an HTTP listener
 for /metrics and the dashboard. When the API answers it writes
-<data-dir>/kubeconfig for berth and kubectl.`,
+<data-dir>/kubeconfig for berth and kubectl.
+
+With --kubeconfig FILE it runs no API server and no etcd: the Environments
+live in that Kubernetes cluster (install the CRDs with berth install), and
+the manager converges its Docker Engine to them.`,
 		Version:       version.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

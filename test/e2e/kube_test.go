@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +94,15 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 		// berth --kubeconfig works against the cluster too.
 		Expect(m.mustBerth("get", "env", name)).To(ContainSubstring("Ready"))
 		m.mustBerth("wait", "--for=condition=Ready", "env/"+name, "--timeout=30s")
+
+		// The dashboard lists it, opened by the manager's own token only.
+		code, body, _ := dashGet(m, "/")
+		Expect(code).To(Equal(http.StatusOK))
+		Expect(body).To(ContainSubstring(name))
+		code, _, _ = dashGet(m, "/", "Authorization", "Bearer "+cluster.Token)
+		Expect(code).To(Equal(http.StatusUnauthorized))
+		code, _, _ = dashGet(m, "/metrics", "Authorization", "")
+		Expect(code).To(Equal(http.StatusUnauthorized))
 
 		// kubectl delete waits for the finalizer, which the controller
 		// removes once every Docker object is gone.

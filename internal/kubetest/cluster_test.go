@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -64,6 +65,27 @@ func TestClusterServesBerth(t *testing.T) {
 	bad.Spec.Services[0].RestartPolicy = "Sometimes"
 	if _, err := envs.Create(ctx, bad, metav1.CreateOptions{}); err == nil {
 		t.Error("the CRD schema let restartPolicy Sometimes through")
+	}
+
+	// The schema is no stricter than berth: every sample is admitted.
+	samples, _ := filepath.Glob("../../config/samples/*.yaml")
+	if len(samples) == 0 {
+		t.Fatal("no samples found")
+	}
+	for _, path := range samples {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decoded, err := v1alpha1.DecodeEnvironments(b)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, e := range decoded {
+			if _, err := envs.Create(ctx, e, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+				t.Errorf("%s: the CRD refuses sample %s: %v", path, e.Name, err)
+			}
+		}
 	}
 
 	pids := []int{c.api.cmd.Process.Pid, c.etcd.cmd.Process.Pid}

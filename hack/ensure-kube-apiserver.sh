@@ -57,6 +57,12 @@ fi
 
 log() { echo "ensure-kube-apiserver: $*" >&2; }
 
+# moddir prints the module cache directory of MODULE@VERSION, downloading it
+# from the module proxy when needed ("" when the proxy has no such module).
+moddir() {
+  go mod download -json "$1" 2>/dev/null | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' || true
+}
+
 ensure_etcd() {
   [ -x "$etcd" ] && return 0
   local tmp deb
@@ -86,7 +92,11 @@ build_apiserver() {
   build=$dir/build
   rm -rf "$build"
   log "downloading k8s.io/kubernetes@$version"
-  src=$(go mod download -json "k8s.io/kubernetes@$version" | jq -r .Dir)
+  src=$(moddir "k8s.io/kubernetes@$version")
+  if [ -z "$src" ]; then
+    log "the Go module proxy ($(go env GOPROXY)) has no k8s.io/kubernetes@$version"
+    exit 1
+  fi
   cp -r "$src" "$build"
   chmod -R u+w "$build"
   cd "$build"
@@ -97,7 +107,7 @@ build_apiserver() {
   for m in $(grep -E '=> \./staging' go.mod | awk '{print $1}'); do
     # sample-cli-plugin and sample-controller are not published; the
     # apiserver does not need them.
-    d=$(go mod download -json "$m@$staging" 2>/dev/null | jq -r '.Dir // empty') || true
+    d=$(moddir "$m@$staging")
     if [ -n "$d" ] && [ -d "$d" ]; then
       mkdir -p "staging/src/$(dirname "$m")"
       cp -r "$d" "staging/src/$m"

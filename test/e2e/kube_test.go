@@ -67,7 +67,13 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 		// The dashboard's token is the manager's own, not the cluster's.
 		Expect(m.token).NotTo(BeEmpty())
 		Expect(m.token).NotTo(Equal(cluster.Token))
-		DeferCleanup(m.stop)
+		// The last spec replaces m by a restarted manager, which its own
+		// cleanup stops; this one stops the first while it still runs.
+		DeferCleanup(func() {
+			if !m.exited() {
+				m.stop()
+			}
+		})
 	})
 
 	It("converges the demo applied with kubectl, waits Ready, and deletes it through the finalizer", func() {
@@ -168,6 +174,36 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 			_, err := m.clientset().BerthV1alpha1().Environments().Get(context.Background(), name, metav1.GetOptions{})
 			Expect(apierrors.IsNotFound(err)).To(BeTrue(), "%s was stored: %v", name, err)
 		}
+	})
+
+	// Last: it replaces m, and the restarted manager stops with this spec.
+	It("survives kill -9 of the manager mid-converge: a new one adopts, duplicates nothing, and tears down", func() {
+		name := uniqueName("kube-crash")
+		DeferCleanup(func() { sweepLeftovers([]string{name}) })
+		svcs := []M{service("a"), service("b"), service("c"), service("d")}
+		kubectl(cluster.Kubeconfig, "apply", "-f", writeFile(dir, name+".yaml", render(environment(name, svcs...))))
+		id := m.identity()
+		Eventually(func() int { return len(envContainers(name, id)) }).
+			WithTimeout(2 * time.Minute).WithPolling(50 * time.Millisecond).Should(BeNumerically(">=", 1))
+		m.kill()
+		fmt.Fprintf(GinkgoWriter, "killed the manager with %d of 4 containers made\n", len(envContainers(name, id)))
+
+		// The same data dir: the same identity, so the new manager adopts
+		// what the killed one made.
+		m = launchManager(binDir, filepath.Join(dir, "manager"), []string{
+			"--kubeconfig", cluster.Kubeconfig,
+			"--data-dir", filepath.Join(dir, "manager"),
+			"--dashboard-listen", "127.0.0.1:0",
+			"--docker-address-pool", e2eAddressPool,
+		})
+		kubectl(cluster.Kubeconfig, "wait", "--for=condition=Ready", "environment/"+name, "--timeout=300s")
+		Expect(m.identity()).To(Equal(id))
+		cs := envContainers(name, id)
+		Expect(cs).To(HaveLen(4), "one container per service, none duplicated")
+		Expect(envNetworks(name)).To(HaveLen(1))
+
+		kubectl(cluster.Kubeconfig, "delete", "environment", name, "--timeout=180s")
+		expectNothingLeft(m, name)
 	})
 })
 

@@ -180,13 +180,25 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 	It("survives kill -9 of the manager mid-converge: a new one adopts, duplicates nothing, and tears down", func() {
 		name := uniqueName("kube-crash")
 		DeferCleanup(func() { sweepLeftovers([]string{name}) })
-		svcs := []M{service("a"), service("b"), service("c"), service("d")}
+		// A chain (each service waits for the previous one to start), so
+		// the converge takes several passes and the kill lands inside it.
+		svcs := []M{service("s0")}
+		for i := 1; i < 6; i++ {
+			svcs = append(svcs, withDeps(service(fmt.Sprintf("s%d", i)), fmt.Sprintf("s%d", i-1)))
+		}
 		kubectl(cluster.Kubeconfig, "apply", "-f", writeFile(dir, name+".yaml", render(environment(name, svcs...))))
 		id := m.identity()
 		Eventually(func() int { return len(envContainers(name, id)) }).
 			WithTimeout(2 * time.Minute).WithPolling(50 * time.Millisecond).Should(BeNumerically(">=", 1))
 		m.kill()
-		fmt.Fprintf(GinkgoWriter, "killed the manager with %d of 4 containers made\n", len(envContainers(name, id)))
+		running := 0
+		made := envContainers(name, id)
+		for _, c := range made {
+			if c.State == "running" {
+				running++
+			}
+		}
+		fmt.Fprintf(GinkgoWriter, "killed the manager with %d of 6 containers made, %d running\n", len(made), running)
 
 		// The same data dir: the same identity, so the new manager adopts
 		// what the killed one made.
@@ -199,7 +211,7 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 		kubectl(cluster.Kubeconfig, "wait", "--for=condition=Ready", "environment/"+name, "--timeout=300s")
 		Expect(m.identity()).To(Equal(id))
 		cs := envContainers(name, id)
-		Expect(cs).To(HaveLen(4), "one container per service, none duplicated")
+		Expect(cs).To(HaveLen(6), "one container per service, none duplicated")
 		Expect(envNetworks(name)).To(HaveLen(1))
 
 		kubectl(cluster.Kubeconfig, "delete", "environment", name, "--timeout=180s")

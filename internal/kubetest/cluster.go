@@ -33,6 +33,10 @@ type Options struct {
 	APIServer, Etcd string
 	// SkipCRDs leaves berth's CRDs out (Install them yourself).
 	SkipCRDs bool
+	// Users are more identities, each with a token of its own and no
+	// group: no permission until a test binds it a role (for RBAC specs).
+	// Cluster.KubeconfigFor gives each one's kubeconfig.
+	Users []string
 }
 
 // Cluster is a running etcd + kube-apiserver.
@@ -48,6 +52,8 @@ type Cluster struct {
 	Started time.Duration
 
 	config *rest.Config
+	ca     []byte
+	users  map[string]string // name -> token
 	etcd   *process
 	api    *process
 }
@@ -80,7 +86,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("kubetest dir: %w", err)
 	}
-	c := &Cluster{Dir: dir}
+	c := &Cluster{Dir: dir, users: map[string]string{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -108,8 +114,17 @@ func (c *Cluster) start(ctx context.Context, o Options) error {
 	if c.Token, err = randomToken(); err != nil {
 		return err
 	}
+	lines := c.Token + `,admin,admin-uid,"system:masters"` + "\n"
+	for _, u := range o.Users {
+		token, err := randomToken()
+		if err != nil {
+			return err
+		}
+		c.users[u] = token
+		lines += fmt.Sprintf("%s,%s,%s-uid\n", token, u, u)
+	}
 	tokens := filepath.Join(c.Dir, "tokens.csv")
-	if err := os.WriteFile(tokens, []byte(c.Token+`,admin,admin-uid,"system:masters"`+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokens, []byte(lines), 0o600); err != nil {
 		return fmt.Errorf("token file: %w", err)
 	}
 	ports, err := freePorts(3)
@@ -168,8 +183,23 @@ func (c *Cluster) start(ctx context.Context, o Options) error {
 	if err := waitHTTP(ctx, c.api, httpClient, c.Host+"/readyz", map[string]string{"Authorization": "Bearer " + c.Token}); err != nil {
 		return fmt.Errorf("kube-apiserver: %w", err)
 	}
+	c.ca = p.caPEM
 	c.Kubeconfig = filepath.Join(c.Dir, "kubeconfig")
 	return writeKubeconfig(c.Kubeconfig, c.Host, p.caPEM, c.Token)
+}
+
+// KubeconfigFor writes (once) and returns the kubeconfig of one of
+// Options.Users.
+func (c *Cluster) KubeconfigFor(user string) (string, error) {
+	token, ok := c.users[user]
+	if !ok {
+		return "", fmt.Errorf("kubetest: no user %q (Options.Users)", user)
+	}
+	path := filepath.Join(c.Dir, "kubeconfig-"+user)
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	return path, writeKubeconfig(path, c.Host, c.ca, token)
 }
 
 // RESTConfig is a client configuration with the admin token.

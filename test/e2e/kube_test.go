@@ -31,7 +31,19 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 		cluster *kubetest.Cluster
 		m       *managerProcess
 		dir     string
+		// managerKubeconfig is the manager's own identity, bound to
+		// config/rbac's berth-manager ClusterRole only.
+		managerKubeconfig string
 	)
+	startKubeManager := func() *managerProcess {
+		GinkgoHelper()
+		return launchManager(binDir, filepath.Join(dir, "manager"), []string{
+			"--kubeconfig", managerKubeconfig,
+			"--data-dir", filepath.Join(dir, "manager"),
+			"--dashboard-listen", "127.0.0.1:0",
+			"--docker-address-pool", e2eAddressPool,
+		})
+	}
 
 	BeforeAll(func() {
 		if _, _, err := kubetest.Binaries(); errors.Is(err, kubetest.ErrNoBinaries) {
@@ -44,7 +56,7 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		var err error
-		cluster, err = kubetest.Start(ctx, kubetest.Options{Dir: filepath.Join(dir, "cluster"), SkipCRDs: true})
+		cluster, err = kubetest.Start(ctx, kubetest.Options{Dir: filepath.Join(dir, "cluster"), SkipCRDs: true, Users: []string{"berth-manager"}})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { Expect(cluster.Stop()).To(Succeed()) })
 		fmt.Fprintf(GinkgoWriter, "etcd + kube-apiserver ready in %s\n", cluster.Started.Round(time.Millisecond))
@@ -57,13 +69,19 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 			Expect(out).To(ContainSubstring("environmentleases.berth.dev installed"))
 		}
 
-		m = launchManager(binDir, filepath.Join(dir, "manager"), []string{
-			"--kubeconfig", cluster.Kubeconfig,
-			"--data-dir", filepath.Join(dir, "manager"),
-			"--dashboard-listen", "127.0.0.1:0",
-			"--docker-address-pool", e2eAddressPool,
-		})
+		// RBAC as usual: the manager runs as an identity of its own with
+		// config/rbac's ClusterRole and nothing else.
+		managerKubeconfig, err = cluster.KubeconfigFor("berth-manager")
+		Expect(err).NotTo(HaveOccurred())
+		kubectl(cluster.Kubeconfig, "apply", "-f", "../../config/rbac/manager-role.yaml")
+		kubectl(cluster.Kubeconfig, "create", "clusterrolebinding", "berth-manager", "--clusterrole=berth-manager", "--user=berth-manager")
+
+		m = startKubeManager()
 		Expect(m.apiHost).To(Equal(cluster.Host))
+		// The role lets the manager converge, not create Environments.
+		_, errOut, err := m.berth(render(environment("e2e-kube-forbidden", service("api"))), "apply", "-f", "-")
+		Expect(err).To(HaveOccurred())
+		Expect(errOut).To(ContainSubstring("forbidden"))
 		// The dashboard's token is the manager's own, not the cluster's.
 		Expect(m.token).NotTo(BeEmpty())
 		Expect(m.token).NotTo(Equal(cluster.Token))
@@ -202,12 +220,7 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 
 		// The same data dir: the same identity, so the new manager adopts
 		// what the killed one made.
-		m = launchManager(binDir, filepath.Join(dir, "manager"), []string{
-			"--kubeconfig", cluster.Kubeconfig,
-			"--data-dir", filepath.Join(dir, "manager"),
-			"--dashboard-listen", "127.0.0.1:0",
-			"--docker-address-pool", e2eAddressPool,
-		})
+		m = startKubeManager()
 		kubectl(cluster.Kubeconfig, "wait", "--for=condition=Ready", "environment/"+name, "--timeout=300s")
 		Expect(m.identity()).To(Equal(id))
 		cs := envContainers(name, id)

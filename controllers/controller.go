@@ -87,6 +87,7 @@ type Controller struct {
 	runs      *runMemory
 	stale     *staleGuard
 	refusals  *networkRefusals
+	valid     *validMemory
 	metrics   *reconcileMetrics
 
 	leaseInformer cache.SharedIndexInformer
@@ -134,6 +135,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		runs:      newRunMemory(),
 		stale:     newStaleGuard(),
 		refusals:  newNetworkRefusals(),
+		valid:     newValidMemory(),
 		metrics:   newReconcileMetrics(opts.Registerer),
 	}
 	if c.buildLogs == nil {

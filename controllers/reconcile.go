@@ -37,6 +37,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		c.runs.forget(name)
 		c.stale.forget(name)
 		c.refusals.forget(name)
+		c.valid.forget(name)
 		return c.collectOrphans(ctx)
 	}
 	if err != nil {

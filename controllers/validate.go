@@ -2,10 +2,12 @@ package controllers
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"berth.dev/berth/apis/v1alpha1"
@@ -17,9 +19,52 @@ import (
 // Kubernetes API the CRD's schema catches only part of it (types, enums,
 // patterns, bounds, some CEL rules); dependency cycles, quantities, volume
 // references and the policy are checked here.
+//
+// A generation found valid is remembered (by UID), so resyncs and status
+// updates do not validate it again; the spec cannot change without a new
+// generation.
 func (c *Controller) validate(env *v1alpha1.Environment) field.ErrorList {
+	if c.valid.has(env) {
+		return nil
+	}
 	errs := v1alpha1.ValidateEnvironment(env)
-	return append(errs, v1alpha1.ValidatePolicy(&env.Spec, c.opts.Policy)...)
+	errs = append(errs, v1alpha1.ValidatePolicy(&env.Spec, c.opts.Policy)...)
+	if len(errs) == 0 {
+		c.valid.remember(env)
+	}
+	return errs
+}
+
+// validMemory is the last generation of each Environment that passed
+// validate.
+type validMemory struct {
+	mu  sync.Mutex
+	gen map[string]validGeneration
+}
+
+type validGeneration struct {
+	uid        types.UID
+	generation int64
+}
+
+func newValidMemory() *validMemory { return &validMemory{gen: map[string]validGeneration{}} }
+
+func (m *validMemory) has(env *v1alpha1.Environment) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.gen[env.Name] == validGeneration{env.UID, env.Generation}
+}
+
+func (m *validMemory) remember(env *v1alpha1.Environment) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gen[env.Name] = validGeneration{env.UID, env.Generation}
+}
+
+func (m *validMemory) forget(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.gen, name)
 }
 
 // refuseInvalid records why the current generation is refused and makes

@@ -20,11 +20,14 @@ import (
 // patterns, bounds, some CEL rules); dependency cycles, quantities, volume
 // references and the policy are checked here.
 //
-// A generation found valid is remembered (by UID), so resyncs and status
-// updates do not validate it again; the spec cannot change without a new
-// generation.
+// A generation found valid is not validated again, as the embedded server
+// does not re-check an unchanged spec: remembered by UID and generation,
+// and after a restart known from the status (it describes this generation
+// and does not say InvalidSpec, so a controller accepted it). Resyncs cost
+// no validation, and rules tightened by an upgrade do not strand what was
+// already running.
 func (c *Controller) validate(env *v1alpha1.Environment) field.ErrorList {
-	if c.valid.has(env) {
+	if c.valid.has(env) || acceptedBefore(env) {
 		return nil
 	}
 	errs := v1alpha1.ValidateEnvironment(env)
@@ -33,6 +36,16 @@ func (c *Controller) validate(env *v1alpha1.Environment) field.ErrorList {
 		c.valid.remember(env)
 	}
 	return errs
+}
+
+// acceptedBefore reports whether the status says a controller converged
+// this very generation.
+func acceptedBefore(env *v1alpha1.Environment) bool {
+	if env.Generation == 0 || env.Status.ObservedGeneration != env.Generation {
+		return false
+	}
+	ready := meta.FindStatusCondition(env.Status.Conditions, v1alpha1.ConditionReady)
+	return ready != nil && ready.Reason != plan.ReasonInvalidSpec
 }
 
 // validMemory is the last generation of each Environment that passed

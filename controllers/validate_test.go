@@ -39,4 +39,23 @@ func TestValidateRemembersValidGenerations(t *testing.T) {
 	if c.valid.has(env) {
 		t.Error("forget kept the generation")
 	}
+
+	// After a restart the status says which generation was accepted.
+	restarted := &Controller{valid: newValidMemory()}
+	accepted := bad.DeepCopy()
+	accepted.Status.ObservedGeneration = 2
+	accepted.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "AllServicesReady"}}
+	if errs := restarted.validate(accepted); len(errs) != 0 {
+		t.Errorf("a generation the status shows converged was validated again: %v", errs)
+	}
+	refused := accepted.DeepCopy()
+	refused.Status.Conditions[0].Reason = "InvalidSpec"
+	if errs := restarted.validate(refused); len(errs) == 0 {
+		t.Error("a generation the status shows refused was let through")
+	}
+	newer := accepted.DeepCopy()
+	newer.Generation = 3
+	if errs := restarted.validate(newer); len(errs) == 0 {
+		t.Error("a generation the status does not describe was let through")
+	}
 }

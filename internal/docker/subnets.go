@@ -10,16 +10,12 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/moby/moby/client"
-
-	"berth.dev/berth/internal/governor"
 )
 
 // Docker's default address pools hand every bridge network a /16 (or a /20)
 // and run out after about 31 networks, and berth makes one network per
-// Environment. With an address pool configured (--docker-address-pool),
-// berth instead carves a small subnet per network out of that pool itself,
+// Environment. So berth carves a small subnet per network itself, out of
+// --docker-address-pool or the default pool it chooses (addresspool.go),
 // skipping every subnet an existing network already uses.
 
 // DefaultSubnetBits is the prefix length of the subnets carved from an
@@ -83,24 +79,10 @@ func uintToIPv4(v uint32) netip.Addr {
 }
 
 // usedSubnets lists the subnets of every network on the daemon (one read),
-// whoever owns it: berth must not overlap any of them.
+// whoever owns it, and on a local daemon this host's routes: berth must
+// overlap none of them.
 func (c *Client) usedSubnets(ctx context.Context) ([]netip.Prefix, error) {
-	var used []netip.Prefix
-	err := c.gov.Do(ctx, governor.Call{Op: "network_list", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error {
-		r, err := c.api.NetworkList(ctx, client.NetworkListOptions{})
-		if err != nil {
-			return err
-		}
-		used = used[:0]
-		for _, n := range r.Items {
-			for _, cfg := range n.IPAM.Config {
-				if cfg.Subnet.IsValid() {
-					used = append(used, cfg.Subnet)
-				}
-			}
-		}
-		return nil
-	})
+	used, _, err := c.networkSubnets(ctx)
 	if err == nil && c.localDaemon {
 		// A local daemon shares this host's routes; a subnet that shadows
 		// one would cut the host off from that network.
@@ -146,22 +128,37 @@ func hostRoutes(path string) []netip.Prefix {
 	return out
 }
 
-// pickSubnet chooses a free subnet from the configured pool; ok is false
-// when no pool is configured.
-func (c *Client) pickSubnet(ctx context.Context) (netip.Prefix, bool, error) {
-	if c.pool == nil {
-		return netip.Prefix{}, false, nil
+// pickSubnet chooses a free subnet from the address pool and reserves it
+// in this process until release is called (after the create), so creates
+// of different networks run side by side without picking one subnet twice.
+func (c *Client) pickSubnet(ctx context.Context) (subnet netip.Prefix, release func(), err error) {
+	pool, err := c.subnetPool(ctx)
+	if err != nil {
+		return netip.Prefix{}, nil, err
 	}
 	used, err := c.usedSubnets(ctx)
 	if err != nil {
-		return netip.Prefix{}, false, err
+		return netip.Prefix{}, nil, err
 	}
-	s, ok := c.pool.free(used)
+	c.poolMu.Lock()
+	defer c.poolMu.Unlock()
+	for r := range c.reserved {
+		used = append(used, r)
+	}
+	s, ok := pool.free(used)
 	if !ok {
-		return netip.Prefix{}, false, &Error{Op: "network_create", Kind: ErrUnavailable,
-			Err: fmt.Errorf("address pool %s has no free /%d left (%d networks use subnets); widen --docker-address-pool", c.pool.pool, c.pool.bits, len(used))}
+		return netip.Prefix{}, nil, &Error{Op: "network_create", Kind: ErrUnavailable,
+			Err: fmt.Errorf("address pool %s has no free /%d left (%d subnets in use); widen --docker-address-pool", pool.pool, pool.bits, len(used))}
 	}
-	return s, true, nil
+	if c.reserved == nil {
+		c.reserved = map[netip.Prefix]struct{}{}
+	}
+	c.reserved[s] = struct{}{}
+	return s, func() {
+		c.poolMu.Lock()
+		defer c.poolMu.Unlock()
+		delete(c.reserved, s)
+	}, nil
 }
 
 // subnetRetryWait spaces attempts when another process took the subnet

@@ -78,6 +78,7 @@ type Controller struct {
 	runs      *runMemory
 	stale     *staleGuard
 	refusals  *networkRefusals
+	failures  *failureMemory
 	metrics   *reconcileMetrics
 
 	leaseInformer cache.SharedIndexInformer
@@ -125,6 +126,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		runs:      newRunMemory(),
 		stale:     newStaleGuard(),
 		refusals:  newNetworkRefusals(),
+		failures:  newFailureMemory(),
 		metrics:   newReconcileMetrics(opts.Registerer),
 	}
 	if c.buildLogs == nil {

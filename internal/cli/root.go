@@ -21,7 +21,6 @@ import (
 	"k8s.io/kubectl/pkg/cmd/apply"
 	"k8s.io/kubectl/pkg/cmd/get"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
-	"k8s.io/kubectl/pkg/cmd/wait"
 	"k8s.io/kubectl/pkg/util/completion"
 
 	"berth.dev/berth/internal/paths"
@@ -143,9 +142,3 @@ func newGetCommand(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 	return cmd
 }
 
-func newWaitCommand(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	cmd := wait.NewCmdWait(f, streams)
-	cmd.Short = "Wait until Environments reach a condition, or are deleted"
-	cmd.Long, cmd.Example = waitLong, waitExample
-	return cmd
-}

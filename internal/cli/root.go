@@ -141,4 +141,3 @@ func newGetCommand(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 	}
 	return cmd
 }
-

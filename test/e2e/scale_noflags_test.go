@@ -110,4 +110,61 @@ var _ = Describe("Scale without flags", Ordered, ContinueOnFailure, func() {
 		m.mustBerth("delete", "environment", name, "--timeout=3m")
 		expectNothingLeft(m, name)
 	})
+
+	It("says in Ready and Progressing that a network create keeps failing, and recovers when it can", func() {
+		// A pool of one /24: the first Environment takes it, the second
+		// cannot get a network until the first is gone.
+		one := freeSubnet(netip.MustParsePrefix("10.198.0.0/16"))
+		small := launchManager(binDir, GinkgoT().TempDir(), "--docker-address-pool", one.String(),
+			"--default-memory-limit", "32Mi", "--default-memory-reservation", "16Mi")
+		first, second := uniqueName("onepool"), uniqueName("onepool")
+		envs = append(envs, first, second)
+		DeferCleanup(func() {
+			if !small.exited() {
+				_, _, _ = small.berth("", "delete", "environment", first, second, "--ignore-not-found", "--timeout=3m")
+			}
+		})
+		apply(small, tmp, first+".yaml", environment(first, service("app")))
+		small.waitReady(3*time.Minute, first)
+		apply(small, tmp, second+".yaml", environment(second, service("app")))
+		Eventually(func(g Gomega) {
+			env := small.getEnv(second)
+			ready, progressing := condition(env, v1alpha1.ConditionReady), condition(env, v1alpha1.ConditionProgressing)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Reason).To(Equal("NetworkCreateFailed"), describeStatus(env))
+			g.Expect(ready.Message).To(ContainSubstring("has no free /24 left"), describeStatus(env))
+			g.Expect(progressing.Status).To(Equal(metav1.ConditionTrue), describeStatus(env))
+			g.Expect(progressing.Reason).To(Equal("NetworkCreateFailed"), describeStatus(env))
+			g.Expect(env.Status.Phase).To(Equal(v1alpha1.PhasePending))
+		}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+
+		small.mustBerth("delete", "environment", first, "--timeout=3m")
+		small.waitReady(5*time.Minute, second)
+		small.mustBerth("delete", "environment", second, "--timeout=3m")
+		expectNothingLeft(small, first, second)
+	})
 })
+
+// freeSubnet is the first /24 of within that no Docker network uses now.
+func freeSubnet(within netip.Prefix) netip.Prefix {
+	GinkgoHelper()
+	ctx, cancel := dockerCtx()
+	defer cancel()
+	res, err := dockerc().NetworkList(ctx, client.NetworkListOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	base := within.Addr().As4()
+	for i := 0; i < 256; i++ {
+		cand := netip.PrefixFrom(netip.AddrFrom4([4]byte{base[0], base[1], byte(i), 0}), 24)
+		used := false
+		for _, n := range res.Items {
+			for _, c := range n.IPAM.Config {
+				used = used || c.Subnet.Overlaps(cand)
+			}
+		}
+		if !used {
+			return cand
+		}
+	}
+	Fail("no free /24 in " + within.String())
+	return netip.Prefix{}
+}

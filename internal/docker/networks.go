@@ -191,11 +191,8 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 			break
 		}
 	}
-	if err != nil && strings.Contains(err.Error(), "non-overlapping IPv4 address pool") {
-		// Docker answers 404 here, which would read as "not found".
-		return Network{}, fmt.Errorf("ensure network %s: %w", name, &Error{Op: "network_create", Object: name, Kind: ErrUnavailable,
-			Err: fmt.Errorf("the Docker daemon has no free address pool for another bridge network (its default-address-pools are used up); remove unused networks or widen default-address-pools in daemon.json: %v", err)})
-	}
+	// Every create names its subnet, so Docker's own default pools (which
+	// run dry after about 31 networks) are never asked.
 	if err != nil {
 		return Network{}, fmt.Errorf("ensure network %s: %w", name, err)
 	}

@@ -147,8 +147,14 @@ func (c *Client) pickSubnet(ctx context.Context) (subnet netip.Prefix, release f
 	}
 	s, ok := pool.free(used)
 	if !ok {
+		inPool := map[netip.Prefix]bool{}
+		for _, u := range used {
+			if u.Overlaps(pool.pool) {
+				inPool[u] = true
+			}
+		}
 		return netip.Prefix{}, nil, &Error{Op: "network_create", Kind: ErrUnavailable,
-			Err: fmt.Errorf("address pool %s has no free /%d left (%d subnets in use); widen --docker-address-pool", pool.pool, pool.bits, len(used))}
+			Err: fmt.Errorf("address pool %s has no free /%d left (%d subnets of networks, routes or creates in flight use it); widen --docker-address-pool", pool.pool, pool.bits, len(inPool))}
 	}
 	if c.reserved == nil {
 		c.reserved = map[netip.Prefix]struct{}{}

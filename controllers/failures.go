@@ -3,7 +3,6 @@ package controllers
 import (
 	"strings"
 	"sync"
-	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 
@@ -44,7 +43,7 @@ func (m *failureMemory) get(env *v1alpha1.Environment) *plan.OpFailure {
 
 // record folds one reconcile's executed ops into env's streak and returns
 // the failure to show: the first op that failed, or nil.
-func (m *failureMemory) record(env *v1alpha1.Environment, outcomes []outcome, now time.Time) *plan.OpFailure {
+func (m *failureMemory) record(env *v1alpha1.Environment, outcomes []outcome) *plan.OpFailure {
 	var failed *outcome
 	for i := range outcomes {
 		if outcomes[i].err != nil {
@@ -62,7 +61,7 @@ func (m *failureMemory) record(env *v1alpha1.Environment, outcomes []outcome, no
 	if prev.uid != env.UID {
 		prev = failureRecord{uid: env.UID}
 	}
-	f := plan.NextFailure(prev.failure, &failed.op, failed.err.Error(), imageMissing(failed.err), now)
+	f := plan.NextFailure(prev.failure, &failed.op, failed.err.Error(), imageMissing(failed.err))
 	m.byEnv[env.Name] = failureRecord{uid: env.UID, failure: f}
 	return f
 }

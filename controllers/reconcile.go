@@ -88,7 +88,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	// A refused removal of an earlier incarnation's network decides
 	// whether the next plan adopts it.
 	c.refusals.record(env, outcomes)
-	obs.Failure = c.failures.record(env, outcomes, now)
+	obs.Failure = c.failures.record(env, outcomes)
 	status := plan.ComputeStatus(planEnv, obs, c.opts.Plan, p, env.Status, now)
 	c.runs.remember(env, rememberRestarts(plan.RememberRuns(status, obs), obs, outcomes, now))
 	events := append(buildWarnings, outcomeEvents(outcomes, now)...)
@@ -173,7 +173,7 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 	}
 	outcomes, err := c.execute(ctx, env, p)
 	c.refusals.record(env, outcomes)
-	c.failures.record(env, outcomes, now)
+	c.failures.record(env, outcomes)
 	if len(outcomes) > 0 {
 		// The status write above changed the object: start from the latest.
 		if latest, getErr := c.clientset.BerthV1alpha1().Environments().Get(ctx, env.Name, metav1.GetOptions{}); getErr == nil {

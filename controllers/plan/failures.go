@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"time"
 	"unicode/utf8"
 )
 
@@ -31,7 +30,6 @@ type OpFailure struct {
 	// Error is the Docker layer's answer, bounded by maxFailureText.
 	Error string
 	Count int32
-	Since time.Time
 }
 
 // maxFailureText bounds an error copied into a condition: Docker's answers
@@ -69,15 +67,14 @@ func FailureReason(k OpKind, imageMissing bool) string {
 // failed (an op that succeeds, or a plan with nothing to do, ends the
 // streak), a count of one for a new reason, prev's count plus one for the
 // same reason.
-func NextFailure(prev *OpFailure, failed *Op, errText string, imageMissing bool, now time.Time) *OpFailure {
+func NextFailure(prev *OpFailure, failed *Op, errText string, imageMissing bool) *OpFailure {
 	if failed == nil {
 		return nil
 	}
 	f := &OpFailure{Reason: FailureReason(failed.Kind, imageMissing), Op: failed.Reason,
-		Error: truncateText(errText, maxFailureText), Count: 1, Since: now.Truncate(time.Second)}
+		Error: truncateText(errText, maxFailureText), Count: 1}
 	if prev != nil && prev.Reason == f.Reason {
 		f.Count = prev.Count + 1
-		f.Since = prev.Since
 	}
 	return f
 }

@@ -19,6 +19,18 @@ const (
 	ReasonRemoveFailed         = "RemoveFailed"
 )
 
+// opFailureReasons are the reasons FailureReason gives, but for
+// ImagePullFailed, which a pull back-off also gives (WaitImagePullFailed).
+var opFailureReasons = map[string]bool{
+	ReasonNetworkCreateFailed: true, ReasonNetworkConnectFailed: true, ReasonVolumeCreateFailed: true,
+	ReasonImageNotFound: true, ReasonCreateFailed: true, ReasonStartFailed: true,
+	ReasonCopyFilesFailed: true, ReasonRemoveFailed: true, string(WaitImagePullFailed): true,
+}
+
+// IsOpFailureReason says whether a condition reason is an operation that
+// failed and is being retried, for clients that show why a wait goes on.
+func IsOpFailureReason(reason string) bool { return opFailureReasons[reason] }
+
 // OpFailure is the operation that failed in an Environment's latest
 // reconcile, and for how many reconciles in a row an operation failed with
 // the same reason. The reconciler keeps it in memory and puts it in

@@ -126,8 +126,10 @@ func setConditions(st *v1alpha1.EnvironmentStatus, env *v1alpha1.Environment, fa
 	if env.DeletionTimestamp != nil {
 		st.Phase = v1alpha1.PhaseTerminating
 		set(v1alpha1.ConditionReady, false, ReasonTearingDown, "the Environment is being deleted")
-		if failure != nil && !p.Empty() {
-			// The teardown is retried; say what keeps it from finishing.
+		if failure != nil && failure.Reason == ReasonRemoveFailed && !p.Empty() {
+			// The teardown is retried; say what keeps it from finishing
+			// (a failure of converging before the delete is no longer
+			// the point).
 			set(v1alpha1.ConditionProgressing, true, failure.Reason, failure.Message())
 		} else {
 			set(v1alpha1.ConditionProgressing, !p.Empty(), ReasonTearingDown, opsSummary(p))

@@ -100,8 +100,16 @@ func TestStatusShowsAFailingTeardownOp(t *testing.T) {
 	if p.Empty() {
 		t.Fatal("nothing to tear down")
 	}
-	obs.Failure = NextFailure(nil, &p.Ops[0], "daemon said no", false)
+	obs.Failure = NextFailure(nil, &Op{Kind: OpEnsureNetwork, Reason: "create network"}, "no free /24", false)
 	st := ComputeStatus(env, obs, testOptions(), p, env.Status, t0)
+	if pr := cond(t, st, v1alpha1.ConditionProgressing); pr.Reason != ReasonTearingDown {
+		t.Errorf("Progressing %s %q: a converge failure from before the delete shown during teardown", pr.Reason, pr.Message)
+	}
+	obs.Failure = NextFailure(nil, &p.Ops[0], "daemon said no", false)
+	if obs.Failure.Reason != ReasonRemoveFailed {
+		t.Fatalf("teardown's first op %s fails as %s", p.Ops[0].Kind, obs.Failure.Reason)
+	}
+	st = ComputeStatus(env, obs, testOptions(), p, env.Status, t0)
 	pr := cond(t, st, v1alpha1.ConditionProgressing)
 	if pr.Status != metav1.ConditionTrue || pr.Reason != obs.Failure.Reason || !strings.Contains(pr.Message, "daemon said no") {
 		t.Errorf("Progressing %s/%s %q during a failing teardown", pr.Status, pr.Reason, pr.Message)

@@ -28,8 +28,9 @@ type Client struct {
 	pool *subnetPool
 	// poolChosen: pool is the default berth chose, not the flag's.
 	poolChosen bool
-	// reserved are subnets picked for creates still in flight.
-	reserved map[netip.Prefix]struct{}
+	// reserved are subnets picked for creates: the zero time while the
+	// create is in flight, then when it returned (pickSubnet).
+	reserved map[netip.Prefix]time.Time
 	// localDaemon: the daemon is on this host (unix socket), so it shares
 	// this host's routes.
 	localDaemon bool

@@ -129,21 +129,30 @@ func hostRoutes(path string) []netip.Prefix {
 }
 
 // pickSubnet chooses a free subnet from the address pool and reserves it
-// in this process until release is called (after the create), so creates
-// of different networks run side by side without picking one subnet twice.
+// in this process, so creates of different networks run side by side
+// without picking one subnet twice. release, called once the create has
+// returned, keeps the subnet reserved for pickers whose network list was
+// read before then (it may not show the new network yet).
 func (c *Client) pickSubnet(ctx context.Context) (subnet netip.Prefix, release func(), err error) {
 	pool, err := c.subnetPool(ctx)
 	if err != nil {
 		return netip.Prefix{}, nil, err
 	}
+	listed := time.Now()
 	used, err := c.usedSubnets(ctx)
 	if err != nil {
 		return netip.Prefix{}, nil, err
 	}
 	c.poolMu.Lock()
 	defer c.poolMu.Unlock()
-	for r := range c.reserved {
-		used = append(used, r)
+	for r, done := range c.reserved {
+		switch {
+		case done.IsZero() || !done.Before(listed):
+			// In flight, or created after our list was read.
+			used = append(used, r)
+		case listed.Sub(done) > reservationKeep:
+			delete(c.reserved, r)
+		}
 	}
 	s, ok := pool.free(used)
 	if !ok {
@@ -157,15 +166,20 @@ func (c *Client) pickSubnet(ctx context.Context) (subnet netip.Prefix, release f
 			Err: fmt.Errorf("address pool %s has no free /%d left (%d subnets of networks, routes or creates in flight use it); widen --docker-address-pool", pool.pool, pool.bits, len(inPool))}
 	}
 	if c.reserved == nil {
-		c.reserved = map[netip.Prefix]struct{}{}
+		c.reserved = map[netip.Prefix]time.Time{}
 	}
-	c.reserved[s] = struct{}{}
+	c.reserved[s] = time.Time{}
 	return s, func() {
 		c.poolMu.Lock()
 		defer c.poolMu.Unlock()
-		delete(c.reserved, s)
+		c.reserved[s] = time.Now()
 	}, nil
 }
+
+// reservationKeep is how long a released reservation is remembered: far
+// longer than any network list call, so every picker that listed before
+// the create returned still sees it.
+const reservationKeep = time.Minute
 
 // subnetRetryWait spaces attempts when another process took the subnet
 // berth picked between its list and its create.

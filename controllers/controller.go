@@ -88,6 +88,7 @@ type Controller struct {
 	stale     *staleGuard
 	refusals  *networkRefusals
 	valid     *validMemory
+	failures  *failureMemory
 	metrics   *reconcileMetrics
 
 	leaseInformer cache.SharedIndexInformer
@@ -136,6 +137,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		stale:     newStaleGuard(),
 		refusals:  newNetworkRefusals(),
 		valid:     newValidMemory(),
+		failures:  newFailureMemory(),
 		metrics:   newReconcileMetrics(opts.Registerer),
 	}
 	if c.buildLogs == nil {

@@ -38,6 +38,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		c.stale.forget(name)
 		c.refusals.forget(name)
 		c.valid.forget(name)
+		c.failures.forget(name)
 		return c.collectOrphans(ctx)
 	}
 	if err != nil {
@@ -101,6 +102,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	// A refused removal of an earlier incarnation's network decides
 	// whether the next plan adopts it.
 	c.refusals.record(env, outcomes)
+	obs.Failure = c.failures.record(env, outcomes)
 	status := plan.ComputeStatus(planEnv, obs, c.opts.Plan, p, env.Status, now)
 	c.runs.remember(env, rememberRestarts(plan.RememberRuns(status, obs), obs, outcomes, now))
 	events := append(buildWarnings, outcomeEvents(outcomes, now)...)
@@ -141,6 +143,8 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 	p := plan.Teardown(env, obs, c.opts.Plan)
 	c.probes.Sync(env.Name, nil)
 
+	// The previous pass's failure, if the teardown is being retried.
+	obs.Failure = c.failures.get(env)
 	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
 	if p.Empty() {
 		if !hasTeardownEvent(env.Status) {
@@ -170,6 +174,7 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 		c.buildLogs.Forget(env.Name)
 		c.runs.forget(env.Name)
 		c.refusals.forget(env.Name)
+		c.failures.forget(env.Name)
 		if err := c.deleteLeaseRecord(ctx, env); err != nil {
 			return Result{}, err
 		}
@@ -182,6 +187,7 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 	}
 	outcomes, err := c.execute(ctx, env, p)
 	c.refusals.record(env, outcomes)
+	c.failures.record(env, outcomes)
 	if len(outcomes) > 0 {
 		// The status write above changed the object: start from the latest.
 		if latest, getErr := c.clientset.BerthV1alpha1().Environments().Get(ctx, env.Name, metav1.GetOptions{}); getErr == nil {

@@ -32,6 +32,9 @@ type problem struct {
 	reason   string
 	what     string
 	services []string
+	// detail is the first service's own message (a back-off's error), so
+	// the condition says why and not only who.
+	detail   string
 	degrades bool // makes Degraded True
 	fails    bool // makes the phase Failed: no retry can fix it
 	stalls   bool // nothing berth can do; Progressing is False
@@ -55,9 +58,12 @@ func collectProblems(facts []serviceFacts) []*problem {
 	for _, p := range ranked {
 		byReason[p.reason] = p
 	}
-	add := func(reason, svc string) {
+	add := func(reason, svc string, detail ...string) {
 		if p := byReason[reason]; p != nil {
 			p.services = append(p.services, svc)
+			if p.detail == "" && len(detail) > 0 {
+				p.detail = detail[0]
+			}
 		}
 	}
 	for _, f := range facts {
@@ -70,7 +76,7 @@ func collectProblems(facts []serviceFacts) []*problem {
 		case f.waiting != nil && f.waiting.Reason == WaitingForDependency:
 			add(string(f.waiting.Reason), fmt.Sprintf("%s (on %s %s)", name, f.waiting.Dependency, f.waiting.Condition))
 		case f.waiting != nil:
-			add(string(f.waiting.Reason), name)
+			add(string(f.waiting.Reason), name, f.waiting.Message)
 		case f.probeFailing:
 			add(ReasonProbeFailing, name)
 		case f.probePending:
@@ -89,14 +95,19 @@ func collectProblems(facts []serviceFacts) []*problem {
 func describeProblems(ps []*problem) string {
 	var parts []string
 	for _, p := range ps {
-		parts = append(parts, fmt.Sprintf("%s: %s", p.what, strings.Join(p.services, ", ")))
+		part := fmt.Sprintf("%s: %s", p.what, strings.Join(p.services, ", "))
+		if p.detail != "" {
+			part += " (" + p.detail + ")"
+		}
+		parts = append(parts, part)
 	}
 	return strings.Join(parts, "; ")
 }
 
 // setConditions sets Ready, Progressing and Degraded, the phase and
-// FirstReadyTime.
-func setConditions(st *v1alpha1.EnvironmentStatus, env *v1alpha1.Environment, facts []serviceFacts, p Plan, now time.Time) {
+// FirstReadyTime. failure, an operation that failed just now, names Ready's
+// and Progressing's reason: it is why the Environment is not converging.
+func setConditions(st *v1alpha1.EnvironmentStatus, env *v1alpha1.Environment, facts []serviceFacts, p Plan, failure *OpFailure, now time.Time) {
 	gen := env.Generation
 	set := func(t string, ok bool, reason, msg string) {
 		status := metav1.ConditionFalse
@@ -115,7 +126,14 @@ func setConditions(st *v1alpha1.EnvironmentStatus, env *v1alpha1.Environment, fa
 	if env.DeletionTimestamp != nil {
 		st.Phase = v1alpha1.PhaseTerminating
 		set(v1alpha1.ConditionReady, false, ReasonTearingDown, "the Environment is being deleted")
-		set(v1alpha1.ConditionProgressing, !p.Empty(), ReasonTearingDown, opsSummary(p))
+		if failure != nil && failure.Reason == ReasonRemoveFailed && !p.Empty() {
+			// The teardown is retried; say what keeps it from finishing
+			// (a failure of converging before the delete is no longer
+			// the point).
+			set(v1alpha1.ConditionProgressing, true, failure.Reason, failure.Message())
+		} else {
+			set(v1alpha1.ConditionProgressing, !p.Empty(), ReasonTearingDown, opsSummary(p))
+		}
 		set(v1alpha1.ConditionDegraded, false, ReasonTearingDown, "the Environment is being deleted")
 		sortConditions(st.Conditions)
 		return
@@ -171,6 +189,18 @@ func setConditions(st *v1alpha1.EnvironmentStatus, env *v1alpha1.Environment, fa
 		set(v1alpha1.ConditionProgressing, false, problems[0].reason, describeProblems(problems))
 	default:
 		set(v1alpha1.ConditionProgressing, true, ReasonProgressing, "waiting for containers to settle")
+	}
+
+	if failure != nil && !ready {
+		// An op failed and is retried by the queue's back-off: that is
+		// what holds the Environment back, whatever else waits on it.
+		msg := failure.Message()
+		readyMsg := fmt.Sprintf("%s services ready; %s", st.Ready, msg)
+		if len(problems) > 0 {
+			readyMsg += "; " + describeProblems(problems)
+		}
+		set(v1alpha1.ConditionReady, false, failure.Reason, readyMsg)
+		set(v1alpha1.ConditionProgressing, true, failure.Reason, msg)
 	}
 
 	// Degraded: something is wrong that will not fix itself quickly.

@@ -53,6 +53,9 @@ type Observed struct {
 	// Host is what the reconciler read on the manager's host for the
 	// spec's files, secrets and host paths.
 	Host HostReads
+	// Failure is the operation that failed in the latest reconcile (the
+	// one whose status is computed), nil when none did.
+	Failure *OpFailure
 }
 
 // ObservedNetwork is a Docker network.

@@ -40,7 +40,7 @@ func ComputeStatus(env *v1alpha1.Environment, obs Observed, opts Options, p Plan
 		}
 	}
 	out.Ready = fmt.Sprintf("%d/%d", ready, len(facts))
-	setConditions(&out, env, facts, p, now)
+	setConditions(&out, env, facts, p, obs.Failure, now)
 	return out
 }
 

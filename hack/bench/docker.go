@@ -37,7 +37,7 @@ func runDocker(args []string, stdout, stderr io.Writer) int {
 	sizes := fs.String("sizes", "10,40", "batch sizes, comma-separated")
 	profiles := fs.String("profiles", "desktop,ci,adaptive", "governor profiles, comma-separated; profile@N overrides its max in-flight (e.g. ci@4)")
 	workers := fs.String("direct-workers", "0,3", "concurrency of the direct baseline, comma-separated (0 = the whole batch at once)")
-	pool := fs.String("docker-address-pool", "", "CIDR for the batch networks' subnets (empty = Docker's default pools)")
+	pool := fs.String("docker-address-pool", "", "CIDR for the batch networks' subnets (empty = berth's default: a free /16 chosen at start)")
 	rounds := fs.Int("rounds", 1, "repeat every batch this many times and report the mean")
 	callers := fs.Int("throughput-callers", 16, "parallel callers in the calls-per-second run")
 	dur := fs.Duration("throughput-duration", 5*time.Second, "length of each calls-per-second run (0 skips them)")

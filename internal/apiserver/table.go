@@ -14,7 +14,8 @@ import (
 )
 
 // environmentTable renders Environments as the columns `get` prints:
-// NAME, PHASE, READY, AGE (and SERVICES, MESSAGE with -o wide).
+// NAME, PHASE, READY, AGE (and SERVICES, REASON, MESSAGE, HOLDER with
+// -o wide).
 type environmentTable struct{}
 
 var environmentColumns = []metav1.TableColumnDefinition{
@@ -23,6 +24,7 @@ var environmentColumns = []metav1.TableColumnDefinition{
 	{Name: "Ready", Type: "string", Description: "Ready services out of all services"},
 	{Name: "Age", Type: "string", Description: "Time since creation"},
 	{Name: "Services", Type: "string", Priority: 1, Description: "Service names"},
+	{Name: "Reason", Type: "string", Priority: 1, Description: "The Ready condition's reason when it is not True (e.g. NetworkCreateFailed, ImagePullFailed)"},
 	{Name: "Message", Type: "string", Priority: 1, Description: "Why the Environment is not Ready"},
 	{Name: "Holder", Type: "string", Priority: 1, Description: "Who holds the Environment's lease (spec.lease.holderIdentity)"},
 }
@@ -49,6 +51,7 @@ func (environmentTable) ConvertToTable(_ context.Context, obj runtime.Object, _ 
 				readyOf(env),
 				duration.HumanDuration(now.Sub(env.CreationTimestamp.Time)),
 				serviceNames(env),
+				notReadyReason(env),
 				notReadyMessage(env),
 				holderOf(env),
 			},
@@ -84,6 +87,13 @@ func serviceNames(env *v1alpha1.Environment) string {
 		s += svc.Name
 	}
 	return s
+}
+
+func notReadyReason(env *v1alpha1.Environment) string {
+	if c := meta.FindStatusCondition(env.Status.Conditions, v1alpha1.ConditionReady); c != nil && c.Status != metav1.ConditionTrue {
+		return c.Reason
+	}
+	return ""
 }
 
 func notReadyMessage(env *v1alpha1.Environment) string {

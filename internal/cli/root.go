@@ -21,7 +21,6 @@ import (
 	"k8s.io/kubectl/pkg/cmd/apply"
 	"k8s.io/kubectl/pkg/cmd/get"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
-	"k8s.io/kubectl/pkg/cmd/wait"
 	"k8s.io/kubectl/pkg/util/completion"
 
 	"berth.dev/berth/internal/paths"
@@ -141,12 +140,5 @@ func newGetCommand(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 		cmdutil.CheckErr(requireResource(cmd, args, "get"))
 		run(cmd, args)
 	}
-	return cmd
-}
-
-func newWaitCommand(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	cmd := wait.NewCmdWait(f, streams)
-	cmd.Short = "Wait until Environments reach a condition, or are deleted"
-	cmd.Long, cmd.Example = waitLong, waitExample
 	return cmd
 }

@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -20,8 +21,16 @@ type Client struct {
 	gov *governor.Governor
 	id  string
 	log logr.Logger
-	// pool is the --docker-address-pool, nil when Docker picks subnets.
+	// poolMu guards pool, poolChosen and reserved.
+	poolMu sync.Mutex
+	// pool is the --docker-address-pool, or the default pool once chosen
+	// (AddressPool); nil until then.
 	pool *subnetPool
+	// poolChosen: pool is the default berth chose, not the flag's.
+	poolChosen bool
+	// reserved are subnets picked for creates: the zero time while the
+	// create is in flight, then when it returned (pickSubnet).
+	reserved map[netip.Prefix]time.Time
 	// localDaemon: the daemon is on this host (unix socket), so it shares
 	// this host's routes.
 	localDaemon bool

@@ -32,8 +32,9 @@ type Config struct {
 	// a negative value disables the token bucket.
 	QPS float64
 	// AddressPool, when set (a CIDR such as 10.213.0.0/16), is where
-	// berth carves each Environment network's subnet instead of letting
-	// Docker's default pools (about 31 networks) decide.
+	// berth carves each Environment network's subnet. Empty: berth
+	// chooses a free /16 itself (Client.AddressPool), never Docker's
+	// default pools (about 31 networks).
 	AddressPool string
 
 	// TLS for a tcp:// daemon, read from the docker CLI's environment by
@@ -131,7 +132,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet) {
 	fs.Var((*profileValue)(&c.Profile), "docker-profile", "Docker call governor profile: desktop (3 in flight, >=0.5s between calls), ci (fixed, faster) or adaptive (AIMD up to --docker-max-inflight)")
 	fs.IntVar(&c.MaxInFlight, "docker-max-inflight", c.MaxInFlight, fmt.Sprintf("cap on concurrent Docker calls (0 = the profile's; adaptive's hard cap defaults to %d)", governor.DefaultMaxInFlight))
 	fs.Float64Var(&c.QPS, "docker-qps", c.QPS, "Docker call starts per second (0 = the profile's, negative = unlimited)")
-	fs.StringVar(&c.AddressPool, "docker-address-pool", c.AddressPool, "CIDR from which each Environment network gets its own /24 (empty = Docker's default pools, which hold about 31 networks)")
+	fs.StringVar(&c.AddressPool, "docker-address-pool", c.AddressPool, "CIDR from which each Environment network gets its own /24 (empty = the first /16 of 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 that overlaps no Docker network or host route, printed at start)")
 }
 
 // Validate checks the fields a user can get wrong.

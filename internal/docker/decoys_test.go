@@ -41,11 +41,12 @@ func (d *decoySet) create() error {
 		name   string
 		labels map[string]string
 	}{{d.unlabelledNetwork, nil}, {d.foreignNetwork, foreign}} {
-		subnet, err := picker.ipamFor(ctx, NetworkSpec{})
+		subnet, release, err := picker.ipamFor(ctx, NetworkSpec{})
 		if err != nil {
 			return fmt.Errorf("decoy network %s: %w", n.name, err)
 		}
 		r, err := raw.NetworkCreate(ctx, n.name, client.NetworkCreateOptions{Driver: "bridge", Labels: n.labels, IPAM: subnet})
+		release()
 		if err != nil {
 			return fmt.Errorf("decoy network %s: %w", n.name, err)
 		}

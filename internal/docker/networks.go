@@ -35,7 +35,7 @@ type NetworkSpec struct {
 	Name   string
 	Labels map[string]string
 	// Subnet pins the network's IPv4 subnet (CIDR). Empty: a free subnet
-	// of the client's address pool, or Docker's choice without one.
+	// of the client's address pool (--docker-address-pool or the default one).
 	Subnet string
 }
 
@@ -173,21 +173,17 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 		return ok, err
 	}
 	labels := c.berthLabels(spec.Labels, spec.Environment, spec.EnvironmentUID)
-	if spec.Subnet == "" && c.pool != nil {
-		// One pick-and-create at a time in this process, so two
-		// environments do not pick the same free subnet.
-		unlockPool := c.nameLocks.lock("address-pool")
-		defer unlockPool()
-	}
 	var err error
 	for pick := 0; pick < 3; pick++ {
 		var ipam *network.IPAM
-		ipam, err = c.ipamFor(ctx, spec)
+		var release func()
+		ipam, release, err = c.ipamFor(ctx, spec)
 		if err != nil {
 			return Network{}, fmt.Errorf("ensure network %s: %w", name, err)
 		}
 		err = c.createNetwork(ctx, name, labels, ipam, lookup, &out, &warned)
-		if err == nil || spec.Subnet != "" || ipam == nil || !strings.Contains(err.Error(), "overlaps") {
+		release()
+		if err == nil || spec.Subnet != "" || !strings.Contains(err.Error(), "overlaps") {
 			break
 		}
 		// Someone took the subnet between our list and our create.
@@ -195,11 +191,8 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 			break
 		}
 	}
-	if err != nil && strings.Contains(err.Error(), "non-overlapping IPv4 address pool") {
-		// Docker answers 404 here, which would read as "not found".
-		return Network{}, fmt.Errorf("ensure network %s: %w", name, &Error{Op: "network_create", Object: name, Kind: ErrUnavailable,
-			Err: fmt.Errorf("the Docker daemon has no free address pool for another bridge network (its default-address-pools are used up); remove unused networks or widen default-address-pools in daemon.json: %v", err)})
-	}
+	// Every create names its subnet, so Docker's own default pools (which
+	// run dry after about 31 networks) are never asked.
 	if err != nil {
 		return Network{}, fmt.Errorf("ensure network %s: %w", name, err)
 	}
@@ -232,24 +225,24 @@ func (c *Client) createNetwork(ctx context.Context, name string, labels map[stri
 	})
 }
 
-// ipamFor is the IPAM config of a new network: the spec's subnet, a free
-// one from the address pool, or nil for Docker's choice.
-func (c *Client) ipamFor(ctx context.Context, spec NetworkSpec) (*network.IPAM, error) {
+// ipamFor is the IPAM config of a new network: the spec's subnet, or a
+// free one from the address pool, reserved until release is called.
+func (c *Client) ipamFor(ctx context.Context, spec NetworkSpec) (ipam *network.IPAM, release func(), err error) {
 	var subnet netip.Prefix
+	release = func() {}
 	if spec.Subnet != "" {
 		p, err := netip.ParsePrefix(spec.Subnet)
 		if err != nil {
-			return nil, &Error{Op: "network_create", Object: spec.name(), Kind: ErrInvalid, Err: fmt.Errorf("subnet %q: %w", spec.Subnet, err)}
+			return nil, nil, &Error{Op: "network_create", Object: spec.name(), Kind: ErrInvalid, Err: fmt.Errorf("subnet %q: %w", spec.Subnet, err)}
 		}
 		subnet = p.Masked()
 	} else {
-		p, ok, err := c.pickSubnet(ctx)
-		if err != nil || !ok {
-			return nil, err
+		subnet, release, err = c.pickSubnet(ctx)
+		if err != nil {
+			return nil, nil, err
 		}
-		subnet = p
 	}
-	return &network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: subnet}}}, nil
+	return &network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: subnet}}}, release, nil
 }
 
 // removeDuplicateNetwork removes an extra owned network of the same name if

@@ -10,16 +10,12 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/moby/moby/client"
-
-	"berth.dev/berth/internal/governor"
 )
 
 // Docker's default address pools hand every bridge network a /16 (or a /20)
 // and run out after about 31 networks, and berth makes one network per
-// Environment. With an address pool configured (--docker-address-pool),
-// berth instead carves a small subnet per network out of that pool itself,
+// Environment. So berth carves a small subnet per network itself, out of
+// --docker-address-pool or the default pool it chooses (addresspool.go),
 // skipping every subnet an existing network already uses.
 
 // DefaultSubnetBits is the prefix length of the subnets carved from an
@@ -83,24 +79,10 @@ func uintToIPv4(v uint32) netip.Addr {
 }
 
 // usedSubnets lists the subnets of every network on the daemon (one read),
-// whoever owns it: berth must not overlap any of them.
+// whoever owns it, and on a local daemon this host's routes: berth must
+// overlap none of them.
 func (c *Client) usedSubnets(ctx context.Context) ([]netip.Prefix, error) {
-	var used []netip.Prefix
-	err := c.gov.Do(ctx, governor.Call{Op: "network_list", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error {
-		r, err := c.api.NetworkList(ctx, client.NetworkListOptions{})
-		if err != nil {
-			return err
-		}
-		used = used[:0]
-		for _, n := range r.Items {
-			for _, cfg := range n.IPAM.Config {
-				if cfg.Subnet.IsValid() {
-					used = append(used, cfg.Subnet)
-				}
-			}
-		}
-		return nil
-	})
+	used, _, err := c.networkSubnets(ctx)
 	if err == nil && c.localDaemon {
 		// A local daemon shares this host's routes; a subnet that shadows
 		// one would cut the host off from that network.
@@ -146,23 +128,58 @@ func hostRoutes(path string) []netip.Prefix {
 	return out
 }
 
-// pickSubnet chooses a free subnet from the configured pool; ok is false
-// when no pool is configured.
-func (c *Client) pickSubnet(ctx context.Context) (netip.Prefix, bool, error) {
-	if c.pool == nil {
-		return netip.Prefix{}, false, nil
+// pickSubnet chooses a free subnet from the address pool and reserves it
+// in this process, so creates of different networks run side by side
+// without picking one subnet twice. release, called once the create has
+// returned, keeps the subnet reserved for pickers whose network list was
+// read before then (it may not show the new network yet).
+func (c *Client) pickSubnet(ctx context.Context) (subnet netip.Prefix, release func(), err error) {
+	pool, err := c.subnetPool(ctx)
+	if err != nil {
+		return netip.Prefix{}, nil, err
 	}
+	listed := time.Now()
 	used, err := c.usedSubnets(ctx)
 	if err != nil {
-		return netip.Prefix{}, false, err
+		return netip.Prefix{}, nil, err
 	}
-	s, ok := c.pool.free(used)
+	c.poolMu.Lock()
+	defer c.poolMu.Unlock()
+	for r, done := range c.reserved {
+		switch {
+		case done.IsZero() || !done.Before(listed):
+			// In flight, or created after our list was read.
+			used = append(used, r)
+		case listed.Sub(done) > reservationKeep:
+			delete(c.reserved, r)
+		}
+	}
+	s, ok := pool.free(used)
 	if !ok {
-		return netip.Prefix{}, false, &Error{Op: "network_create", Kind: ErrUnavailable,
-			Err: fmt.Errorf("address pool %s has no free /%d left (%d networks use subnets); widen --docker-address-pool", c.pool.pool, c.pool.bits, len(used))}
+		inPool := map[netip.Prefix]bool{}
+		for _, u := range used {
+			if u.Overlaps(pool.pool) {
+				inPool[u] = true
+			}
+		}
+		return netip.Prefix{}, nil, &Error{Op: "network_create", Kind: ErrUnavailable,
+			Err: fmt.Errorf("address pool %s has no free /%d left (%d subnets of networks, routes or creates in flight use it); widen --docker-address-pool", pool.pool, pool.bits, len(inPool))}
 	}
-	return s, true, nil
+	if c.reserved == nil {
+		c.reserved = map[netip.Prefix]time.Time{}
+	}
+	c.reserved[s] = time.Time{}
+	return s, func() {
+		c.poolMu.Lock()
+		defer c.poolMu.Unlock()
+		c.reserved[s] = time.Now()
+	}, nil
 }
+
+// reservationKeep is how long a released reservation is remembered: far
+// longer than any network list call, so every picker that listed before
+// the create returned still sees it.
+const reservationKeep = time.Minute
 
 // subnetRetryWait spaces attempts when another process took the subnet
 // berth picked between its list and its create.

@@ -35,7 +35,7 @@ func TestSubnetPoolPicksFirstFree(t *testing.T) {
 		}
 	}
 	if sp, err := parseSubnetPool("", 0); sp != nil || err != nil {
-		t.Fatal("empty pool should mean Docker's default pools")
+		t.Fatal("an empty pool parses to none: the client chooses the default one (AddressPool)")
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -149,12 +150,24 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	// Ping in the background: a Docker Engine that is down or slow to
 	// answer (its retries take seconds) must not delay the API. The
 	// informer keeps retrying, and Environments wait.
+	var outMu sync.Mutex // the ready lines and the address pool line
 	go func() {
 		if v, err := dockerClient.Ping(ctx); err != nil {
 			log.Error(err, "Docker Engine does not answer yet; will keep trying", "host", o.Docker.Host)
 		} else {
 			log.Info("Docker Engine answers", "host", o.Docker.Host, "apiVersion", v, "profile", string(o.Docker.Profile))
 		}
+		// The default pool is chosen from the daemon's networks: with the
+		// daemon down it is chosen at the first network create instead.
+		pool, chosen, err := dockerClient.AddressPool(ctx)
+		if err != nil {
+			log.Error(err, "no address pool yet; the first network create chooses one")
+			return
+		}
+		log.Info("address pool", "pool", pool.String(), "default", chosen)
+		outMu.Lock()
+		fmt.Fprintf(o.Out, "address pool: %s\n", pool)
+		outMu.Unlock()
 	}()
 	dockerInformer := informer.New(dockerClient)
 	// Build output is kept by the controller and served by the API's logs.
@@ -203,12 +216,14 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 			controllersDone <- runControllers(ctx, api, dockerClient, dockerInformer, registry, o, managerID, memLimit, memReservation, log)
 		}()
 		// These lines are an interface: scripts and tests read them.
+		outMu.Lock()
 		fmt.Fprintf(o.Out, "api: %s\n", api.Host())
 		fmt.Fprintf(o.Out, "kubeconfig: %s\n", api.KubeconfigPath())
 		fmt.Fprintf(o.Out, "metrics: http://%s/metrics\n", httpLn.Addr())
 		// The sign-in URL, as Jupyter prints one: its ?token= is exchanged
 		// for a cookie and dropped from the address on first use.
 		fmt.Fprintf(o.Out, "dashboard: http://%s/?token=%s\n", httpLn.Addr(), url.QueryEscape(api.DashboardToken()))
+		outMu.Unlock()
 		go func() {
 			if err := dash.Run(ctx); err != nil && ctx.Err() == nil {
 				log.Error(err, "dashboard stopped")

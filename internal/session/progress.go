@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	"berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/controllers/plan"
 )
 
 // Outcome is where an Environment stands for someone waiting on it.
@@ -76,6 +77,10 @@ type Progress struct {
 	// Message is the Ready condition's message: the manager's own summary
 	// of what it waits on ("1/2 services ready; db: probe failing").
 	Message string
+	// Failure is the Ready condition's reason and message when an
+	// operation keeps failing ("NetworkCreateFailed: create network …
+	// failed 3 times in a row, retrying with back-off: …"), else empty.
+	Failure string
 	// Stale is true while the status still describes an older generation
 	// of the spec (the manager has not looked at the new one yet).
 	Stale bool
@@ -90,6 +95,10 @@ func (p Progress) String() string {
 		phase = string(v1alpha1.PhasePending)
 	}
 	fmt.Fprintf(&b, "%s, %d/%d services ready", phase, p.Ready, p.Total)
+	if p.Failure != "" && !p.Stale {
+		b.WriteString("; ")
+		b.WriteString(p.Failure)
+	}
 	switch {
 	case p.Stale:
 		b.WriteString("; the manager has not observed this spec yet")
@@ -137,6 +146,14 @@ func Assess(env *v1alpha1.Environment) (Progress, Outcome) {
 	cond := meta.FindStatusCondition(env.Status.Conditions, v1alpha1.ConditionReady)
 	if cond != nil {
 		p.Message = cond.Message
+		if cond.Status != "True" && plan.IsOpFailureReason(cond.Reason) {
+			// The message starts with the count Progress already shows.
+			_, msg, ok := strings.Cut(cond.Message, " services ready; ")
+			if !ok {
+				msg = cond.Message
+			}
+			p.Failure = cond.Reason + ": " + msg
+		}
 	}
 	p.Stale = env.Status.ObservedGeneration < env.Generation ||
 		(cond != nil && cond.ObservedGeneration < env.Generation)

@@ -21,6 +21,11 @@ func envWith(gen, observed int64, phase v1alpha1.EnvironmentPhase, ready metav1.
 	return env
 }
 
+func withReadyReason(env *v1alpha1.Environment, reason string) *v1alpha1.Environment {
+	env.Status.Conditions[0].Reason = reason
+	return env
+}
+
 func TestAssess(t *testing.T) {
 	web := v1alpha1.ServiceStatus{Name: "web", State: "running", Ready: true}
 	dbWaiting := v1alpha1.ServiceStatus{Name: "db", State: "running", Message: "readiness probe failing"}
@@ -39,6 +44,11 @@ func TestAssess(t *testing.T) {
 			v1alpha1.ServiceStatus{Name: "db", State: "exited", Message: "exited with code 1"}), Failed,
 			"Failed, 1/2 services ready; waiting on db (exited: exited with code 1)"},
 		{"terminating", envWith(1, 1, v1alpha1.PhaseTerminating, "False", "being deleted", web), Gone, "Terminating, 1/1 services ready; being deleted"},
+		{"an op keeps failing", withReadyReason(envWith(1, 1, v1alpha1.PhasePending, "False",
+			"0/1 services ready; create network berth_demo failed 3 times in a row, retrying with back-off: no free /24", v1alpha1.ServiceStatus{Name: "web", State: "Pending"}), "NetworkCreateFailed"), Waiting,
+			"Pending, 0/1 services ready; NetworkCreateFailed: create network berth_demo failed 3 times in a row, retrying with back-off: no free /24; waiting on web (Pending)"},
+		{"a probe failing is no op failure", withReadyReason(envWith(1, 1, v1alpha1.PhaseProgressing, "False", "1/2 services ready; db: probe failing", web, dbWaiting), "ProbeFailing"), Waiting,
+			"Progressing, 1/2 services ready; waiting on db (running: readiness probe failing)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

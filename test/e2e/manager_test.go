@@ -72,13 +72,19 @@ func startManager(dataDir string, extraArgs ...string) *managerProcess {
 // older build, for the upgrade specs).
 func startManagerFrom(bin, dataDir string, extraArgs ...string) *managerProcess {
 	GinkgoHelper()
+	// The suite's own pool keeps its networks in one known range on a
+	// busy shared daemon; "Scale without flags" starts one without it.
+	return launchManager(bin, dataDir, append([]string{"--docker-address-pool", e2eAddressPool}, extraArgs...)...)
+}
+
+// launchManager starts bin/manager on dataDir with free ports and exactly
+// extraArgs besides, and waits until it is ready.
+func launchManager(bin, dataDir string, extraArgs ...string) *managerProcess {
+	GinkgoHelper()
 	args := append([]string{
 		"--data-dir", dataDir,
 		"--api-listen", "127.0.0.1:0",
 		"--dashboard-listen", "127.0.0.1:0",
-		// Docker's default pools hold ~31 networks, one per Environment;
-		// the suite's own pool keeps it from running dry on a busy machine.
-		"--docker-address-pool", e2eAddressPool,
 	}, extraArgs...)
 	return launchManager(bin, dataDir, args)
 }

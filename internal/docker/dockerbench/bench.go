@@ -39,7 +39,7 @@ type Options struct {
 	MaxInFlight int
 	QPS         float64
 	// AddressPool is passed to the client that makes the batch's network
-	// (--docker-address-pool); empty lets Docker pick the subnet.
+	// (--docker-address-pool); empty is berth's default pool (a free /16).
 	AddressPool string
 	// N containers are created, started, stopped and removed.
 	N int

@@ -20,6 +20,7 @@ import (
 	informers "berth.dev/berth/client/informers/externalversions"
 	listers "berth.dev/berth/client/listers/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
+	"berth.dev/berth/internal/admission"
 	"berth.dev/berth/internal/buildctx"
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/informer"
@@ -56,6 +57,13 @@ type Options struct {
 	// BuildCacheMax is the byte budget of the images berth built; 0
 	// disables pruning.
 	BuildCacheMax int64
+	// Admission gates Environments by the manager's memory budget; nil
+	// admits everything (no budget).
+	Admission *admission.Ledger
+	// Meter samples the daemon's memory every MeterInterval (5 s when
+	// zero) for the ledger's pressure check; nil never reports pressure.
+	Meter         admission.Meter
+	MeterInterval time.Duration
 }
 
 // Controller converges Docker to Environments: the sample-controller shape,
@@ -271,6 +279,11 @@ func (c *Controller) Run(ctx context.Context) error {
 		defer wg.Done()
 		wait.UntilWithContext(ctx, c.updateGauges, 5*time.Second)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.runMeter(ctx)
+	}()
 	c.log.Info("controller started", "workers", c.opts.Workers, "resync", c.opts.Resync.String())
 
 	<-ctx.Done()
@@ -330,7 +343,7 @@ func (c *Controller) updateGauges(context.Context) {
 		return
 	}
 	phases := map[string]float64{}
-	for _, p := range []v1alpha1.EnvironmentPhase{v1alpha1.PhasePending, v1alpha1.PhaseProgressing, v1alpha1.PhaseReady,
+	for _, p := range []v1alpha1.EnvironmentPhase{v1alpha1.PhasePending, v1alpha1.PhaseQueued, v1alpha1.PhaseProgressing, v1alpha1.PhaseReady,
 		v1alpha1.PhaseDegraded, v1alpha1.PhaseFailed, v1alpha1.PhaseTerminating} {
 		phases[string(p)] = 0
 	}

@@ -25,6 +25,7 @@ import (
 	"berth.dev/berth/client/clientset/versioned"
 	"berth.dev/berth/controllers"
 	"berth.dev/berth/controllers/plan"
+	"berth.dev/berth/internal/admission"
 	"berth.dev/berth/internal/apiserver"
 	"berth.dev/berth/internal/buildctx"
 	"berth.dev/berth/internal/dashboard"
@@ -50,6 +51,12 @@ type Options struct {
 	AllowPrivileged          bool
 	AllowHostPaths           []string
 	BuildCacheMax            string
+	// MemoryBudget is what admission lets Environments' memory requests
+	// add up to: bytes (2Gi), a share of the daemon's memory (80%), or 0
+	// for no budget. MemoryPressure is the share of the daemon's memory in
+	// use above which nothing new is admitted (90%; 0 is off).
+	MemoryBudget   string
+	MemoryPressure string
 
 	// Out receives the ready lines (api:, kubeconfig:, metrics:,
 	// dashboard:) that scripts read; nil discards them.
@@ -60,9 +67,13 @@ type Options struct {
 	// onReady, set by Start, is called once the API answers.
 	onReady func(*apiserver.Server)
 	// Resolved in run: the budget in bytes and the build output store the
-	// API's logs and the controller share.
+	// API's logs and the controller share; the memory budget as given,
+	// the pressure threshold and the budget once known.
 	buildCacheBytes int64
 	buildLogs       *buildctx.LogStore
+	memoryBudget    memoryBudget
+	memoryPressure  float64
+	admission       *admissionBudget
 }
 
 // DefaultOptions returns the flags' defaults.
@@ -76,6 +87,8 @@ func DefaultOptions() Options {
 		DefaultMemoryLimit:       "512Mi",
 		DefaultMemoryReservation: "256Mi",
 		BuildCacheMax:            "2Gi",
+		MemoryBudget:             "80%",
+		MemoryPressure:           "90%",
 	}
 }
 
@@ -114,6 +127,13 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	if o.buildCacheBytes, err = parseBudget("--build-cache-max", o.BuildCacheMax); err != nil {
 		return err
 	}
+	if o.memoryBudget, err = parseMemoryBudget(o.MemoryBudget); err != nil {
+		return err
+	}
+	if o.memoryPressure, err = parsePressure(o.MemoryPressure); err != nil {
+		return err
+	}
+	o.admission = newAdmissionBudget(o.memoryBudget)
 	if err := paths.EnsurePrivateDir(o.DataDir); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -163,6 +183,7 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 		Logs:          newDockerLogs(dockerClient, dockerInformer, o.buildLogs),
 		Containers:    newDockerContainers(dockerClient, dockerInformer),
 		Policy:        v1alpha1.Policy{AllowPrivileged: o.AllowPrivileged, AllowedHostPaths: o.AllowHostPaths},
+		Admission:     o.admission.specCheck(plan.Options{DefaultMemoryLimit: memLimit, DefaultMemoryReservation: memReservation}),
 		Log:           log.WithName("apiserver"),
 	})
 	if err != nil {
@@ -258,6 +279,17 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 	if err != nil {
 		return fmt.Errorf("clientset: %w", err)
 	}
+	// The budget first: nothing may be admitted before it is known.
+	budget, info, err := o.admission.resolve(ctx, o.memoryBudget, dockerClient, log)
+	if err != nil {
+		return fmt.Errorf("memory budget: %w", err)
+	}
+	ledger := admission.NewLedger(budget, o.memoryPressure)
+	if err := admission.RegisterMetrics(registry, ledger); err != nil {
+		return err
+	}
+	meter, meterEvery, meterKind := chooseMeter(o.Docker.Host, info, dockerClient, dockerInformer)
+	log.Info("admission", "budget", budget, "daemonMemory", info.MemTotal, "pressure", o.memoryPressure, "memoryUse", meterKind)
 	ctrl, err := controllers.New(ctx, controllers.Options{
 		Clientset: clientset,
 		Docker:    dockerClient,
@@ -277,6 +309,9 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 		Log:              log.WithName("controller"),
 		BuildLogs:        o.buildLogs,
 		BuildCacheMax:    o.buildCacheBytes,
+		Admission:        ledger,
+		Meter:            meter,
+		MeterInterval:    meterEvery,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,38 @@
+package manager
+
+import "testing"
+
+func TestParseMemoryBudget(t *testing.T) {
+	for in, want := range map[string]memoryBudget{
+		"80%": {share: 0.8}, "100%": {share: 1}, "2Gi": {bytes: 2 << 30}, "0": {}, "512Mi": {bytes: 512 << 20},
+	} {
+		got, err := parseMemoryBudget(in)
+		if err != nil || got != want {
+			t.Errorf("%q: %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"0%", "101%", "x%", "-1Gi", "lots"} {
+		if _, err := parseMemoryBudget(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestParsePressure(t *testing.T) {
+	for in, want := range map[string]float64{"90%": 0.9, "90": 0.9, "0": 0, "100%": 1} {
+		if got, err := parsePressure(in); err != nil || got != want {
+			t.Errorf("%q: %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"-5", "120%", "high", ""} {
+		if _, err := parsePressure(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestNear(t *testing.T) {
+	if !near(1000, 1010) || near(1000, 1100) || near(0, 0) {
+		t.Error("near is wrong")
+	}
+}

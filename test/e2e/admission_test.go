@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"berth.dev/berth/apis/v1alpha1"
+)
+
+// Admission: a manager with a 2Gi memory budget admits two Environments of
+// 1Gi requests, queues the third with the numbers, and admits it once one
+// of the first two is gone; one of 3Gi is refused at apply.
+var _ = Describe("Admission", func() {
+	It("admits what fits the memory budget, queues the rest and admits it when room frees", func() {
+		m := startControllerManager("--memory-budget", "2Gi")
+		dir := GinkgoT().TempDir()
+		// Docker is told a 1Gi reservation; testapp uses a few MiB of it.
+		gig := func() M {
+			s := service("app")
+			s["resources"] = M{"limits": M{"memory": "1Gi"}, "requests": M{"memory": "1Gi"}}
+			return s
+		}
+		base := uniqueName("admit")
+		first, second, third := base+"-1", base+"-2", base+"-3"
+		DeferCleanup(func() {
+			_, _, _ = m.berth("", "delete", "env", first, second, third, "--ignore-not-found")
+		})
+
+		apply(m, dir, "first.yaml", environment(first, gig()))
+		apply(m, dir, "second.yaml", environment(second, gig()))
+		m.waitReady(2*time.Minute, first, second)
+		apply(m, dir, "third.yaml", environment(third, gig()))
+
+		By("the third waits in phase Queued with what it needs, what is free and its place")
+		Eventually(func(g Gomega) {
+			env := m.getEnv(third)
+			c := condition(env, v1alpha1.ConditionAdmitted)
+			g.Expect(env.Status.Phase).To(Equal(v1alpha1.PhaseQueued), describeStatus(env))
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(c.Reason).To(Equal("InsufficientMemory"))
+			g.Expect(c.Message).To(Equal("needs 1Gi, free 0 of budget 2Gi, position 1 of 1"))
+		}).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+		// Queued means no Docker object: nothing was created for it.
+		Consistently(func() []v1alpha1.ServiceStatus {
+			return m.getEnv(third).Status.Services
+		}).WithTimeout(3 * time.Second).WithPolling(500 * time.Millisecond).Should(BeEmpty())
+		Expect(m.mustBerth("get", "env", third)).To(MatchRegexp(third + `\s+Queued\s+0/1`))
+		Expect(m.mustBerth("get", "env", third, "-o", "wide")).To(ContainSubstring("InsufficientMemory: needs 1Gi, free 0 of budget 2Gi, position 1 of 1"))
+
+		By("/metrics shows the budget, the admitted requests, the daemon's memory and the queue")
+		Eventually(func(g Gomega) {
+			fams := m.metrics()
+			g.Expect(sum(samples(fams, "berth_memory_budget_bytes"))).To(BeEquivalentTo(2 << 30))
+			g.Expect(sum(samples(fams, "berth_memory_admitted_bytes"))).To(BeEquivalentTo(2 << 30))
+			g.Expect(sum(samples(fams, "berth_admission_queue_length"))).To(BeEquivalentTo(1))
+			g.Expect(sum(samples(fams, "berth_memory_total_bytes"))).To(BeNumerically(">", 0))
+			g.Expect(sum(samples(fams, "berth_memory_used_bytes"))).To(BeNumerically(">", 0))
+		}).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(Succeed())
+
+		By("deleting one admits the third")
+		m.mustBerth("delete", "env", first)
+		m.waitReady(2*time.Minute, third)
+		c := condition(m.getEnv(third), v1alpha1.ConditionAdmitted)
+		Expect(c.Status).To(Equal(metav1.ConditionTrue), "%+v", c)
+
+		By("requests beyond the whole budget are refused at apply, with the numbers")
+		big := service("app")
+		big["resources"] = M{"limits": M{"memory": "3Gi"}, "requests": M{"memory": "3Gi"}}
+		path := writeFile(dir, "huge.yaml", render(environment(base+"-huge", big)))
+		_, errOut, err := m.berth("", "apply", "-f", path)
+		Expect(err).To(HaveOccurred())
+		Expect(errOut).To(And(ContainSubstring("spec.services[*].resources"), ContainSubstring("3Gi"), ContainSubstring("budget 2Gi")))
+		_, _, err = m.berth("", "get", "env", base+"-huge")
+		Expect(err).To(HaveOccurred(), "a refused Environment was stored")
+	})
+})

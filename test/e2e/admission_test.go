@@ -15,8 +15,10 @@ import (
 // of the first two is gone; one of 3Gi is refused at apply.
 var _ = Describe("Admission", func() {
 	It("admits what fits the memory budget, queues the rest and admits it when room frees", func() {
-		m := startControllerManager("--memory-budget", "2Gi")
-		dir := GinkgoT().TempDir()
+		ensureTestImage()
+		dataDir, dir := GinkgoT().TempDir(), GinkgoT().TempDir()
+		args := []string{"--default-memory-limit", "32Mi", "--default-memory-reservation", "16Mi", "--memory-budget", "2Gi"}
+		m := startManager(dataDir, args...)
 		// Docker is told a 1Gi reservation; testapp uses a few MiB of it.
 		gig := func() M {
 			s := service("app")
@@ -60,6 +62,23 @@ var _ = Describe("Admission", func() {
 			g.Expect(sum(samples(fams, "berth_memory_total_bytes"))).To(BeNumerically(">", 0))
 			g.Expect(sum(samples(fams, "berth_memory_used_bytes"))).To(BeNumerically(">", 0))
 		}).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(Succeed())
+
+		By("a manager killed and started again keeps exactly these admissions")
+		ids := map[string]string{}
+		for _, n := range []string{first, second} {
+			ids[n] = serviceStatus(m.getEnv(n), "app").ContainerID
+		}
+		m.kill()
+		m = startManager(dataDir, args...)
+		Consistently(func(g Gomega) {
+			env := m.getEnv(third)
+			g.Expect(env.Status.Phase).To(Equal(v1alpha1.PhaseQueued), describeStatus(env))
+			g.Expect(env.Status.Services).To(BeEmpty())
+		}).WithTimeout(5 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
+		m.waitReady(time.Minute, first, second)
+		for _, n := range []string{first, second} {
+			Expect(serviceStatus(m.getEnv(n), "app").ContainerID).To(Equal(ids[n]), "%s's container was replaced", n)
+		}
 
 		By("deleting one admits the third")
 		m.mustBerth("delete", "env", first)

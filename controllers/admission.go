@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -35,6 +36,22 @@ func admitted(env *v1alpha1.Environment) bool {
 // admission accounts for) and whether to go on: false leaves it Queued.
 func (c *Controller) admit(ctx context.Context, env *v1alpha1.Environment) (*v1alpha1.Environment, bool, error) {
 	if c.opts.Admission == nil || admitted(env) {
+		return env, true, nil
+	}
+	// The lister can lag behind this controller's own admission write:
+	// the stored object decides, so an admission is written (and its
+	// event recorded) once.
+	latest, err := c.clientset.BerthV1alpha1().Environments().Get(ctx, env.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("admission of %s: %w", env.Name, err)
+	}
+	if latest.UID != env.UID || latest.DeletionTimestamp != nil {
+		return nil, false, nil // another incarnation, or being deleted: the event for it enqueues it
+	}
+	if env = latest; admitted(env) {
 		return env, true, nil
 	}
 	now := time.Now()
@@ -69,7 +86,7 @@ func (c *Controller) admit(ctx context.Context, env *v1alpha1.Environment) (*v1a
 		status.Conditions = []metav1.Condition{}
 	}
 	meta.SetStatusCondition(&status.Conditions, cond)
-	latest, err := c.writeStatusLatest(ctx, env, *status, events)
+	latest, err = c.writeStatusLatest(ctx, env, *status, events)
 	if err != nil {
 		return nil, false, fmt.Errorf("admission of %s: %w", env.Name, err)
 	}
@@ -139,34 +156,43 @@ func (c *Controller) admissionChanged() {
 	}
 }
 
-// runMeter samples the daemon's memory for the pressure check, and
-// re-evaluates the queue when the figures move: pressure relieved, or the
-// admitted total and queue length changed since the last sample (a spec
-// shrank, an Environment went while no event reached admission).
+// sampleMemory takes one reading of the daemon's memory into the ledger.
+func (c *Controller) sampleMemory(ctx context.Context, interval time.Duration) {
+	if c.opts.Admission == nil || c.opts.Meter == nil {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, interval)
+	defer cancel()
+	u, err := c.opts.Meter.Memory(sctx)
+	if err != nil {
+		// Unknown use does not stop admission: the budget still holds.
+		c.log.V(1).Info("memory sample failed", "err", err.Error())
+		u = admission.Usage{}
+	}
+	c.opts.Admission.SetUsage(u)
+}
+
+func (c *Controller) meterInterval() time.Duration {
+	if c.opts.MeterInterval > 0 {
+		return c.opts.MeterInterval
+	}
+	return defaultMeterInterval
+}
+
+// runMeter samples the daemon's memory for the pressure check (Run took
+// the first sample before any worker started), and re-evaluates the queue
+// when the figures move: pressure relieved, or the admitted total and
+// queue length changed since the last sample (a spec shrank, an
+// Environment went while no event reached admission).
 func (c *Controller) runMeter(ctx context.Context) {
 	if c.opts.Admission == nil {
 		return
 	}
-	interval := c.opts.MeterInterval
-	if interval <= 0 {
-		interval = defaultMeterInterval
-	}
+	interval := c.meterInterval()
 	var last admission.Snapshot
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		if c.opts.Meter != nil {
-			sctx, cancel := context.WithTimeout(ctx, interval)
-			u, err := c.opts.Meter.Memory(sctx)
-			cancel()
-			if err != nil {
-				// Unknown use does not stop admission: the budget
-				// still holds.
-				c.log.V(1).Info("memory sample failed", "err", err.Error())
-				u = admission.Usage{}
-			}
-			c.opts.Admission.SetUsage(u)
-		}
 		out := c.opts.Admission.Evaluate(c.admissionCandidates())
 		s := out.Snapshot
 		if len(out.Newly) > 0 || s.Admitted != last.Admitted || s.QueueLength != last.QueueLength || s.UnderPress != last.UnderPress {
@@ -180,5 +206,6 @@ func (c *Controller) runMeter(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
+		c.sampleMemory(ctx, interval)
 	}
 }

@@ -252,6 +252,10 @@ func (c *Controller) Run(ctx context.Context) error {
 		return fmt.Errorf("docker cache did not sync: %w", err)
 	}
 
+	// The daemon's memory before any admission decision: a worker must
+	// not admit into pressure it has not looked at yet.
+	c.sampleMemory(ctx, c.meterInterval())
+
 	var wg sync.WaitGroup
 	for i := 0; i < c.opts.Workers; i++ {
 		wg.Add(1)

@@ -96,4 +96,28 @@ var _ = Describe("Admission", func() {
 		_, _, err = m.berth("", "get", "env", base+"-huge")
 		Expect(err).To(HaveOccurred(), "a refused Environment was stored")
 	})
+
+	It("admits nothing new while the daemon's memory use is above --memory-pressure", func() {
+		ensureTestImage()
+		dataDir, dir := GinkgoT().TempDir(), GinkgoT().TempDir()
+		args := []string{"--default-memory-limit", "32Mi", "--default-memory-reservation", "16Mi"}
+		// Any live host uses more than 0.5 % of its memory.
+		m := startManager(dataDir, append(args, "--memory-pressure", "0.5%")...)
+		name := uniqueName("pressure")
+		DeferCleanup(func() { _, _, _ = m.berth("", "delete", "env", name, "--ignore-not-found") })
+		apply(m, dir, "env.yaml", environment(name, service("app")))
+		Eventually(func(g Gomega) {
+			env := m.getEnv(name)
+			c := condition(env, v1alpha1.ConditionAdmitted)
+			g.Expect(env.Status.Phase).To(Equal(v1alpha1.PhaseQueued), describeStatus(env))
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal("MemoryPressure"))
+			g.Expect(c.Message).To(And(ContainSubstring("is above 0.5 % (--memory-pressure)"), ContainSubstring("position 1 of 1")))
+		}).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+
+		By("started again with the default threshold, the manager admits it")
+		m.stop()
+		m = startManager(dataDir, args...)
+		m.waitReady(2*time.Minute, name)
+	})
 })

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/internal/admission"
 	"berth.dev/berth/internal/governor"
 	"berth.dev/berth/internal/informer"
@@ -46,5 +48,27 @@ func TestEngineShowsAdmission(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("engine page lacks %q", want)
 		}
+	}
+}
+
+// TestQueuedRowSaysWhy: the overview's row of a Queued Environment says
+// what admission waits for, not a Ready message it has none of.
+func TestQueuedRowSaysWhy(t *testing.T) {
+	env := &v1alpha1.Environment{
+		ObjectMeta: metav1.ObjectMeta{Name: "q"},
+		Spec:       v1alpha1.EnvironmentSpec{Services: []v1alpha1.Service{{Name: "app", Image: "x"}}},
+		Status: v1alpha1.EnvironmentStatus{Phase: v1alpha1.PhaseQueued, Conditions: []metav1.Condition{{
+			Type: v1alpha1.ConditionAdmitted, Status: metav1.ConditionFalse, Reason: "InsufficientMemory",
+			Message: "needs 1Gi, free 0 of budget 2Gi, position 1 of 1",
+		}}},
+	}
+	if got, want := rowOf(env).Status, "InsufficientMemory: needs 1Gi, free 0 of budget 2Gi, position 1 of 1"; got != want {
+		t.Errorf("row status %q, want %q", got, want)
+	}
+	if got := condClass("Admitted", "False"); got != "wait" {
+		t.Errorf("Admitted False is %q, want wait", got)
+	}
+	if got := phaseClass(string(v1alpha1.PhaseQueued)); got != "wait" {
+		t.Errorf("Queued is %q", got)
 	}
 }

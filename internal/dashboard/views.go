@@ -101,6 +101,12 @@ func rowOf(env *v1alpha1.Environment) envRow {
 			r.Status = strings.TrimSpace(c.Reason + ": " + c.Message)
 		}
 	}
+	// Queued: what it waits on is admission (needs, free, place).
+	for _, c := range env.Status.Conditions {
+		if c.Type == v1alpha1.ConditionAdmitted && c.Status != "True" && r.Phase == string(v1alpha1.PhaseQueued) {
+			r.Status = strings.TrimSpace(c.Reason + ": " + c.Message)
+		}
+	}
 	return r
 }
 

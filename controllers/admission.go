@@ -55,7 +55,11 @@ func (c *Controller) admit(ctx context.Context, env *v1alpha1.Environment) (*v1a
 		return env, true, nil
 	}
 	now := time.Now()
-	d := c.opts.Admission.Decide(c.admissionCandidates(), env.Name)
+	cands, err := c.admissionCandidates()
+	if err != nil {
+		return nil, false, err
+	}
+	d := c.opts.Admission.Decide(cands, env.Name)
 	status := env.Status.DeepCopy()
 	cond := metav1.Condition{
 		Type: v1alpha1.ConditionAdmitted, Status: metav1.ConditionFalse, Reason: d.Reason, Message: d.Message,
@@ -99,10 +103,12 @@ func (c *Controller) admit(ctx context.Context, env *v1alpha1.Environment) (*v1a
 
 // admissionCandidates is every stored Environment as admission sees it,
 // from the caches only.
-func (c *Controller) admissionCandidates() []admission.Candidate {
+func (c *Controller) admissionCandidates() ([]admission.Candidate, error) {
 	envs, err := c.lister.List(everything)
 	if err != nil {
-		return nil
+		// Never decide on a partial view: the ledger would forget
+		// admissions of Environments it did not see.
+		return nil, fmt.Errorf("list environments for admission: %w", err)
 	}
 	out := make([]admission.Candidate, 0, len(envs))
 	for _, env := range envs {
@@ -122,7 +128,7 @@ func (c *Controller) admissionCandidates() []admission.Candidate {
 			Deleting: env.DeletionTimestamp != nil,
 		})
 	}
-	return out
+	return out, nil
 }
 
 // admissionClass places env in the queue. Every Environment is a user's
@@ -147,7 +153,12 @@ func (c *Controller) admissionChanged() {
 	if c.opts.Admission == nil {
 		return
 	}
-	out := c.opts.Admission.Evaluate(c.admissionCandidates())
+	cands, err := c.admissionCandidates()
+	if err != nil {
+		c.log.Error(err, "admission not re-evaluated")
+		return
+	}
+	out := c.opts.Admission.Evaluate(cands)
 	for _, name := range out.Newly {
 		c.enqueue(name)
 	}
@@ -193,14 +204,14 @@ func (c *Controller) runMeter(ctx context.Context) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		out := c.opts.Admission.Evaluate(c.admissionCandidates())
-		s := out.Snapshot
-		if len(out.Newly) > 0 || s.Admitted != last.Admitted || s.QueueLength != last.QueueLength || s.UnderPress != last.UnderPress {
+		if cands, err := c.admissionCandidates(); err != nil {
+			c.log.Error(err, "admission not re-evaluated")
+		} else if out := c.opts.Admission.Evaluate(cands); len(out.Newly) > 0 || changed(last, out.Snapshot) {
 			for _, name := range append(out.Newly, out.Queued...) {
 				c.enqueue(name)
 			}
+			last = out.Snapshot
 		}
-		last = s
 		select {
 		case <-ctx.Done():
 			return
@@ -208,4 +219,9 @@ func (c *Controller) runMeter(ctx context.Context) {
 		}
 		c.sampleMemory(ctx, interval)
 	}
+}
+
+// changed reports that the queue's figures moved between two snapshots.
+func changed(a, b admission.Snapshot) bool {
+	return a.Admitted != b.Admitted || a.QueueLength != b.QueueLength || a.UnderPress != b.UnderPress
 }

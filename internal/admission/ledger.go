@@ -182,14 +182,14 @@ func (l *Ledger) Decide(cands []Candidate, name string) Decision {
 	}
 	d := Decision{Requests: self.Requests, Budget: l.budget, Free: max(l.budget-ev.admittedSum, 0)}
 	switch {
-	case l.budget == 0:
+	case l.isAdmitted(self) && l.budget == 0:
 		d.Admitted, d.Reason, d.Message = true, ReasonUnlimited, "the manager has no memory budget (--memory-budget 0)"
 		return d
 	case l.isAdmitted(self):
 		d.Admitted, d.Reason = true, ReasonFits
 		d.Message = fmt.Sprintf("requests %s fit: %s of budget %s admitted", quantity(self.Requests), quantity(ev.admittedSum), quantity(l.budget))
 		return d
-	case self.Requests > l.budget:
+	case l.budget > 0 && self.Requests > l.budget:
 		d.Reason = ReasonExceedsBudget
 		d.Message = fmt.Sprintf("needs %s of memory requests, more than the whole budget %s (--memory-budget); it can never be admitted: lower its services' resources.requests.memory",
 			quantity(self.Requests), quantity(l.budget))
@@ -202,12 +202,15 @@ func (l *Ledger) Decide(cands []Candidate, name string) Decision {
 		}
 	}
 	where := fmt.Sprintf("needs %s, free %s of budget %s, position %d of %d", quantity(d.Requests), quantity(d.Free), quantity(l.budget), d.Position, d.Length)
+	if l.budget == 0 {
+		where = fmt.Sprintf("needs %s (no budget), position %d of %d", quantity(d.Requests), d.Position, d.Length)
+	}
 	switch {
 	case l.underPressure():
 		d.Reason = ReasonMemoryPressure
 		d.Message = fmt.Sprintf("the daemon's memory use %s of total %s is above %g %% (--memory-pressure); %s",
 			quantity(l.usage.Used), quantity(l.usage.Total), l.pressure*100, where)
-	case d.Requests > d.Free:
+	case l.budget > 0 && d.Requests > d.Free:
 		d.Reason, d.Message = ReasonInsufficientMemory, where
 	default:
 		d.Reason = ReasonQueuedBehind

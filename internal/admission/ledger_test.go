@@ -191,6 +191,12 @@ func TestUnlimited(t *testing.T) {
 	if d := l.Decide([]Candidate{cand("a", 100*gi, 0)}, "a"); !d.Admitted || d.Reason != ReasonUnlimited {
 		t.Fatalf("%+v", d)
 	}
+	// No budget still stops for pressure.
+	l.SetUsage(Usage{Used: 95, Total: 100})
+	d := l.Decide([]Candidate{cand("b", gi, 1)}, "b")
+	if d.Admitted || d.Reason != ReasonMemoryPressure || !strings.Contains(d.Message, "needs 1Gi (no budget), position 1 of 1") {
+		t.Fatalf("%+v", d)
+	}
 }
 
 func TestValidateRequests(t *testing.T) {

@@ -3,11 +3,13 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
@@ -112,10 +114,7 @@ func (c *Controller) admissionCandidates() ([]admission.Candidate, error) {
 	}
 	out := make([]admission.Candidate, 0, len(envs))
 	for _, env := range envs {
-		// An unparsable quantity is refused by validation before it is
-		// stored; should one get through, the plan reports it and it
-		// counts as nothing here.
-		req, _ := plan.MemoryRequests(&env.Spec, c.opts.Plan)
+		req := c.requests.of(env, c.opts.Plan)
 		out = append(out, admission.Candidate{
 			Name:     env.Name,
 			UID:      string(env.UID),
@@ -128,7 +127,56 @@ func (c *Controller) admissionCandidates() ([]admission.Candidate, error) {
 			Deleting: env.DeletionTimestamp != nil,
 		})
 	}
+	c.requests.keep(envs)
 	return out, nil
+}
+
+// requestBook caches each Environment's memory requests by UID and
+// generation: every admission decision and meter tick walks the whole
+// store, and only a spec change changes its requests.
+type requestBook struct {
+	mu    sync.Mutex
+	byUID map[types.UID]requestEntry
+}
+
+type requestEntry struct {
+	generation int64
+	bytes      int64
+}
+
+func (b *requestBook) of(env *v1alpha1.Environment, opts plan.Options) int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.byUID[env.UID]; ok && e.generation == env.Generation {
+		return e.bytes
+	}
+	// An unparsable quantity is refused by validation before it is
+	// stored; should one get through, the plan reports it and it counts
+	// as nothing here.
+	req, _ := plan.MemoryRequests(&env.Spec, opts)
+	if b.byUID == nil {
+		b.byUID = map[types.UID]requestEntry{}
+	}
+	b.byUID[env.UID] = requestEntry{generation: env.Generation, bytes: req}
+	return req
+}
+
+// keep drops the entries of Environments no longer stored.
+func (b *requestBook) keep(envs []*v1alpha1.Environment) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.byUID) <= len(envs) {
+		return
+	}
+	live := make(map[types.UID]bool, len(envs))
+	for _, e := range envs {
+		live[e.UID] = true
+	}
+	for uid := range b.byUID {
+		if !live[uid] {
+			delete(b.byUID, uid)
+		}
+	}
 }
 
 // admissionClass places env in the queue. Every Environment is a user's

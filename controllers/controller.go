@@ -87,6 +87,7 @@ type Controller struct {
 	stale     *staleGuard
 	refusals  *networkRefusals
 	metrics   *reconcileMetrics
+	requests  requestBook
 
 	leaseInformer cache.SharedIndexInformer
 	leaseLister   listers.EnvironmentLeaseLister

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -40,5 +41,24 @@ func TestMemoryRequests(t *testing.T) {
 	}
 	if got, err := MemoryRequests(nil, Options{}); got != 0 || err != nil {
 		t.Errorf("nil spec: %d, %v", got, err)
+	}
+}
+
+// BenchmarkMemoryRequests is one Environment of five services with spec
+// quantities: what admission computes per stored Environment per pass.
+func BenchmarkMemoryRequests(b *testing.B) {
+	spec := &v1alpha1.EnvironmentSpec{}
+	for i := range 5 {
+		spec.Services = append(spec.Services, v1alpha1.Service{Name: fmt.Sprintf("s%d", i), Image: "x",
+			Resources: v1alpha1.ResourceRequirements{
+				Limits:   v1alpha1.ResourceList{v1alpha1.ResourceMemory: intstr.FromString("512Mi")},
+				Requests: v1alpha1.ResourceList{v1alpha1.ResourceMemory: intstr.FromString("256Mi")},
+			}})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := MemoryRequests(spec, Options{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -1,6 +1,12 @@
 package manager
 
-import "testing"
+import (
+	"context"
+	"testing"
+
+	"berth.dev/berth/internal/admission"
+	"berth.dev/berth/internal/docker"
+)
 
 func TestParseMemoryBudget(t *testing.T) {
 	for in, want := range map[string]memoryBudget{
@@ -34,5 +40,24 @@ func TestParsePressure(t *testing.T) {
 func TestNear(t *testing.T) {
 	if !near(1000, 1010) || near(1000, 1100) || near(0, 0) {
 		t.Error("near is wrong")
+	}
+}
+
+// TestChooseMeter: the host's meminfo only for a local socket whose daemon
+// has this host's memory; docker stats otherwise.
+func TestChooseMeter(t *testing.T) {
+	host, err := admission.HostMeminfo{Path: hostMeminfo}.Memory(context.Background())
+	if err != nil {
+		t.Skipf("no %s here: %v", hostMeminfo, err)
+	}
+	if _, every, kind := chooseMeter("unix:///var/run/docker.sock", docker.DaemonInfo{MemTotal: host.Total}, nil, nil); kind != "host" || every != localMeterInterval {
+		t.Errorf("local daemon: %s every %s", kind, every)
+	}
+	// Docker Desktop: a local socket, a VM with its own memory.
+	if _, _, kind := chooseMeter("unix:///var/run/docker.sock", docker.DaemonInfo{MemTotal: host.Total / 4}, nil, nil); kind != "docker stats" {
+		t.Errorf("daemon in a VM: %s", kind)
+	}
+	if _, every, kind := chooseMeter("tcp://10.0.0.5:2376", docker.DaemonInfo{MemTotal: host.Total}, nil, nil); kind != "docker stats" || every != remoteMeterInterval {
+		t.Errorf("remote daemon: %s every %s", kind, every)
 	}
 }

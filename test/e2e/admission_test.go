@@ -62,6 +62,13 @@ var _ = Describe("Admission", func() {
 			g.Expect(sum(samples(fams, "berth_memory_total_bytes"))).To(BeNumerically(">", 0))
 			g.Expect(sum(samples(fams, "berth_memory_used_bytes"))).To(BeNumerically(">", 0))
 		}).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(Succeed())
+		// The Engine page shows the same figures (sampled every few seconds).
+		Eventually(func(g Gomega) {
+			code, body, _ := dashGet(m, "/engine")
+			g.Expect(code).To(Equal(200))
+			g.Expect(body).To(And(ContainSubstring(`id="admission-budget">2 GiB`), ContainSubstring("(100% of the budget)"),
+				ContainSubstring(`id="admission-queue">1 `)))
+		}).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(Succeed())
 
 		By("a manager killed and started again keeps exactly these admissions")
 		ids := map[string]string{}

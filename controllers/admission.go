@@ -62,6 +62,9 @@ func (c *Controller) admit(ctx context.Context, env *v1alpha1.Environment) (*v1a
 		return nil, false, err
 	}
 	d := c.opts.Admission.Decide(cands, env.Name)
+	for _, name := range d.Newly {
+		c.enqueue(name)
+	}
 	status := env.Status.DeepCopy()
 	cond := metav1.Condition{
 		Type: v1alpha1.ConditionAdmitted, Status: metav1.ConditionFalse, Reason: d.Reason, Message: d.Message,

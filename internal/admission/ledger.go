@@ -71,6 +71,10 @@ type Decision struct {
 	// in a queue of Length (0 when not queued).
 	Requests, Free, Budget int64
 	Position, Length       int
+	// Newly are the others this decision's pass over the queue admitted
+	// (room had freed without an Evaluate): the caller enqueues them so
+	// their admission is written.
+	Newly []string
 }
 
 // Snapshot is the ledger's figures, for metrics and the dashboard.
@@ -181,6 +185,11 @@ func (l *Ledger) Decide(cands []Candidate, name string) Decision {
 		return Decision{Reason: ReasonQueuedBehind, Message: "not known to admission yet"}
 	}
 	d := Decision{Requests: self.Requests, Budget: l.budget, Free: max(l.budget-ev.admittedSum, 0)}
+	for _, n := range ev.newly {
+		if n != name {
+			d.Newly = append(d.Newly, n)
+		}
+	}
 	switch {
 	case l.isAdmitted(self) && l.budget == 0:
 		d.Admitted, d.Reason, d.Message = true, ReasonUnlimited, "the manager has no memory budget (--memory-budget 0)"

@@ -90,7 +90,13 @@ func TestQueueOrderAndNoOvertaking(t *testing.T) {
 	if d := l.Decide(cands, "big"); d.Reason != ReasonInsufficientMemory || d.Position != 1 {
 		t.Fatalf("big: %+v", d)
 	}
-	// The running one goes: big fits, then small-a; small-b waits.
+	// The running one goes. A decision for small-b admits big and small-a
+	// ahead of it and says so, so the caller can have theirs written.
+	if d := l.Decide([]Candidate{small2, big, small1}, "small-b"); d.Admitted || strings.Join(d.Newly, ",") != "big,small-a" {
+		t.Fatalf("small-b after the running one left: %+v", d)
+	}
+	l = NewLedger(4*gi, 0)
+	// The same through Evaluate: big fits, then small-a; small-b waits.
 	out = l.Evaluate([]Candidate{small2, big, small1})
 	if got := strings.Join(out.Newly, ","); got != "big,small-a" {
 		t.Fatalf("admitted %s, want big,small-a", got)

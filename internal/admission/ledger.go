@@ -28,6 +28,9 @@ const (
 	ReasonQueuedBehind = "QueuedBehind"
 	// ReasonExceedsBudget: never admitted, its requests exceed the budget.
 	ReasonExceedsBudget = "ExceedsBudget"
+	// ReasonBudgetUnknown: queued, the budget is a share of the daemon's
+	// memory and the daemon has not told it yet.
+	ReasonBudgetUnknown = "BudgetUnknown"
 )
 
 // Class orders kinds of Environments in the queue; lower goes first.
@@ -93,8 +96,9 @@ type Snapshot struct {
 // candidates each call is given: the store is the record.
 type Ledger struct {
 	mu sync.Mutex
-	// budget is bytes, 0 is unlimited; pressure is the fraction of total
-	// memory in use above which nothing new is admitted, 0 is off.
+	// budget is bytes, 0 is unlimited, -1 not known yet; pressure is the
+	// fraction of total memory in use above which nothing new is
+	// admitted, 0 is off.
 	budget   int64
 	pressure float64
 	usage    Usage
@@ -103,16 +107,23 @@ type Ledger struct {
 	last     Snapshot
 }
 
-// NewLedger is a ledger of budget bytes (0: unlimited) that stops
-// admitting while memory use is above pressure (a fraction, 0: never).
+// NewLedger is a ledger of budget bytes (0: unlimited; negative: not
+// known yet, see SetBudget) that stops admitting while memory use is above
+// pressure (a fraction, 0: never).
 func NewLedger(budget int64, pressure float64) *Ledger {
-	l := &Ledger{budget: max(budget, 0), pressure: pressure, admitted: map[string]string{}}
-	l.last = Snapshot{Budget: l.budget, Pressure: pressure}
+	l := &Ledger{budget: max(budget, -1), pressure: pressure, admitted: map[string]string{}}
+	l.last = Snapshot{Budget: max(l.budget, 0), Pressure: pressure}
 	return l
 }
 
-// Budget is the ledger's budget in bytes, 0 when unlimited.
-func (l *Ledger) Budget() int64 { return l.budget }
+// SetBudget fixes a budget that was not known at start (a share of the
+// daemon's memory, known once the daemon answers).
+func (l *Ledger) SetBudget(budget int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.budget = max(budget, 0)
+	l.last.Budget = l.budget
+}
 
 // SetUsage records the latest reading of the daemon's memory. It reports
 // whether the pressure went away with it: the queue may move now.
@@ -184,13 +195,17 @@ func (l *Ledger) Decide(cands []Candidate, name string) Decision {
 	if self == nil {
 		return Decision{Reason: ReasonQueuedBehind, Message: "not known to admission yet"}
 	}
-	d := Decision{Requests: self.Requests, Budget: l.budget, Free: max(l.budget-ev.admittedSum, 0)}
+	d := Decision{Requests: self.Requests, Budget: max(l.budget, 0), Free: max(l.budget-ev.admittedSum, 0)}
 	for _, n := range ev.newly {
 		if n != name {
 			d.Newly = append(d.Newly, n)
 		}
 	}
 	switch {
+	case !l.isAdmitted(self) && l.budget < 0:
+		d.Reason = ReasonBudgetUnknown
+		d.Message = "waiting for the Docker daemon to report its memory: the budget (--memory-budget) is a share of it"
+		return d
 	case l.isAdmitted(self) && l.budget == 0:
 		d.Admitted, d.Reason, d.Message = true, ReasonUnlimited, "the manager has no memory budget (--memory-budget 0)"
 		return d
@@ -264,7 +279,7 @@ func (l *Ledger) evaluate(cands []Candidate) evaluation {
 	slices.SortFunc(waiting, func(a, b Candidate) int {
 		return cmp.Or(cmp.Compare(a.Class, b.Class), a.Created.Compare(b.Created), cmp.Compare(a.Name, b.Name))
 	})
-	blocked := l.underPressure()
+	blocked := l.underPressure() || l.budget < 0
 	for _, c := range waiting {
 		if l.budget > 0 && c.Requests > l.budget {
 			continue // never fits; must not hold up the queue
@@ -278,7 +293,7 @@ func (l *Ledger) evaluate(cands []Candidate) evaluation {
 		blocked = true
 		ev.queue = append(ev.queue, c)
 	}
-	l.last.Budget, l.last.Pressure = l.budget, l.pressure
+	l.last.Budget, l.last.Pressure = max(l.budget, 0), l.pressure
 	l.last.Admitted, l.last.QueueLength = ev.admittedSum, len(ev.queue)
 	l.last.UnderPress = l.underPressure()
 	return ev

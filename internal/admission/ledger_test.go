@@ -238,3 +238,26 @@ func TestParseMeminfo(t *testing.T) {
 		}
 	}
 }
+
+// A budget that is a share of the daemon's memory is not known until the
+// daemon answers: nothing new is admitted before, what the store records
+// still counts, and setting it moves the queue.
+func TestBudgetUnknownUntilSet(t *testing.T) {
+	l := NewLedger(-1, 0.9)
+	old := cand("old", gi, 0)
+	old.Admitted = true
+	cands := []Candidate{old, cand("a", gi, 1)}
+	if d := l.Decide(cands, "a"); d.Admitted || d.Reason != ReasonBudgetUnknown {
+		t.Fatalf("%+v", d)
+	}
+	if d := l.Decide(cands, "old"); !d.Admitted {
+		t.Fatalf("a recorded admission lost: %+v", d)
+	}
+	if s := l.Snapshot(); s.Budget != 0 || s.QueueLength != 1 {
+		t.Errorf("snapshot %+v", s)
+	}
+	l.SetBudget(2 * gi)
+	if out := l.Evaluate(cands); len(out.Newly) != 1 || out.Newly[0] != "a" {
+		t.Fatalf("after the budget is known: %+v", out)
+	}
+}

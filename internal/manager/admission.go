@@ -2,10 +2,12 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -151,6 +153,42 @@ func chooseMeter(host string, info docker.DaemonInfo, d *docker.Client, cache in
 		}
 		return admission.Usage{Used: used, Total: total}, nil
 	}), remoteMeterInterval, "docker stats"
+}
+
+// lazyMeter is the controller's meter before and after the daemon told
+// which one fits: it reports an error until set, then reads the chosen
+// meter at most every its own interval (the controller asks every
+// localMeterInterval; a remote daemon's reading costs Docker reads).
+type lazyMeter struct {
+	mu    sync.Mutex
+	inner admission.Meter
+	every time.Duration
+	last  admission.Usage
+	at    time.Time
+}
+
+func (m *lazyMeter) set(inner admission.Meter, every time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.inner, m.every = inner, every
+}
+
+// Memory reads the chosen meter, or its last reading when that is recent.
+func (m *lazyMeter) Memory(ctx context.Context) (admission.Usage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.inner == nil {
+		return admission.Usage{}, errors.New("the daemon's memory is not known yet")
+	}
+	if m.every > localMeterInterval && !m.at.IsZero() && time.Since(m.at) < m.every {
+		return m.last, nil
+	}
+	u, err := m.inner.Memory(ctx)
+	if err != nil {
+		return u, err
+	}
+	m.last, m.at = u, time.Now()
+	return u, nil
 }
 
 // near reports a and b within 2 % of each other.

@@ -61,3 +61,26 @@ func TestChooseMeter(t *testing.T) {
 		t.Errorf("remote daemon: %s every %s", kind, every)
 	}
 }
+
+// TestLazyMeter: an error until the meter is chosen; a remote daemon's
+// meter is read at most every its interval.
+func TestLazyMeter(t *testing.T) {
+	var m lazyMeter
+	if _, err := m.Memory(context.Background()); err == nil {
+		t.Fatal("a reading before the meter is chosen")
+	}
+	reads := 0
+	m.set(admission.MeterFunc(func(context.Context) (admission.Usage, error) {
+		reads++
+		return admission.Usage{Used: int64(reads), Total: 100}, nil
+	}), remoteMeterInterval)
+	for range 3 {
+		if u, err := m.Memory(context.Background()); err != nil || u.Used != 1 {
+			t.Fatalf("%+v %v", u, err)
+		}
+	}
+	m.set(m.inner, localMeterInterval)
+	if u, _ := m.Memory(context.Background()); u.Used != 2 {
+		t.Errorf("a local meter is read every time: %+v", u)
+	}
+}

@@ -279,17 +279,29 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 	if err != nil {
 		return fmt.Errorf("clientset: %w", err)
 	}
-	// The budget first: nothing may be admitted before it is known.
-	budget, info, err := o.admission.resolve(ctx, o.memoryBudget, dockerClient, log)
-	if err != nil {
-		return fmt.Errorf("memory budget: %w", err)
-	}
-	ledger := admission.NewLedger(budget, o.memoryPressure)
+	// Admission starts once docker info answered (a budget given as a
+	// share of the daemon's memory needs it) and the daemon's memory was
+	// read once (no admission into pressure nobody looked at); until
+	// then the ledger admits nothing new, and the controllers, leases
+	// included, run as usual.
+	ledger := admission.NewLedger(-1, o.memoryPressure)
 	if err := admission.RegisterMetrics(registry, ledger); err != nil {
 		return err
 	}
-	meter, meterEvery, meterKind := chooseMeter(o.Docker.Host, info, dockerClient, dockerInformer)
-	log.Info("admission", "budget", budget, "daemonMemory", info.MemTotal, "pressure", o.memoryPressure, "memoryUse", meterKind)
+	meter := &lazyMeter{}
+	go func() {
+		budget, info, err := o.admission.resolve(ctx, o.memoryBudget, dockerClient, log)
+		if err != nil {
+			return // shutting down
+		}
+		m, every, kind := chooseMeter(o.Docker.Host, info, dockerClient, dockerInformer)
+		meter.set(m, every)
+		if u, err := meter.Memory(ctx); err == nil {
+			ledger.SetUsage(u)
+		}
+		ledger.SetBudget(budget)
+		log.Info("admission", "budget", budget, "daemonMemory", info.MemTotal, "pressure", o.memoryPressure, "memoryUse", kind)
+	}()
 	ctrl, err := controllers.New(ctx, controllers.Options{
 		Clientset: clientset,
 		Docker:    dockerClient,
@@ -311,7 +323,7 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 		BuildCacheMax:    o.buildCacheBytes,
 		Admission:        ledger,
 		Meter:            meter,
-		MeterInterval:    meterEvery,
+		MeterInterval:    localMeterInterval,
 	})
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	informers "berth.dev/berth/client/informers/externalversions"
 	listers "berth.dev/berth/client/listers/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
+	"berth.dev/berth/internal/admission"
 	"berth.dev/berth/internal/buildctx"
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/informer"
@@ -65,6 +66,13 @@ type Options struct {
 	// Policy is what the manager's flags permit (--allow-privileged,
 	// --allow-host-path); checked by the controller when ExternalAPI.
 	Policy v1alpha1.Policy
+	// Admission gates Environments by the manager's memory budget; nil
+	// admits everything (no budget).
+	Admission *admission.Ledger
+	// Meter samples the daemon's memory every MeterInterval (5 s when
+	// zero) for the ledger's pressure check; nil never reports pressure.
+	Meter         admission.Meter
+	MeterInterval time.Duration
 }
 
 // Controller converges Docker to Environments: the sample-controller shape,
@@ -90,6 +98,7 @@ type Controller struct {
 	valid     *validMemory
 	failures  *failureMemory
 	metrics   *reconcileMetrics
+	requests  requestBook
 
 	leaseInformer cache.SharedIndexInformer
 	leaseLister   listers.EnvironmentLeaseLister
@@ -257,6 +266,10 @@ func (c *Controller) Run(ctx context.Context) error {
 		return fmt.Errorf("docker cache did not sync: %w", err)
 	}
 
+	// The daemon's memory before any admission decision: a worker must
+	// not admit into pressure it has not looked at yet.
+	c.sampleMemory(ctx, c.meterInterval())
+
 	var wg sync.WaitGroup
 	for i := 0; i < c.opts.Workers; i++ {
 		wg.Add(1)
@@ -283,6 +296,11 @@ func (c *Controller) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		wait.UntilWithContext(ctx, c.updateGauges, 5*time.Second)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.runMeter(ctx)
 	}()
 	c.log.Info("controller started", "workers", c.opts.Workers, "resync", c.opts.Resync.String())
 
@@ -343,7 +361,7 @@ func (c *Controller) updateGauges(context.Context) {
 		return
 	}
 	phases := map[string]float64{}
-	for _, p := range []v1alpha1.EnvironmentPhase{v1alpha1.PhasePending, v1alpha1.PhaseProgressing, v1alpha1.PhaseReady,
+	for _, p := range []v1alpha1.EnvironmentPhase{v1alpha1.PhasePending, v1alpha1.PhaseQueued, v1alpha1.PhaseProgressing, v1alpha1.PhaseReady,
 		v1alpha1.PhaseDegraded, v1alpha1.PhaseFailed, v1alpha1.PhaseTerminating} {
 		phases[string(p)] = 0
 	}

@@ -39,6 +39,11 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		c.refusals.forget(name)
 		c.valid.forget(name)
 		c.failures.forget(name)
+		if c.opts.Admission != nil {
+			// Its room is free now that its teardown is done.
+			c.opts.Admission.Forget(name)
+			c.admissionChanged()
+		}
 		return c.collectOrphans(ctx)
 	}
 	if err != nil {
@@ -72,6 +77,11 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		if errs := c.validate(env); len(errs) > 0 {
 			return c.refuseInvalid(ctx, env, errs)
 		}
+	}
+	env, admit, err := c.admit(ctx, env)
+	if err != nil || !admit {
+		// Queued: the ledger enqueues it when room frees.
+		return Result{}, err
 	}
 
 	now := time.Now()
@@ -255,8 +265,16 @@ func outcomeEvents(outcomes []outcome, now time.Time) []v1alpha1.EnvironmentEven
 // conflict is retried on the latest object: status is recomputed from
 // observation anyway, only the event record has to be merged.
 func (c *Controller) writeStatus(ctx context.Context, env *v1alpha1.Environment, status v1alpha1.EnvironmentStatus, newEvents []v1alpha1.EnvironmentEvent) error {
+	_, err := c.writeStatusLatest(ctx, env, status, newEvents)
+	return err
+}
+
+// writeStatusLatest is writeStatus that also returns the object as stored
+// after the write (env itself when nothing needed writing, nil when the
+// Environment is gone), for a reconcile that goes on with it.
+func (c *Controller) writeStatusLatest(ctx context.Context, env *v1alpha1.Environment, status v1alpha1.EnvironmentStatus, newEvents []v1alpha1.EnvironmentEvent) (*v1alpha1.Environment, error) {
 	envs := c.clientset.BerthV1alpha1().Environments()
-	current := env
+	current, stored := env, env
 	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		desired := *status.DeepCopy()
 		desired.Events = append([]v1alpha1.EnvironmentEvent(nil), current.Status.Events...)
@@ -264,11 +282,12 @@ func (c *Controller) writeStatus(ctx context.Context, env *v1alpha1.Environment,
 			plan.AppendEvent(&desired, ev, 0)
 		}
 		if equality.Semantic.DeepEqual(current.Status, desired) {
+			stored = current
 			return nil
 		}
 		updated := current.DeepCopy()
 		updated.Status = desired
-		_, err := envs.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+		written, err := envs.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) {
 			latest, getErr := envs.Get(ctx, env.Name, metav1.GetOptions{})
 			if getErr != nil {
@@ -276,15 +295,18 @@ func (c *Controller) writeStatus(ctx context.Context, env *v1alpha1.Environment,
 			}
 			current = latest
 		}
+		if err == nil {
+			stored = written
+		}
 		return err
 	})
 	if apierrors.IsNotFound(err) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("update status of %s: %w", env.Name, err)
+		return nil, fmt.Errorf("update status of %s: %w", env.Name, err)
 	}
-	return nil
+	return stored, nil
 }
 
 func hasFinalizer(env *v1alpha1.Environment) bool {

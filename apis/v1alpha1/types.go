@@ -526,7 +526,11 @@ type Teardown struct {
 type EnvironmentPhase string
 
 const (
-	PhasePending     EnvironmentPhase = "Pending"
+	PhasePending EnvironmentPhase = "Pending"
+	// PhaseQueued waits for admission: its memory requests do not fit the
+	// manager's budget yet, or the daemon is under memory pressure. The
+	// Admitted condition says what it needs, what is free and its place.
+	PhaseQueued      EnvironmentPhase = "Queued"
 	PhaseProgressing EnvironmentPhase = "Progressing"
 	PhaseReady       EnvironmentPhase = "Ready"
 	PhaseDegraded    EnvironmentPhase = "Degraded"
@@ -539,6 +543,10 @@ const (
 	ConditionReady       = "Ready"
 	ConditionProgressing = "Progressing"
 	ConditionDegraded    = "Degraded"
+	// ConditionAdmitted is True once the Environment fits the manager's
+	// memory budget; it keeps its admission until it is deleted, and a
+	// restarted manager counts it before admitting anything new.
+	ConditionAdmitted = "Admitted"
 )
 
 // EnvironmentStatus is what berth observed, never what it intended.

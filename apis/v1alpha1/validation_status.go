@@ -17,7 +17,7 @@ const (
 	EventTypeWarning = "Warning"
 )
 
-var allPhases = []EnvironmentPhase{PhasePending, PhaseProgressing, PhaseReady, PhaseDegraded, PhaseFailed, PhaseTerminating}
+var allPhases = []EnvironmentPhase{PhasePending, PhaseQueued, PhaseProgressing, PhaseReady, PhaseDegraded, PhaseFailed, PhaseTerminating}
 
 // ValidateEnvironmentStatusUpdate checks a write through the status
 // subresource. Only metadata and status are checked: the status strategy

@@ -696,10 +696,10 @@ func schema_berthdev_berth_apis_v1alpha1_EnvironmentStatus(ref common.ReferenceC
 				Properties: map[string]spec.Schema{
 					"phase": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Possible enum values:\n - `\"Degraded\"`\n - `\"Failed\"`\n - `\"Pending\"`\n - `\"Progressing\"`\n - `\"Ready\"`\n - `\"Terminating\"`",
+							Description: "Possible enum values:\n - `\"Degraded\"`\n - `\"Failed\"`\n - `\"Pending\"`\n - `\"Progressing\"`\n - `\"Queued\"` waits for admission: its memory requests do not fit the manager's budget yet, or the daemon is under memory pressure. The Admitted condition says what it needs, what is free and its place.\n - `\"Ready\"`\n - `\"Terminating\"`",
 							Type:        []string{"string"},
 							Format:      "",
-							Enum:        []interface{}{"Degraded", "Failed", "Pending", "Progressing", "Ready", "Terminating"},
+							Enum:        []interface{}{"Degraded", "Failed", "Pending", "Progressing", "Queued", "Ready", "Terminating"},
 						},
 					},
 					"observedGeneration": {

@@ -61,6 +61,8 @@ the manager converges its Docker Engine to them.`,
 	f.StringVar(&o.DefaultMemoryLimit, "default-memory-limit", o.DefaultMemoryLimit, "memory limit of containers whose spec sets none (no container is ever unbounded)")
 	f.StringVar(&o.DefaultMemoryReservation, "default-memory-reservation", o.DefaultMemoryReservation, "memory reservation of containers whose spec sets none")
 	f.StringVar(&o.BuildCacheMax, "build-cache-max", o.BuildCacheMax, "budget of the images berth built from build contexts; over it, the least recently used ones no Environment needs are removed (0 disables pruning)")
+	f.StringVar(&o.MemoryBudget, "memory-budget", o.MemoryBudget, "what the memory requests of admitted Environments may add up to: bytes (2Gi), a share of the Docker daemon's memory (80%), or 0 for no budget; one that does not fit waits in phase Queued")
+	f.StringVar(&o.MemoryPressure, "memory-pressure", o.MemoryPressure, "no Environment is admitted while the Docker daemon's memory in use is above this share of its total (0 turns the check off)")
 	f.BoolVar(&o.AllowPrivileged, "allow-privileged", o.AllowPrivileged, "admit services with privileged: true (every capability and the host's devices); refused by default")
 	f.StringArrayVar(&o.AllowHostPaths, "allow-host-path", o.AllowHostPaths, "a directory under which specs may mount host paths (hostPath volumes) and read files and secrets (path); repeatable; none by default")
 	f.IntVarP(&verbosity, "v", "v", 0, "log verbosity (0 = info, 1 = debug, higher = more)")

@@ -69,8 +69,9 @@ func (r *statusREST) ConvertToTable(ctx context.Context, object, tableOptions ru
 // newEnvironmentStorage builds the main and status storage over one
 // backend. The status store is a copy of the main one with another update
 // strategy, the pattern Kubernetes' own registries use.
-func newEnvironmentStorage(optsGetter generic.RESTOptionsGetter, policy v1alpha1.Policy) (environmentREST, *statusREST, error) {
+func newEnvironmentStorage(optsGetter generic.RESTOptionsGetter, policy v1alpha1.Policy, admission SpecCheck) (environmentREST, *statusREST, error) {
 	strategy := newStrategy(policy)
+	strategy.admission = admission
 	statusStrategy := environmentStatusStrategy{strategy}
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &v1alpha1.Environment{} },

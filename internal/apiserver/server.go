@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
 	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
@@ -48,8 +49,16 @@ type Options struct {
 	// Policy is what specs may ask beyond the API's own rules
 	// (--allow-privileged); the zero value permits nothing extra.
 	Policy v1alpha1.Policy
-	Log    logr.Logger
+	// Admission, when set, is the manager's capacity check of a spec at
+	// create and at every update that changes the spec (requests beyond
+	// the whole memory budget are refused).
+	Admission SpecCheck
+	Log       logr.Logger
 }
+
+// SpecCheck validates a spec against the manager's settings; errors name
+// the field.
+type SpecCheck func(spec *v1alpha1.EnvironmentSpec) field.ErrorList
 
 // Server is a configured, not yet running API server.
 type Server struct {
@@ -186,7 +195,7 @@ func (g restOptionsGetter) GetRESTOptions(resource schema.GroupResource, _ runti
 var longRunning = genericfilters.BasicLongRunningRequestCheck(sets.NewString("watch"), sets.NewString("log", "exec", "archive"))
 
 func (s *Server) installAPI(optsGetter generic.RESTOptionsGetter) error {
-	envREST, statusREST, err := newEnvironmentStorage(optsGetter, s.opts.Policy)
+	envREST, statusREST, err := newEnvironmentStorage(optsGetter, s.opts.Policy, s.opts.Admission)
 	if err != nil {
 		return err
 	}

@@ -25,10 +25,22 @@ type environmentStrategy struct {
 	// policy is what the manager's flags permit (--allow-privileged);
 	// specs asking for more are refused at admission.
 	policy v1alpha1.Policy
+	// admission is the manager's capacity check (nil: none).
+	admission SpecCheck
 }
 
 func newStrategy(policy v1alpha1.Policy) environmentStrategy {
-	return environmentStrategy{Scheme, names.SimpleNameGenerator, policy}
+	return environmentStrategy{ObjectTyper: Scheme, NameGenerator: names.SimpleNameGenerator, policy: policy}
+}
+
+// checkSpec is the policy and capacity checks, for a spec that passed the
+// API's own validation: the capacity math needs valid quantities.
+func (s environmentStrategy) checkSpec(spec *v1alpha1.EnvironmentSpec, valid field.ErrorList) field.ErrorList {
+	errs := v1alpha1.ValidatePolicy(spec, s.policy)
+	if s.admission != nil && len(valid) == 0 {
+		errs = append(errs, s.admission(spec)...)
+	}
+	return errs
 }
 
 func (environmentStrategy) NamespaceScoped() bool { return false }
@@ -66,17 +78,18 @@ func (environmentStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.
 func (s environmentStrategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
 	env := obj.(*v1alpha1.Environment)
 	allErrs := v1alpha1.ValidateEnvironment(env)
-	return append(allErrs, v1alpha1.ValidatePolicy(&env.Spec, s.policy)...)
+	return append(allErrs, s.checkSpec(&env.Spec, allErrs)...)
 }
 
-// ValidateUpdate checks the manager's policy only when the spec changes,
-// like the rest of the spec: a stored Environment admitted under a looser
-// policy can still have its finalizer removed.
+// ValidateUpdate checks the manager's policy and capacity only when the
+// spec changes, like the rest of the spec: a stored Environment admitted
+// under a looser policy or a larger budget can still have its finalizer
+// removed.
 func (s environmentStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	newEnv, oldEnv := obj.(*v1alpha1.Environment), old.(*v1alpha1.Environment)
 	allErrs := v1alpha1.ValidateEnvironmentUpdate(newEnv, oldEnv)
 	if !apiequality.Semantic.DeepEqual(newEnv.Spec, oldEnv.Spec) {
-		allErrs = append(allErrs, v1alpha1.ValidatePolicy(&newEnv.Spec, s.policy)...)
+		allErrs = append(allErrs, s.checkSpec(&newEnv.Spec, allErrs)...)
 	}
 	return allErrs
 }

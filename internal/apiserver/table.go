@@ -20,7 +20,7 @@ type environmentTable struct{}
 
 var environmentColumns = []metav1.TableColumnDefinition{
 	{Name: "Name", Type: "string", Format: "name", Description: "Name of the Environment"},
-	{Name: "Phase", Type: "string", Description: "Pending, Progressing, Ready, Degraded, Failed or Terminating"},
+	{Name: "Phase", Type: "string", Description: "Pending, Queued, Progressing, Ready, Degraded, Failed or Terminating"},
 	{Name: "Ready", Type: "string", Description: "Ready services out of all services"},
 	{Name: "Age", Type: "string", Description: "Time since creation"},
 	{Name: "Services", Type: "string", Priority: 1, Description: "Service names"},
@@ -97,6 +97,11 @@ func notReadyReason(env *v1alpha1.Environment) string {
 }
 
 func notReadyMessage(env *v1alpha1.Environment) string {
+	// A queued Environment waits for admission: its Admitted condition
+	// says for what (needs, free, place in the queue).
+	if c := meta.FindStatusCondition(env.Status.Conditions, v1alpha1.ConditionAdmitted); c != nil && c.Status != metav1.ConditionTrue {
+		return c.Reason + ": " + c.Message
+	}
 	if c := meta.FindStatusCondition(env.Status.Conditions, v1alpha1.ConditionReady); c != nil && c.Status != metav1.ConditionTrue {
 		return c.Message
 	}

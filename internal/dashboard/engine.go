@@ -24,6 +24,29 @@ type engineLive struct {
 	Governor governor.Stats
 	Informer informer.Stats
 	Sampled  time.Time
+	// Admission is the memory budget, what is admitted against it, the
+	// daemon's memory use and the queue, as last sampled.
+	Admission admissionView
+}
+
+// admissionView is the Engine page's admission panel, in bytes.
+type admissionView struct {
+	Known                         bool
+	Budget, Admitted, Used, Total int64
+	Queue                         int
+	AdmittedPct, UsedPct          float64
+	PressurePct                   float64 // 0: the check is off
+	UnderPressure                 bool
+}
+
+func newAdmissionView(f admissionFigures) admissionView {
+	v := admissionView{
+		Known: f.Known, Budget: int64(f.Budget), Admitted: int64(f.Admitted), Used: int64(f.Used), Total: int64(f.Total),
+		Queue: int(f.Queue), PressurePct: f.Pressure * 100,
+	}
+	v.AdmittedPct, v.UsedPct = percent(v.Admitted, v.Budget), percent(v.Used, v.Total)
+	v.UnderPressure = v.PressurePct > 0 && v.Total > 0 && v.UsedPct > v.PressurePct
+	return v
 }
 
 // opRow is one Docker operation in the Engine page's table.
@@ -51,6 +74,7 @@ func buildEngineLive(ss []sample, slots int, gov governor.Stats, inf informer.St
 	live := engineLive{Governor: gov, Informer: inf}
 	if len(ss) > 0 {
 		live.Sampled = ss[len(ss)-1].at
+		live.Admission = newAdmissionView(ss[len(ss)-1].admission)
 	}
 	calls := []series{{Name: "all", Points: rate(ss, func(s sample) float64 { return sum(s.calls) })}}
 	for _, op := range topOps(ss, topWindow, 3) {
@@ -71,6 +95,12 @@ func buildEngineLive(ss []sample, slots int, gov governor.Stats, inf informer.St
 			{Name: "errors", Points: rate(ss, func(s sample) float64 { return s.errors })},
 		}},
 		{Title: "Throttle wait per call", Unit: "ms", Series: []series{{Name: "mean", Points: meanWait(ss)}}},
+		{Title: "Memory", Unit: "GiB", Series: []series{
+			{Name: "used", Points: gauge(ss, func(s sample) float64 { return s.admission.Used / (1 << 30) })},
+			{Name: "admitted", Points: gauge(ss, func(s sample) float64 { return s.admission.Admitted / (1 << 30) })},
+			{Name: "budget", Points: gauge(ss, func(s sample) float64 { return s.admission.Budget / (1 << 30) }), Dashed: true},
+		}},
+		{Title: "Admission queue", Series: []series{{Name: "queued", Points: gauge(ss, func(s sample) float64 { return s.admission.Queue })}}},
 		{Title: "Workqueue depth", Series: []series{{Name: "depth", Points: gauge(ss, func(s sample) float64 { return s.queueDepth })}}},
 		{Title: "Workqueue adds and retries /s", Series: []series{
 			{Name: "adds", Points: rate(ss, func(s sample) float64 { return s.queueAdds })},

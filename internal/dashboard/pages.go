@@ -131,6 +131,8 @@ func condClass(typ, status string) string {
 		return "busy"
 	case typ == "Progressing":
 		return "wait"
+	case typ == "Admitted" && status == "False":
+		return "wait" // Queued: waiting for room, not failing
 	case (typ == "Degraded") == (status == "False"):
 		return "ok"
 	}

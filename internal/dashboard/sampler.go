@@ -30,6 +30,18 @@ type sample struct {
 	queueRetries float64
 	longest      float64 // seconds the longest running reconcile has run
 	reconciles   map[string]float64
+
+	admission admissionFigures
+}
+
+// admissionFigures are the memory admission gauges (berth_memory_*,
+// berth_admission_queue_length); Known is false until the controller
+// registered them (it resolves the budget first).
+type admissionFigures struct {
+	Known                         bool
+	Budget, Admitted, Used, Total float64
+	Pressure                      float64
+	Queue                         float64
 }
 
 // histogram is a cumulative Prometheus histogram: counts[i] observations
@@ -161,6 +173,18 @@ func readSample(mfs []*dto.MetricFamily) sample {
 				sm.longest = max(sm.longest, m.GetGauge().GetValue())
 			case "berth_reconcile_total":
 				sm.reconciles[label(m, "result")] += m.GetCounter().GetValue()
+			case "berth_memory_budget_bytes":
+				sm.admission.Known, sm.admission.Budget = true, m.GetGauge().GetValue()
+			case "berth_memory_admitted_bytes":
+				sm.admission.Admitted = m.GetGauge().GetValue()
+			case "berth_memory_used_bytes":
+				sm.admission.Used = m.GetGauge().GetValue()
+			case "berth_memory_total_bytes":
+				sm.admission.Total = m.GetGauge().GetValue()
+			case "berth_memory_pressure_ratio":
+				sm.admission.Pressure = m.GetGauge().GetValue()
+			case "berth_admission_queue_length":
+				sm.admission.Queue = m.GetGauge().GetValue()
 			}
 		}
 	}

@@ -101,6 +101,12 @@ func rowOf(env *v1alpha1.Environment) envRow {
 			r.Status = strings.TrimSpace(c.Reason + ": " + c.Message)
 		}
 	}
+	// Queued: what it waits on is admission (needs, free, place).
+	for _, c := range env.Status.Conditions {
+		if c.Type == v1alpha1.ConditionAdmitted && c.Status != "True" && r.Phase == string(v1alpha1.PhaseQueued) {
+			r.Status = strings.TrimSpace(c.Reason + ": " + c.Message)
+		}
+	}
 	return r
 }
 
@@ -246,7 +252,7 @@ type phaseCount struct {
 
 // countPhases counts Environments by phase, every phase listed.
 func countPhases(envs []*v1alpha1.Environment) []phaseCount {
-	order := []v1alpha1.EnvironmentPhase{v1alpha1.PhaseReady, v1alpha1.PhaseProgressing, v1alpha1.PhasePending,
+	order := []v1alpha1.EnvironmentPhase{v1alpha1.PhaseReady, v1alpha1.PhaseProgressing, v1alpha1.PhasePending, v1alpha1.PhaseQueued,
 		v1alpha1.PhaseDegraded, v1alpha1.PhaseFailed, v1alpha1.PhaseTerminating}
 	n := map[string]int{}
 	for _, e := range envs {

@@ -27,6 +27,7 @@ import (
 	"berth.dev/berth/client/clientset/versioned"
 	"berth.dev/berth/controllers"
 	"berth.dev/berth/controllers/plan"
+	"berth.dev/berth/internal/admission"
 	"berth.dev/berth/internal/apiserver"
 	"berth.dev/berth/internal/buildctx"
 	"berth.dev/berth/internal/dashboard"
@@ -56,6 +57,12 @@ type Options struct {
 	AllowPrivileged          bool
 	AllowHostPaths           []string
 	BuildCacheMax            string
+	// MemoryBudget is what admission lets Environments' memory requests
+	// add up to: bytes (2Gi), a share of the daemon's memory (80%), or 0
+	// for no budget. MemoryPressure is the share of the daemon's memory in
+	// use above which nothing new is admitted (90%; 0 is off).
+	MemoryBudget   string
+	MemoryPressure string
 
 	// Out receives the ready lines (api:, kubeconfig:, metrics:,
 	// dashboard:) that scripts read; nil discards them.
@@ -66,9 +73,13 @@ type Options struct {
 	// onReady, set by Start, is called once the API answers.
 	onReady func(store)
 	// Resolved in run: the budget in bytes and the build output store the
-	// API's logs and the controller share.
+	// API's logs and the controller share; the memory budget as given,
+	// the pressure threshold and the budget once known.
 	buildCacheBytes int64
 	buildLogs       *buildctx.LogStore
+	memoryBudget    memoryBudget
+	memoryPressure  float64
+	admission       *admissionBudget
 }
 
 // DefaultOptions returns the flags' defaults.
@@ -82,6 +93,8 @@ func DefaultOptions() Options {
 		DefaultMemoryLimit:       "512Mi",
 		DefaultMemoryReservation: "256Mi",
 		BuildCacheMax:            "2Gi",
+		MemoryBudget:             "80%",
+		MemoryPressure:           "90%",
 	}
 }
 
@@ -123,6 +136,13 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	if o.buildCacheBytes, err = parseBudget("--build-cache-max", o.BuildCacheMax); err != nil {
 		return err
 	}
+	if o.memoryBudget, err = parseMemoryBudget(o.MemoryBudget); err != nil {
+		return err
+	}
+	if o.memoryPressure, err = parsePressure(o.MemoryPressure); err != nil {
+		return err
+	}
+	o.admission = newAdmissionBudget(o.memoryBudget)
 	if err := paths.EnsurePrivateDir(o.DataDir); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -177,7 +197,7 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	// reconciles finish against a live API, then the server drains.
 	apiCtx, stopAPI := context.WithCancel(context.Background())
 	defer stopAPI()
-	api, err := newStore(apiCtx, o, dockerClient, dockerInformer, log)
+	api, err := newStore(apiCtx, o, dockerClient, dockerInformer, memLimit, memReservation, log)
 	if err != nil {
 		return err
 	}
@@ -273,6 +293,29 @@ func runControllers(ctx context.Context, api store, dockerClient *docker.Client,
 	if err != nil {
 		return fmt.Errorf("clientset: %w", err)
 	}
+	// Admission starts once docker info answered (a budget given as a
+	// share of the daemon's memory needs it) and the daemon's memory was
+	// read once (no admission into pressure nobody looked at); until
+	// then the ledger admits nothing new, and the controllers, leases
+	// included, run as usual.
+	ledger := admission.NewLedger(-1, o.memoryPressure)
+	if err := admission.RegisterMetrics(registry, ledger); err != nil {
+		return err
+	}
+	meter := &lazyMeter{}
+	go func() {
+		budget, info, err := o.admission.resolve(ctx, o.memoryBudget, dockerClient, log)
+		if err != nil {
+			return // shutting down
+		}
+		m, every, kind := chooseMeter(o.Docker.Host, info, dockerClient, dockerInformer)
+		meter.set(m, every)
+		if u, err := meter.Memory(ctx); err == nil {
+			ledger.SetUsage(u)
+		}
+		ledger.SetBudget(budget)
+		log.Info("admission", "budget", budget, "daemonMemory", info.MemTotal, "pressure", o.memoryPressure, "memoryUse", kind)
+	}()
 	ctrl, err := controllers.New(ctx, controllers.Options{
 		Clientset: clientset,
 		Docker:    dockerClient,
@@ -294,6 +337,9 @@ func runControllers(ctx context.Context, api store, dockerClient *docker.Client,
 		Log:              log.WithName("controller"),
 		BuildLogs:        o.buildLogs,
 		BuildCacheMax:    o.buildCacheBytes,
+		Admission:        ledger,
+		Meter:            meter,
+		MeterInterval:    localMeterInterval,
 	})
 	if err != nil {
 		return err
@@ -324,7 +370,7 @@ func newDashboard(cfg *rest.Config, dockerClient *docker.Client, dockerInformer 
 
 // newStore is the embedded API server (with the Docker-backed logs, exec
 // and copies it serves), or with --kubeconfig the cluster.
-func newStore(ctx context.Context, o *Options, dockerClient *docker.Client, dockerInformer *informer.Informer, log logr.Logger) (store, error) {
+func newStore(ctx context.Context, o *Options, dockerClient *docker.Client, dockerInformer *informer.Informer, memLimit, memReservation int64, log logr.Logger) (store, error) {
 	if o.Kubeconfig != "" {
 		return newClusterStore(o.Kubeconfig, o.DataDir, log.WithName("cluster"))
 	}
@@ -335,6 +381,7 @@ func newStore(ctx context.Context, o *Options, dockerClient *docker.Client, dock
 		Logs:          newDockerLogs(dockerClient, dockerInformer, o.buildLogs),
 		Containers:    newDockerContainers(dockerClient, dockerInformer),
 		Policy:        policy(o),
+		Admission:     o.admission.specCheck(plan.Options{DefaultMemoryLimit: memLimit, DefaultMemoryReservation: memReservation}),
 		Log:           log.WithName("apiserver"),
 	})
 	if err != nil {

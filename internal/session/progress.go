@@ -155,6 +155,10 @@ func Assess(env *v1alpha1.Environment) (Progress, Outcome) {
 			p.Failure = cond.Reason + ": " + msg
 		}
 	}
+	if adm := meta.FindStatusCondition(env.Status.Conditions, v1alpha1.ConditionAdmitted); env.Status.Phase == v1alpha1.PhaseQueued && adm != nil {
+		// Queued: no service has started; what it waits for is admission.
+		p.Message, p.Waiting = adm.Reason+": "+adm.Message, nil
+	}
 	p.Stale = env.Status.ObservedGeneration < env.Generation ||
 		(cond != nil && cond.ObservedGeneration < env.Generation)
 

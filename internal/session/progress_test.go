@@ -80,3 +80,19 @@ func TestAssessReplicas(t *testing.T) {
 		t.Fatalf("line %q does not show the replicas", p)
 	}
 }
+
+// TestAssessQueued: a Queued Environment waits on admission, and the
+// progress line says what for.
+func TestAssessQueued(t *testing.T) {
+	env := envWith(1, 1, v1alpha1.PhaseQueued, "", "", v1alpha1.ServiceStatus{Name: "web"})
+	env.Status.Services = nil
+	env.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionAdmitted, Status: metav1.ConditionFalse,
+		Reason: "InsufficientMemory", Message: "needs 1Gi, free 0 of budget 2Gi, position 1 of 1"}}
+	p, out := Assess(env)
+	if out != Waiting {
+		t.Errorf("outcome %s", out)
+	}
+	if got, want := p.String(), "Queued, 0/1 services ready; InsufficientMemory: needs 1Gi, free 0 of budget 2Gi, position 1 of 1"; got != want {
+		t.Errorf("line\n got %q\nwant %q", got, want)
+	}
+}

@@ -145,11 +145,21 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 		if id == "" {
 			id = op.ContainerName
 		}
+		if k := op.Cached; k != nil && op.ContainerID != "" && k.Removal != plan.RemovalInspected {
+			// The cache answered "exists?" and "running?" (removal.go).
+			return false, c.docker.RemoveKnown(ctx, docker.KnownContainer{
+				ID: op.ContainerID, Name: op.ContainerName, Labels: k.Labels,
+				Running: k.Removal == plan.RemovalStopThenRemove,
+			}, op.Grace)
+		}
 		return false, c.docker.StopAndRemove(ctx, id, op.Grace)
 	case plan.OpRemoveNetwork:
 		id := op.NetworkID
 		if id == "" {
 			id = op.Network
+		}
+		if op.Cached != nil && op.NetworkID != "" {
+			return false, c.docker.RemoveKnownNetwork(ctx, docker.KnownNetwork{ID: op.NetworkID, Name: op.Network, Labels: op.Cached.Labels})
 		}
 		return false, c.docker.RemoveNetwork(ctx, id)
 	case plan.OpDisconnectStaleEndpoints:

@@ -106,6 +106,8 @@ type convergeOptions struct {
 	// settled, when set, blocks after the manager is up until its start-up
 	// work is done, so the start-up's calls are not counted as converge's.
 	settled func(ctx context.Context) error
+	// timeout bounds each wait (Ready, gone); zero means 10 minutes.
+	timeout time.Duration
 }
 
 // convergeOnce starts a manager with the profile on a fresh data dir,
@@ -113,6 +115,9 @@ type convergeOptions struct {
 // waits until it is gone, then stops the manager.
 func convergeOnce(ctx context.Context, o convergeOptions) (convergeResult, error) {
 	managerBin, profile, image, n := o.manager, o.profile, o.image, o.n
+	if o.timeout <= 0 {
+		o.timeout = 10 * time.Minute
+	}
 	dir, err := os.MkdirTemp("", "berth-bench-")
 	if err != nil {
 		return convergeResult{}, err
@@ -181,7 +186,7 @@ func convergeOnce(ctx context.Context, o convergeOptions) (convergeResult, error
 	if _, err := envs.Create(ctx, env, metav1.CreateOptions{}); err != nil {
 		return convergeResult{}, fmt.Errorf("create: %w", err)
 	}
-	if err := poll(ctx, 10*time.Minute, func() (bool, error) {
+	if err := poll(ctx, o.timeout, func() (bool, error) {
 		got, err := envs.Get(ctx, env.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -203,7 +208,7 @@ func convergeOnce(ctx context.Context, o convergeOptions) (convergeResult, error
 	if err := envs.Delete(ctx, env.Name, metav1.DeleteOptions{}); err != nil {
 		return convergeResult{}, fmt.Errorf("delete: %w", err)
 	}
-	if err := poll(ctx, 10*time.Minute, func() (bool, error) {
+	if err := poll(ctx, o.timeout, func() (bool, error) {
 		_, err := envs.Get(ctx, env.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, nil

@@ -43,6 +43,7 @@ func runDesktop(args []string, stdout, stderr io.Writer) int {
 	image := fs.String("image", "berth-testapp:dev", "test image")
 	host := fs.String("docker-host", docker.DefaultConfig().Host, "Docker Engine the proxy forwards to (a unix socket)")
 	verbose := fs.Bool("v", false, "print every recorded call")
+	timeout := fs.Duration("timeout", 3*time.Minute, "how long to wait for Ready and for the teardown")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -75,16 +76,17 @@ func runDesktop(args []string, stdout, stderr io.Writer) int {
 		name:        fmt.Sprintf("desk%d-%s", *n, hex.EncodeToString(suffix)),
 		managerArgs: []string{"--docker-host", proxy.Host()},
 		settled:     func(ctx context.Context) error { return settled(ctx, proxy) },
+		timeout:     *timeout,
 	})
-	if err != nil {
-		fmt.Fprintln(stderr, "bench desktop:", err)
-		return 1
-	}
 	reqs := proxy.Requests()
 	if *verbose {
 		for _, r := range reqs {
 			fmt.Fprintf(stdout, "%s %6s %-60s %3d %s\n", r.Start.Format("15:04:05.000"), r.Method, r.URI, r.Status, r.End.Sub(r.Start).Round(time.Millisecond))
 		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "bench desktop:", err)
+		return 1
 	}
 	rep := analyse(reqs, res, *n)
 	rep.print(stdout, *n)

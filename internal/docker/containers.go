@@ -286,6 +286,7 @@ func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) (Creat
 		}
 		out = Created{ID: r.ID}
 		c.owned.add(r.ID)
+		c.rememberCreated(r.ID, spec)
 		return nil
 	})
 	if IsConflict(err) {

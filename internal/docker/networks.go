@@ -228,6 +228,7 @@ func (c *Client) createNetwork(ctx context.Context, name string, labels map[stri
 			}
 		}
 		*out = Network{ID: r.ID, Name: name, Labels: labels, Environment: labels[labelEnvironment], ObservedAt: time.Now()}
+		c.known.setNetwork(*out)
 		return nil
 	})
 }

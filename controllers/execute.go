@@ -93,7 +93,7 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 		n, err := c.docker.EnsureNetwork(ctx, docker.NetworkSpec{
 			Environment: op.Environment, EnvironmentUID: uid, Name: op.Network, Labels: op.Labels,
 		})
-		if err == nil {
+		if err == nil && c.cache != nil {
 			c.cache.LearnNetwork(n)
 		}
 		// A network created before this op began already existed (the
@@ -158,7 +158,7 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 		} else {
 			err = c.docker.StopAndRemove(ctx, id, op.Grace)
 		}
-		if err == nil {
+		if err == nil && c.cache != nil {
 			c.cache.Removed(op.ContainerID)
 		}
 		return false, err
@@ -173,7 +173,7 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 		} else {
 			err = c.docker.RemoveNetwork(ctx, id)
 		}
-		if err == nil {
+		if err == nil && c.cache != nil {
 			c.cache.Removed(op.NetworkID)
 		}
 		return false, err

@@ -77,6 +77,9 @@ type Cache interface {
 	// about berth's own writes, ahead of their events (writes.go).
 	Removed(id string)
 	LearnNetwork(n docker.Network)
+	// NeedAddress asks for the inspect of a running container whose
+	// network addresses the cache does not have, for a probe to dial.
+	NeedAddress(id string)
 	// Outages are the daemon outages seen so far (event stream lost until
 	// the daemon answered a full list again), oldest first.
 	Outages() []Outage

@@ -208,7 +208,7 @@ func (i *Informer) applyContainer(m events.Message, t time.Time) []Event {
 		// says whether there is a healthcheck at all.
 		next.Health, next.HealthUnknown = "", true
 		// Host ports and the IP are assigned at start: fetch them.
-		inspect = true
+		inspect, next.Detailed = true, false
 		if f, known := i.c.StartFacts(id); known && ok {
 			// Created by this process with no host port to learn and
 			// a known healthcheck: nothing to ask Docker (known.go).

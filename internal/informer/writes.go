@@ -62,3 +62,18 @@ func (i *Informer) LearnNetwork(n docker.Network) {
 	i.mu.Unlock()
 	i.notify([]Event{{Kind: KindNetwork, Action: "create", ID: n.ID, Name: n.Name, Environment: n.Environment, Time: n.ObservedAt}})
 }
+
+// NeedAddress queues an inspect of container id when it runs and no
+// inspect since its start filled its addresses: a start the informer took
+// from what this process created (no inspect) leaves them empty, and a
+// readiness probe that dials the container needs them. At most one inspect
+// per start: the inspect marks the record detailed.
+func (i *Informer) NeedAddress(id string) {
+	i.mu.RLock()
+	c, ok := i.containers[id]
+	need := ok && c.Running() && !c.Detailed
+	i.mu.RUnlock()
+	if need {
+		i.inspectQ.push(id)
+	}
+}

@@ -52,3 +52,40 @@ func TestLearnNetwork(t *testing.T) {
 		t.Fatalf("Removed left %+v", nets)
 	}
 }
+
+// TestNeedAddress: a running container without an inspect since its start
+// is queued for one, once; after the inspect, or when it is not running,
+// nothing is asked.
+func TestNeedAddress(t *testing.T) {
+	inf, _ := unitInformer(t)
+	t0 := time.Now().Add(-time.Minute)
+	inf.feed(ctrEvent("create", "c1", t0, nil))
+	inf.NeedAddress("c1")
+	if inf.inspectQ.has("c1") {
+		t.Fatal("queued an inspect of a container that does not run")
+	}
+	inf.feed(ctrEvent("start", "c1", t0.Add(time.Second), nil))
+	for len(inf.inspectQ.ids) > 0 {
+		inf.inspectQ.pop() // the start's own inspect, which this test does without
+	}
+	inf.NeedAddress("c1")
+	inf.NeedAddress("c1")
+	if n := len(inf.inspectQ.ids); n != 1 {
+		t.Fatalf("NeedAddress queued %d inspects, want 1", n)
+	}
+	inf.inspectQ.pop()
+	cur, _ := inf.Container("c1")
+	cur.ObservedAt = t0.Add(2 * time.Second)
+	cur.Networks = map[string]string{"berth_env1": "172.30.0.2"}
+	inf.notify(inf.applyInspect(cur))
+	inf.NeedAddress("c1")
+	if inf.inspectQ.has("c1") {
+		t.Fatal("queued another inspect after one filled the addresses")
+	}
+	// A restart resets it: the addresses may have changed.
+	inf.feed(ctrEvent("die", "c1", t0.Add(3*time.Second), nil))
+	inf.feed(ctrEvent("start", "c1", t0.Add(4*time.Second), nil))
+	if got, _ := inf.Container("c1"); got.Detailed {
+		t.Fatal("a start kept Detailed from the previous run")
+	}
+}

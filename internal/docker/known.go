@@ -1,7 +1,9 @@
 package docker
 
 import (
+	"context"
 	"sync"
+	"time"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 )
@@ -37,6 +39,10 @@ type knownObjects struct {
 	starts map[string]StartFacts
 	// networks are the networks this process created, by ID, as created.
 	networks map[string]Network
+	// creating are the network names with a create of this process in
+	// flight, each closed when it returned: Docker may send the create
+	// event before the create's answer arrives.
+	creating map[string]chan struct{}
 	// imageHealth is, by image reference, whether the image as last
 	// inspected has a HEALTHCHECK; a pull or a build of the reference
 	// forgets it.
@@ -94,9 +100,47 @@ func (c *Client) StartFacts(id string) (StartFacts, bool) {
 	return f, ok
 }
 
+// beginNetworkCreate marks a create of name in flight; the returned func
+// ends it. EnsureNetwork serialises creates of one name, so one is enough.
+func (k *knownObjects) beginNetworkCreate(name string) func() {
+	ch := make(chan struct{})
+	k.mu.Lock()
+	if k.creating == nil {
+		k.creating = map[string]chan struct{}{}
+	}
+	k.creating[name] = ch
+	k.mu.Unlock()
+	return func() {
+		k.mu.Lock()
+		if k.creating[name] == ch {
+			delete(k.creating, name)
+		}
+		k.mu.Unlock()
+		close(ch)
+	}
+}
+
+// createWait bounds how long a create event waits for this process's
+// create of the same name to return.
+const createWait = 5 * time.Second
+
 // CreatedNetwork returns the network id as this process created it (its
 // labels and name cannot change), so a create event needs no inspect.
-func (c *Client) CreatedNetwork(id string) (Network, bool) {
+// A create of the same name still in flight in this process (the event
+// overtook the answer) is waited for, briefly.
+func (c *Client) CreatedNetwork(ctx context.Context, id, name string) (Network, bool) {
+	c.known.mu.Lock()
+	ch := c.known.creating[name]
+	c.known.mu.Unlock()
+	if ch != nil {
+		t := time.NewTimer(createWait)
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
 	c.known.mu.Lock()
 	defer c.known.mu.Unlock()
 	n, ok := c.known.networks[id]

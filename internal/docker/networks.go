@@ -217,6 +217,7 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 // network whose create answer was lost.
 func (c *Client) createNetwork(ctx context.Context, name string, labels map[string]string, ipam *network.IPAM,
 	lookup func(context.Context) (bool, error), out *Network, warned *bool) error {
+	defer c.known.beginNetworkCreate(name)()
 	return c.gov.Do(ctx, governor.Call{Op: "network_create", Lane: governor.LaneWrite, Object: name, Recover: lookup}, func(ctx context.Context, _ int) error {
 		r, err := c.api.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Labels: labels, IPAM: ipam})
 		if err != nil {

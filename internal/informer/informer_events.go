@@ -295,7 +295,7 @@ func (i *Informer) applyNetwork(ctx context.Context, m events.Message, t time.Ti
 	}
 	// A create event has no labels: ask whether it is ours, unless this
 	// process created it and knows (known.go).
-	n, created := i.c.CreatedNetwork(id)
+	n, created := i.c.CreatedNetwork(ctx, id, m.Actor.Attributes["name"])
 	if created {
 		n.ObservedAt, n.CreatedAt = t, t
 		n.Containers = map[string]string{}

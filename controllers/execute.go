@@ -93,6 +93,9 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 		n, err := c.docker.EnsureNetwork(ctx, docker.NetworkSpec{
 			Environment: op.Environment, EnvironmentUID: uid, Name: op.Network, Labels: op.Labels,
 		})
+		if err == nil && c.cache != nil {
+			c.cache.LearnNetwork(n)
+		}
 		// A network created before this op began already existed (the
 		// cache had not caught up): no event for finding it.
 		existed := err == nil && !n.CreatedAt.IsZero() && n.CreatedAt.Before(started.Add(-time.Second))
@@ -145,13 +148,35 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 		if id == "" {
 			id = op.ContainerName
 		}
-		return false, c.docker.StopAndRemove(ctx, id, op.Grace)
+		var err error
+		if k := op.Cached; k != nil && op.ContainerID != "" && k.Removal != plan.RemovalInspected {
+			// The cache answered "exists?" and "running?" (removal.go).
+			err = c.docker.RemoveKnown(ctx, docker.KnownContainer{
+				ID: op.ContainerID, Name: op.ContainerName, Labels: k.Labels,
+				Running: k.Removal == plan.RemovalStopThenRemove,
+			}, op.Grace)
+		} else {
+			err = c.docker.StopAndRemove(ctx, id, op.Grace)
+		}
+		if err == nil && c.cache != nil {
+			c.cache.Removed(op.ContainerID)
+		}
+		return false, err
 	case plan.OpRemoveNetwork:
 		id := op.NetworkID
 		if id == "" {
 			id = op.Network
 		}
-		return false, c.docker.RemoveNetwork(ctx, id)
+		var err error
+		if op.Cached != nil && op.NetworkID != "" {
+			err = c.docker.RemoveKnownNetwork(ctx, docker.KnownNetwork{ID: op.NetworkID, Name: op.Network, Labels: op.Cached.Labels})
+		} else {
+			err = c.docker.RemoveNetwork(ctx, id)
+		}
+		if err == nil && c.cache != nil {
+			c.cache.Removed(op.NetworkID)
+		}
+		return false, err
 	case plan.OpDisconnectStaleEndpoints:
 		id := op.NetworkID
 		if id == "" {

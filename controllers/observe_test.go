@@ -28,6 +28,9 @@ func (f *fakeCache) Volumes(string) []docker.Volume       { return nil }
 func (f *fakeCache) All() informer.Snapshot               { return informer.Snapshot{} }
 func (f *fakeCache) Environments() []string               { return nil }
 func (f *fakeCache) Relist()                              {}
+func (f *fakeCache) Removed(string)                       {}
+func (f *fakeCache) LearnNetwork(docker.Network)          {}
+func (f *fakeCache) NeedAddress(string)                   {}
 func (f *fakeCache) Outages() []informer.Outage           { return nil }
 func (f *fakeCache) Networks(env string) []docker.Network { return filterEnv(f.networks, env) }
 func (f *fakeCache) Containers(env string) []docker.Container {

@@ -379,6 +379,11 @@ func (c *Controller) syncProbes(env *v1alpha1.Environment, obs plan.Observed) {
 				ip = addr
 			}
 		}
+		if ip == "" && plan.DialsContainer(svc.ReadinessProbe) {
+			// Started without an inspect (the cache took the start from
+			// what this process created): fetch the address to dial.
+			c.cache.NeedAddress(ct.ID)
+		}
 		target := probe.Target{
 			ContainerID: ct.ID,
 			IP:          ip,

@@ -52,3 +52,10 @@ func describeHealth(f *serviceFacts, svc *v1alpha1.Service, c *ObservedContainer
 		f.addMessage("healthcheck failing: Docker reports the container unhealthy")
 	}
 }
+
+// DialsContainer says whether a readiness probe connects to the container
+// (TCP or HTTP), so it needs the container's address on its network; exec
+// and log probes do not.
+func DialsContainer(p *v1alpha1.Probe) bool {
+	return p != nil && (p.TCPSocket != nil || p.HTTPGet != nil)
+}

@@ -78,6 +78,9 @@ type Op struct {
 	// Docker kills the container.
 	Grace        time.Duration
 	RemoveReason RemoveReason
+	// Cached is what the cache knew of the container or network a removal
+	// is about (see removal.go); nil: the Docker layer inspects first.
+	Cached *Cached
 	// Restart marks a StartContainer of a container that exited, as opposed
 	// to the first start of a new one.
 	Restart bool

@@ -96,7 +96,7 @@ func Teardown(env *v1alpha1.Environment, obs Observed, opts Options) Plan {
 	// of an earlier incarnation go too: nothing of its may be left behind.
 	for _, n := range obs.OtherNetworks {
 		if ownedBy(n.Labels, env.Name, opts) {
-			p.add(Op{Kind: OpRemoveNetwork, Environment: env.Name, Network: n.Name, NetworkID: n.ID,
+			p.add(Op{Kind: OpRemoveNetwork, Environment: env.Name, Network: n.Name, NetworkID: n.ID, Cached: cachedNetwork(n),
 				Needs: sortedNeeds(all), Reason: "tear down: remove network " + n.Name})
 		}
 	}
@@ -131,6 +131,10 @@ func teardownNetwork(p *Plan, env *v1alpha1.Environment, n ObservedNetwork, hist
 	name := cmp.Or(n.Name, NetworkName(env.Name))
 	remove := Op{Kind: OpRemoveNetwork, Environment: env.Name, Network: name, NetworkID: n.ID,
 		Needs: sortedNeeds(containers), Reason: "tear down: remove network " + name}
+	if hist == nil || hist.Refusals == 0 {
+		// Refused before: the inspected path, which clears what it can.
+		remove.Cached = cachedNetwork(n)
+	}
 	if hist == nil || hist.Refusals == 0 || len(containers) > 0 || (hist.NetworkID != "" && n.ID != "" && hist.NetworkID != n.ID) {
 		// Nothing refused yet, or containers still to remove first (their
 		// endpoints are live ones), or a different network.
@@ -214,7 +218,7 @@ func Orphans(inv Inventory, environments map[string]bool, opts Options) Plan {
 		if !orphan(n.Labels) || busy[env] {
 			continue
 		}
-		p.add(Op{Kind: OpRemoveNetwork, Environment: env, Network: n.Name, NetworkID: n.ID, Needs: removals[env],
+		p.add(Op{Kind: OpRemoveNetwork, Environment: env, Network: n.Name, NetworkID: n.ID, Needs: removals[env], Cached: cachedNetwork(n),
 			Reason: fmt.Sprintf("collect orphan network %s: Environment %q no longer exists", n.Name, env)})
 	}
 	if len(busy) > 0 {
@@ -248,7 +252,7 @@ func removeOp(env string, c ObservedContainer, svc *v1alpha1.Service, why Remove
 	}
 	return Op{
 		Kind: OpRemoveContainer, Environment: env, Service: c.service(),
-		ContainerID: c.ID, ContainerName: c.name(), Grace: grace, RemoveReason: why,
+		ContainerID: c.ID, ContainerName: c.name(), Grace: grace, RemoveReason: why, Cached: cachedContainer(c),
 		Reason: fmt.Sprintf("%s: remove %s (grace %s)", reason, c.name(), grace),
 	}
 }

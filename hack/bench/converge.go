@@ -74,7 +74,7 @@ func runConverge(args []string, stdout, stderr io.Writer) int {
 				r.Up.Round(time.Millisecond), r.Down.Round(time.Millisecond), "", "", "")
 		}
 		for _, p := range splitList(*profiles) {
-			r, err := convergeOnce(ctx, *manager, p, *image, n)
+			r, err := convergeOnce(ctx, convergeOptions{manager: *manager, profile: p, image: *image, n: n})
 			if err != nil {
 				fmt.Fprintf(stderr, "bench converge: %s, %d services: %v\n", p, n, err)
 				return 1
@@ -91,19 +91,41 @@ type convergeResult struct {
 	up, down time.Duration
 	// cpuUp is the manager's CPU seconds from apply to Ready.
 	cpuUp float64
+	// The four moments that split a recorded run into its phases.
+	applied, ready, deleted, gone time.Time
 }
 
-// convergeOnce starts a manager with profile on a fresh data dir, applies
-// one Environment of n services, waits for Ready, deletes it and waits
-// until it is gone, then stops the manager.
-func convergeOnce(ctx context.Context, managerBin, profile, image string, n int) (convergeResult, error) {
+// convergeOptions say what one convergeOnce run starts and applies.
+type convergeOptions struct {
+	manager, profile, image string
+	n                       int
+	// name is the Environment's name; empty means bench<n>-<profile>.
+	name string
+	// managerArgs are extra manager flags (e.g. --docker-host of a proxy).
+	managerArgs []string
+	// settled, when set, blocks after the manager is up until its start-up
+	// work is done, so the start-up's calls are not counted as converge's.
+	settled func(ctx context.Context) error
+	// timeout bounds each wait (Ready, gone); zero means 10 minutes.
+	timeout time.Duration
+}
+
+// convergeOnce starts a manager with the profile on a fresh data dir,
+// applies one Environment of n services, waits for Ready, deletes it and
+// waits until it is gone, then stops the manager.
+func convergeOnce(ctx context.Context, o convergeOptions) (convergeResult, error) {
+	managerBin, profile, image, n := o.manager, o.profile, o.image, o.n
+	if o.timeout <= 0 {
+		o.timeout = 10 * time.Minute
+	}
 	dir, err := os.MkdirTemp("", "berth-bench-")
 	if err != nil {
 		return convergeResult{}, err
 	}
 	defer os.RemoveAll(dir)
-	cmd := exec.Command(managerBin, "--data-dir", dir, "--api-listen", "127.0.0.1:0", "--dashboard-listen", "127.0.0.1:0",
-		"--docker-profile", profile, "--default-memory-limit", "32Mi", "--default-memory-reservation", "16Mi")
+	args := append([]string{"--data-dir", dir, "--api-listen", "127.0.0.1:0", "--dashboard-listen", "127.0.0.1:0",
+		"--docker-profile", profile, "--default-memory-limit", "32Mi", "--default-memory-reservation", "16Mi"}, o.managerArgs...)
+	cmd := exec.Command(managerBin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return convergeResult{}, err
@@ -138,7 +160,10 @@ func convergeOnce(ctx context.Context, managerBin, profile, image string, n int)
 	envs := cs.BerthV1alpha1().Environments()
 
 	env := &v1.Environment{}
-	env.Name = fmt.Sprintf("bench%d-%s", n, profile)
+	env.Name = o.name
+	if env.Name == "" {
+		env.Name = fmt.Sprintf("bench%d-%s", n, profile)
+	}
 	grace := int64(10)
 	for i := 0; i < n; i++ {
 		env.Spec.Services = append(env.Spec.Services, v1.Service{
@@ -147,15 +172,21 @@ func convergeOnce(ctx context.Context, managerBin, profile, image string, n int)
 		})
 	}
 
+	if o.settled != nil {
+		if err := o.settled(ctx); err != nil {
+			return convergeResult{}, fmt.Errorf("manager start-up (log: %s): %w", logPath, err)
+		}
+	}
 	cpu0, err := cpuSeconds(cmd.Process.Pid)
 	if err != nil {
 		return convergeResult{}, err
 	}
 	start := time.Now()
+	res := convergeResult{applied: start}
 	if _, err := envs.Create(ctx, env, metav1.CreateOptions{}); err != nil {
 		return convergeResult{}, fmt.Errorf("create: %w", err)
 	}
-	if err := poll(ctx, 10*time.Minute, func() (bool, error) {
+	if err := poll(ctx, o.timeout, func() (bool, error) {
 		got, err := envs.Get(ctx, env.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -164,7 +195,8 @@ func convergeOnce(ctx context.Context, managerBin, profile, image string, n int)
 	}); err != nil {
 		return convergeResult{}, fmt.Errorf("wait for Ready (manager log: %s): %w", logPath, err)
 	}
-	res := convergeResult{up: time.Since(start)}
+	res.ready = time.Now()
+	res.up = res.ready.Sub(start)
 	cpu1, err := cpuSeconds(cmd.Process.Pid)
 	if err != nil {
 		return convergeResult{}, err
@@ -172,10 +204,11 @@ func convergeOnce(ctx context.Context, managerBin, profile, image string, n int)
 	res.cpuUp = cpu1 - cpu0
 
 	start = time.Now()
+	res.deleted = start
 	if err := envs.Delete(ctx, env.Name, metav1.DeleteOptions{}); err != nil {
 		return convergeResult{}, fmt.Errorf("delete: %w", err)
 	}
-	if err := poll(ctx, 10*time.Minute, func() (bool, error) {
+	if err := poll(ctx, o.timeout, func() (bool, error) {
 		_, err := envs.Get(ctx, env.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, nil
@@ -184,7 +217,8 @@ func convergeOnce(ctx context.Context, managerBin, profile, image string, n int)
 	}); err != nil {
 		return convergeResult{}, fmt.Errorf("wait for teardown (manager log: %s): %w", logPath, err)
 	}
-	res.down = time.Since(start)
+	res.gone = time.Now()
+	res.down = res.gone.Sub(start)
 	return res, nil
 }
 

@@ -27,7 +27,9 @@ type Docker interface {
 	ConnectNetwork(ctx context.Context, containerIDOrName, network string, aliases []string) (attached bool, err error)
 
 	StopAndRemove(ctx context.Context, idOrName string, grace time.Duration) error
+	RemoveKnown(ctx context.Context, k KnownContainer, grace time.Duration) error
 	RemoveNetwork(ctx context.Context, idOrName string) error
+	RemoveKnownNetwork(ctx context.Context, n KnownNetwork) error
 	DisconnectStaleEndpoints(ctx context.Context, idOrName string, endpoints []string) (int, error)
 	RemoveVolume(ctx context.Context, name string) error
 

@@ -55,6 +55,8 @@ type Built struct {
 // slot that creates, starts and stops need. Intermediate containers are
 // removed the normal way (Remove), never forced.
 func (c *Client) BuildImage(ctx context.Context, spec BuildSpec, out io.Writer) (Built, error) {
+	// The tag may name other content afterwards.
+	c.known.forgetImage(spec.Tag)
 	if out == nil {
 		out = io.Discard
 	}

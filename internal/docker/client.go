@@ -44,6 +44,8 @@ type Client struct {
 	nameLocks keyedMutex
 	// owned holds container IDs verified to carry this manager's identity.
 	owned ownedIDs
+	// known is what this process created, for the informer (known.go).
+	known knownObjects
 }
 
 // New builds a Client from a config. It does not contact the daemon; the

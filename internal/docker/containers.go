@@ -54,6 +54,10 @@ type Container struct {
 	// ObservedAt is when this view was taken; events older than it are
 	// already reflected.
 	ObservedAt time.Time
+	// Detailed: this view comes from an inspect since the last start, so
+	// Ports and Networks are what Docker assigned (the informer's cache
+	// skips that inspect for what this process created, known.go).
+	Detailed bool
 
 	// status is a list entry's status text, for its exit code.
 	status string
@@ -286,6 +290,7 @@ func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) (Creat
 		}
 		out = Created{ID: r.ID}
 		c.owned.add(r.ID)
+		c.rememberCreated(r.ID, spec)
 		return nil
 	})
 	if IsConflict(err) {

@@ -59,7 +59,10 @@ func (c *Client) EnsureImage(ctx context.Context, ref string, policy PullPolicy,
 // ImagePresent reports whether ref exists locally (one read).
 func (c *Client) ImagePresent(ctx context.Context, ref string) (bool, error) {
 	err := c.gov.Do(ctx, governor.Call{Op: "image_inspect", Lane: governor.LaneRead, Object: ref, Idempotent: true}, func(ctx context.Context, _ int) error {
-		_, err := c.api.ImageInspect(ctx, ref)
+		r, err := c.api.ImageInspect(ctx, ref)
+		if err == nil {
+			c.known.setImageHealth(ref, imageHealthcheck(r.Config))
+		}
 		return err
 	})
 	if IsNotFound(err) {
@@ -71,6 +74,8 @@ func (c *Client) ImagePresent(ctx context.Context, ref string) (bool, error) {
 // pull pulls ref as a stream (no governor slot: pulls take minutes) with
 // retries of transient failures; a pull is idempotent.
 func (c *Client) pull(ctx context.Context, ref string, progress func(PullProgress)) error {
+	// The reference may name other content afterwards.
+	c.known.forgetImage(ref)
 	// Resolved once per pull, outside the governor (no Docker call); the
 	// value holds a password, so it goes only into the request header.
 	auth, err := registryAuth(c.dockerConfig, ref)

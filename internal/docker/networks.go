@@ -210,6 +210,7 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 // network whose create answer was lost.
 func (c *Client) createNetwork(ctx context.Context, name string, labels map[string]string, ipam *network.IPAM,
 	lookup func(context.Context) (bool, error), out *Network, warned *bool) error {
+	defer c.known.beginNetworkCreate(name)()
 	return c.gov.Do(ctx, governor.Call{Op: "network_create", Lane: governor.LaneWrite, Object: name, Recover: lookup}, func(ctx context.Context, _ int) error {
 		r, err := c.api.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Labels: labels, IPAM: ipam})
 		if err != nil {
@@ -221,6 +222,7 @@ func (c *Client) createNetwork(ctx context.Context, name string, labels map[stri
 			}
 		}
 		*out = Network{ID: r.ID, Name: name, Labels: labels, Environment: labels[labelEnvironment], ObservedAt: time.Now()}
+		c.known.setNetwork(*out)
 		return nil
 	})
 }
@@ -278,6 +280,41 @@ func (c *Client) RemoveNetwork(ctx context.Context, idOrName string) error {
 		}
 	}
 	return nil
+}
+
+// KnownNetwork is a network as the informer's cache knows it: its ID and
+// the labels the cache holds for that ID.
+type KnownNetwork struct {
+	ID     string
+	Name   string
+	Labels map[string]string
+}
+
+// RemoveKnownNetwork removes a network the cache knows, in one call: the
+// ownership check is made on the cached labels, and Docker refuses to
+// remove a network that still has endpoints (there is no force to forget).
+// A refusal falls back to RemoveNetwork, which inspects, disconnects what
+// it safely can, tries again and says what is still attached; a network
+// already gone is success.
+func (c *Client) RemoveKnownNetwork(ctx context.Context, n KnownNetwork) error {
+	if n.ID == "" {
+		return c.RemoveNetwork(ctx, n.Name)
+	}
+	if err := c.checkOwned("network_remove", n.Name, n.Labels); err != nil {
+		return err
+	}
+	err := c.gov.Do(ctx, governor.Call{Op: "network_remove", Lane: governor.LaneWrite, Object: n.Name, Idempotent: true}, func(ctx context.Context, attempt int) error {
+		_, err := c.api.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
+		return err
+	})
+	switch {
+	case err == nil || IsNotFound(err):
+		return nil
+	case IsActiveEndpoints(err) || IsConflict(err) || IsForbidden(err):
+		c.log.Info("network not removable as the cache saw it; inspecting", "network", n.Name, "error", err.Error())
+		return c.RemoveNetwork(ctx, n.ID)
+	}
+	return fmt.Errorf("remove network %s: %w", n.Name, err)
 }
 
 // networkTargets resolves idOrName to the networks to remove: by name all

@@ -73,6 +73,13 @@ type Cache interface {
 	// Relist asks for a fresh list of every owned object, for a consumer
 	// that finds the cache contradicting what Docker just told it.
 	Relist()
+	// Removed and LearnNetwork tell the cache what Docker just answered
+	// about berth's own writes, ahead of their events (writes.go).
+	Removed(id string)
+	LearnNetwork(n docker.Network)
+	// NeedAddress asks for the inspect of a running container whose
+	// network addresses the cache does not have, for a probe to dial.
+	NeedAddress(id string)
 	// Outages are the daemon outages seen so far (event stream lost until
 	// the daemon answered a full list again), oldest first.
 	Outages() []Outage

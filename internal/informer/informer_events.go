@@ -168,6 +168,7 @@ func (i *Informer) applyContainer(m events.Message, t time.Time) []Event {
 	cur, ok := i.containers[id]
 	if action == string(events.ActionDestroy) {
 		i.tombstones[id] = t
+		i.c.Forget(id)
 		if !ok || t.Before(cur.ObservedAt) {
 			return nil
 		}
@@ -207,7 +208,16 @@ func (i *Informer) applyContainer(m events.Message, t time.Time) []Event {
 		// says whether there is a healthcheck at all.
 		next.Health, next.HealthUnknown = "", true
 		// Host ports and the IP are assigned at start: fetch them.
-		inspect = true
+		inspect, next.Detailed = true, false
+		if f, known := i.c.StartFacts(id); known && ok {
+			// Created by this process with no host port to learn and
+			// a known healthcheck: nothing to ask Docker (known.go).
+			// Docker reports a healthcheck "starting" from the start.
+			next.HealthUnknown, inspect = false, false
+			if f.Healthcheck {
+				next.Health = "starting"
+			}
+		}
 	case action == "die":
 		next.State, next.FinishedAt = "exited", t
 		if code, err := strconv.Atoi(attrs["exitCode"]); err == nil {
@@ -259,6 +269,7 @@ func (i *Informer) applyNetwork(ctx context.Context, m events.Message, t time.Ti
 		}
 		delete(i.networks, id)
 		i.mu.Unlock()
+		i.c.Forget(id)
 		return []Event{{Kind: KindNetwork, Action: action, ID: id, Name: cur.Name, Environment: cur.Environment, Time: t, Deleted: true}}
 	case "connect", "disconnect":
 		if !known || t.Before(cur.ObservedAt) {
@@ -282,11 +293,18 @@ func (i *Informer) applyNetwork(ctx context.Context, m events.Message, t time.Ti
 	if action != "create" || known {
 		return nil
 	}
-	// A create event has no labels: ask whether it is ours.
-	n, err := i.c.InspectNetwork(ctx, id)
-	if err != nil {
-		i.inspectFailed(ctx, "network", id, err)
-		return nil
+	// A create event has no labels: ask whether it is ours, unless this
+	// process created it and knows (known.go).
+	n, created := i.c.CreatedNetwork(ctx, id, m.Actor.Attributes["name"])
+	if created {
+		n.ObservedAt, n.CreatedAt = t, t
+		n.Containers = map[string]string{}
+	} else {
+		var err error
+		if n, err = i.c.InspectNetwork(ctx, id); err != nil {
+			i.inspectFailed(ctx, "network", id, err)
+			return nil
+		}
 	}
 	if !docker.Owned(n.Labels, i.c.ManagerID()) {
 		return nil

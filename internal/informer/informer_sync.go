@@ -232,6 +232,7 @@ func (i *Informer) applyInspect(c docker.Container) []Event {
 		}
 		return nil
 	}
+	c.Detailed = true
 	i.containers[c.ID] = &c
 	return []Event{containerEvent("inspect", &c, c.ObservedAt)}
 }

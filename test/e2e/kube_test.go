@@ -37,7 +37,7 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 	)
 	startKubeManager := func() *managerProcess {
 		GinkgoHelper()
-		return launchManager(binDir, filepath.Join(dir, "manager"), []string{
+		return execManager(binDir, filepath.Join(dir, "manager"), []string{
 			"--kubeconfig", managerKubeconfig,
 			"--data-dir", filepath.Join(dir, "manager"),
 			"--dashboard-listen", "127.0.0.1:0",

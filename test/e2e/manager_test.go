@@ -86,12 +86,12 @@ func launchManager(bin, dataDir string, extraArgs ...string) *managerProcess {
 		"--api-listen", "127.0.0.1:0",
 		"--dashboard-listen", "127.0.0.1:0",
 	}, extraArgs...)
-	return launchManager(bin, dataDir, args)
+	return execManager(bin, dataDir, args)
 }
 
-// launchManager runs bin/manager with exactly args and waits until it
+// execManager runs bin/manager with exactly args and waits until it
 // prints its kubeconfig and dashboard lines.
-func launchManager(bin, dataDir string, args []string) *managerProcess {
+func execManager(bin, dataDir string, args []string) *managerProcess {
 	GinkgoHelper()
 	m := &managerProcess{dataDir: dataDir, output: &syncBuffer{}, done: make(chan struct{})}
 	m.cmd = exec.Command(filepath.Join(bin, "manager"), args...)

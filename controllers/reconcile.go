@@ -45,6 +45,9 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	env = env.DeepCopy()
 	log := c.log.WithValues("environment", name)
 
+	if env.Spec.PoolRef != nil && len(env.Spec.Services) == 0 {
+		return c.reconcileClaimant(ctx, env)
+	}
 	if env.DeletionTimestamp != nil {
 		return c.teardown(ctx, env)
 	}
@@ -61,6 +64,13 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 
 	now := time.Now()
 	obs := c.observe(env)
+	if env.Spec.Standby != nil {
+		var res Result
+		var done bool
+		if ctx, res, done, err = c.standbyStep(ctx, env, obs); done {
+			return res, err
+		}
+	}
 	obs.Host = readHost(env, c.opts.AllowedHostPaths)
 	// Services with a build get their content tag as image (planEnv);
 	// env itself stays as stored.
@@ -113,7 +123,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	if len(outcomes) > 0 && (res.RequeueAfter == 0 || res.RequeueAfter > settleDelay) {
 		res.RequeueAfter = settleDelay
 	}
-	return res, nil
+	return standbyRequeue(env, status, res), nil
 }
 
 // teardown removes an Environment's Docker objects in reverse dependency

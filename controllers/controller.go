@@ -89,6 +89,7 @@ type Controller struct {
 	poolLister   listers.EnvironmentPoolLister
 	poolQueue    workqueue.TypedRateLimitingInterface[string]
 	poolExpect   *poolExpectations
+	background   backgroundSlot
 
 	orphanMu sync.Mutex
 }
@@ -131,6 +132,9 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		stale:     newStaleGuard(),
 		refusals:  newNetworkRefusals(),
 		metrics:   newReconcileMetrics(opts.Registerer),
+		// One unbound standby at a time does Docker work (see
+		// backgroundSlot), leaving the other workers to user work.
+		background: make(backgroundSlot, 1),
 	}
 	if c.buildLogs == nil {
 		c.buildLogs = buildctx.NewLogStore(0)

@@ -67,9 +67,11 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	if env.Spec.Standby != nil {
 		var res Result
 		var done bool
-		if ctx, res, done, err = c.standbyStep(ctx, env, obs); done {
+		var release func()
+		if ctx, release, res, done, err = c.standbyStep(ctx, env, obs); done {
 			return res, err
 		}
+		defer release()
 	}
 	obs.Host = readHost(env, c.opts.AllowedHostPaths)
 	// Services with a build get their content tag as image (planEnv);

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,9 +27,48 @@ import (
 // binding and the unpause.
 const holdBeforeUnpauseEnv = "BERTH_TEST_HOLD_BEFORE_UNPAUSE"
 
+// backgroundRetry is how soon an unbound standby that found the
+// background slot taken is looked at again.
+const backgroundRetry = 500 * time.Millisecond
+
+// backgroundSlot lets one unbound standby at a time do Docker work. Its
+// calls queue behind user work in the governor, so a reconcile doing it
+// can wait long: holding every worker that way would starve the claims
+// and applies the refill must never delay. A standby that finds the slot
+// taken is requeued instead of waiting on a worker.
+type backgroundSlot chan struct{}
+
+func (b backgroundSlot) tryAcquire() (release func(), ok bool) {
+	select {
+	case b <- struct{}{}:
+		return func() { <-b }, true
+	default:
+		return nil, false
+	}
+}
+
 // standbyStep runs before a standby's ordinary reconcile. done means the
-// reconcile ends with res and err; otherwise it continues with ctx.
-func (c *Controller) standbyStep(ctx context.Context, env *v1alpha1.Environment, obs plan.Observed) (context.Context, Result, bool, error) {
+// reconcile ends with res and err; otherwise it continues with ctx, and
+// calls release when it ends.
+func (c *Controller) standbyStep(ctx context.Context, env *v1alpha1.Environment, obs plan.Observed) (context.Context, func(), Result, bool, error) {
+	ctx, res, done, err := c.standbyDecide(ctx, env, obs)
+	if done || !governor.IsBackground(ctx) {
+		return ctx, func() {}, res, done, err
+	}
+	release, ok := c.background.tryAcquire()
+	if !ok {
+		return ctx, func() {}, Result{RequeueAfter: backgroundRetry}, true, nil
+	}
+	if c.pauseDue(env, obs) {
+		defer release()
+		return ctx, func() {}, Result{RequeueAfter: 100 * time.Millisecond}, true, c.pauseStandby(ctx, env, obs)
+	}
+	return ctx, release, Result{}, false, nil
+}
+
+// standbyDecide acts on the binding; an unbound standby continues with a
+// background context.
+func (c *Controller) standbyDecide(ctx context.Context, env *v1alpha1.Environment, obs plan.Observed) (context.Context, Result, bool, error) {
 	sb := env.Spec.Standby
 	var claimant *v1alpha1.Environment
 	if sb.ClaimRef != nil {
@@ -55,17 +95,13 @@ func (c *Controller) standbyStep(ctx context.Context, env *v1alpha1.Environment,
 			return ctx, Result{RequeueAfter: time.Hour}, true, nil
 		}
 		c.probes.Hold(env.Name, false)
-		for _, ct := range obs.Containers {
-			if ct.State == plan.StatePaused && ct.Labels[v1alpha1.LabelEnvironment] == env.Name {
-				if err := c.docker.UnpauseContainer(ctx, ct.ID); err != nil {
-					return ctx, Result{}, true, fmt.Errorf("unpause standby %s: %w", env.Name, err)
-				}
-			}
+		if err := c.unpauseAll(ctx, env, obs); err != nil {
+			return ctx, Result{}, true, err
 		}
 		c.log.Info("standby unpaused for its claimant", "standby", env.Name, "claimant", sb.ClaimRef.Name)
-		// The cache sees the unpause through events; the ordinary
-		// reconcile then observes the containers running.
-		return ctx, Result{RequeueAfter: 100 * time.Millisecond}, true, nil
+		// The unpause events enqueue the standby; the ordinary reconcile
+		// then observes the containers running. The requeue is the belt.
+		return ctx, Result{RequeueAfter: settleDelay}, true, nil
 	case plan.StandbyWait:
 		if running == 0 && paused > 0 {
 			return ctx, Result{}, true, c.writeFrozenStatus(ctx, env, obs)
@@ -81,21 +117,56 @@ func (c *Controller) standbyStep(ctx context.Context, env *v1alpha1.Environment,
 		c.probes.Hold(env.Name, true)
 		return ctx, Result{}, true, c.writeFrozenStatus(ctx, env, obs)
 	}
-	if standbyConverged(env) && running > 0 {
-		// Ready for its generation: pause. Probes are held first, so no
-		// probe fails against a frozen container.
-		c.probes.Hold(env.Name, true)
-		for _, ct := range obs.Containers {
-			if ct.State == plan.StateRunning && ct.Labels[v1alpha1.LabelEnvironment] == env.Name {
-				if err := c.docker.PauseContainer(bg, ct.ID); err != nil {
-					return ctx, Result{}, true, fmt.Errorf("pause standby %s: %w", env.Name, err)
-				}
+	return bg, Result{}, false, nil
+}
+
+// unpauseAll thaws the standby's paused containers concurrently: a
+// claimant waits for the last one, and the governor caps how many calls
+// reach the daemon at once anyway.
+func (c *Controller) unpauseAll(ctx context.Context, env *v1alpha1.Environment, obs plan.Observed) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(obs.Containers))
+	for _, ct := range obs.Containers {
+		if ct.State != plan.StatePaused || ct.Labels[v1alpha1.LabelEnvironment] != env.Name {
+			continue
+		}
+		wg.Add(1)
+		go func(id string) {
+			defer wg.Done()
+			if err := c.docker.UnpauseContainer(ctx, id); err != nil {
+				errs <- err
+			}
+		}(ct.ID)
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return fmt.Errorf("unpause standby %s: %w", env.Name, err)
+	}
+	return nil
+}
+
+// pauseDue: an unbound standby of mode Paused is Ready for its
+// generation and has running containers.
+func (c *Controller) pauseDue(env *v1alpha1.Environment, obs plan.Observed) bool {
+	_, running := pausedCount(obs)
+	return env.Spec.Standby.Mode == v1alpha1.StandbyPaused && standbyConverged(env) && running > 0
+}
+
+// pauseStandby pauses the standby's running containers (at background
+// priority: ctx is). Probes are held first, so no probe fails against a
+// frozen container.
+func (c *Controller) pauseStandby(ctx context.Context, env *v1alpha1.Environment, obs plan.Observed) error {
+	c.probes.Hold(env.Name, true)
+	for _, ct := range obs.Containers {
+		if ct.State == plan.StateRunning && ct.Labels[v1alpha1.LabelEnvironment] == env.Name {
+			if err := c.docker.PauseContainer(ctx, ct.ID); err != nil {
+				return fmt.Errorf("pause standby %s: %w", env.Name, err)
 			}
 		}
-		c.log.Info("standby paused", "standby", env.Name, "pool", sb.Pool)
-		return ctx, Result{RequeueAfter: 100 * time.Millisecond}, true, nil
 	}
-	return bg, Result{}, false, nil
+	c.log.Info("standby paused", "standby", env.Name, "pool", env.Spec.Standby.Pool)
+	return nil
 }
 
 // standbyConverged: the stored status says Ready for the current

@@ -54,7 +54,9 @@ func TestValidateEnvironmentPool(t *testing.T) {
 		{"template without services", func(p *EnvironmentPool) { p.Spec.Template.Services = nil }, "spec.template.services", "at least one service"},
 		{"bad template service", func(p *EnvironmentPool) { p.Spec.Template.Services[0].Image = "" }, "spec.template.services[0].image", "Required"},
 		{"template claims", func(p *EnvironmentPool) { p.Spec.Template.PoolRef = &PoolRef{Name: "x"} }, "spec.template.poolRef", "Forbidden"},
-		{"template with a lease", func(p *EnvironmentPool) { p.Spec.Template.Lease = &LeaseBinding{HolderIdentity: "h", DurationSeconds: 30} }, "spec.template.lease", "Forbidden"},
+		{"template with a lease", func(p *EnvironmentPool) {
+			p.Spec.Template.Lease = &LeaseBinding{HolderIdentity: "h", DurationSeconds: 30}
+		}, "spec.template.lease", "Forbidden"},
 		{"name too long", func(p *EnvironmentPool) { p.Name = strings.Repeat("a", MaxPoolNameLength+1) }, "metadata.name", "must be no more than"},
 	}
 	for _, tc := range cases {

@@ -29,10 +29,9 @@ var _ = Describe("Warm pools", Ordered, ContinueOnFailure, func() {
 	)
 
 	template := func() M {
-		return M{"services": []M{
-			withHTTPProbe(service("web", "--http-port=8080"), 3),
-			service("worker"),
-		}}
+		web := withHTTPProbe(service("web", "--http-port=8080"), 3)
+		web["ports"] = []M{{"name": "http", "containerPort": 8080, "hostPort": 0}}
+		return M{"services": []M{web, service("worker")}}
 	}
 
 	standbys := func() []v1alpha1.Environment {
@@ -188,6 +187,7 @@ var _ = Describe("Warm pools", Ordered, ContinueOnFailure, func() {
 			env := m.getEnv(c)
 			Expect(serviceStatus(env, "web")).NotTo(BeNil())
 			Expect(serviceStatus(env, "web").Ports).NotTo(BeEmpty(), "the claimant mirrors the standby's endpoints")
+			Expect(serviceStatus(env, "web").Ports[0].HostPort).NotTo(BeZero(), "the claimant mirrors the published port")
 			// logs and exec follow the binding.
 			out := m.mustBerth("exec", c, "web", "--", "/testapp", "print", "--stdout", "through-the-binding")
 			Expect(out).To(ContainSubstring("through-the-binding"))
@@ -224,6 +224,32 @@ var _ = Describe("Warm pools", Ordered, ContinueOnFailure, func() {
 			}
 			return false
 		}).WithTimeout(time.Minute).Should(BeFalse(), "standby %s outlived its claimant", sb)
+	})
+
+	It("berth run --pool claims a standby and tears it down after the command", func() {
+		waitAvailable(2)
+		before := map[string]bool{} // the two waiting standbys
+		for _, sb := range standbys() {
+			if sb.Spec.Standby.ClaimRef == nil {
+				before[sb.Name] = true
+			}
+		}
+		Expect(before).To(HaveLen(2))
+		out, errOut, err := m.berth("", "run", "--pool", pool, "--", "sh", "-c", `test -n "$BERTH_WEB_HTTP" && echo "env=$BERTH_ENV"`)
+		Expect(err).NotTo(HaveOccurred(), "berth run --pool: %s", errOut)
+		Expect(out).To(ContainSubstring("env=" + pool))
+		name := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(out), "env="))
+		Expect(errOut).To(ContainSubstring(name + " is Ready"))
+		// The claimed standby went with the run's Environment.
+		Eventually(func() int {
+			n := 0
+			for _, sb := range standbys() {
+				if before[sb.Name] {
+					n++
+				}
+			}
+			return n
+		}).WithTimeout(2*time.Minute).Should(Equal(1), "one of the two standbys was claimed and torn down")
 	})
 
 	It("survives kill -9 between the binding and the unpause", func() {

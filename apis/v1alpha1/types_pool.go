@@ -128,3 +128,18 @@ type ClaimRef struct {
 	// +optional
 	UID string `json:"uid,omitempty"`
 }
+
+// IsBound says whether claimant and standby name each other: the
+// claimant's spec.poolRef.standby is standby, and the standby's claimRef
+// is the claimant (name and, when recorded, UID). Only then are the
+// standby's containers the claimant's.
+func IsBound(claimant, standby *Environment) bool {
+	if claimant == nil || standby == nil || claimant.Spec.PoolRef == nil || claimant.Spec.PoolRef.Standby != standby.Name {
+		return false
+	}
+	sb := standby.Spec.Standby
+	if sb == nil || sb.ClaimRef == nil {
+		return false
+	}
+	return sb.ClaimRef.Name == claimant.Name && (sb.ClaimRef.UID == "" || sb.ClaimRef.UID == string(claimant.UID))
+}

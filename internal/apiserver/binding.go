@@ -32,7 +32,7 @@ func followBinding(ctx context.Context, store *genericregistry.Store, env *v1alp
 	if !ok {
 		return nil, apierrors.NewInternalError(fmt.Errorf("storage returned %T for environment %q", obj, ref.Standby))
 	}
-	if c := sb.Spec.Standby; c == nil || c.ClaimRef == nil || c.ClaimRef.Name != env.Name || (c.ClaimRef.UID != "" && c.ClaimRef.UID != string(env.UID)) {
+	if !v1alpha1.IsBound(env, sb) {
 		return env, nil // not bound both ways
 	}
 	return sb, nil

@@ -191,7 +191,20 @@ var _ = Describe("Warm pools", Ordered, ContinueOnFailure, func() {
 			// logs and exec follow the binding.
 			out := m.mustBerth("exec", c, "web", "--", "/testapp", "print", "--stdout", "through-the-binding")
 			Expect(out).To(ContainSubstring("through-the-binding"))
-			_ = m.mustBerth("logs", c, "web")
+			logs := m.mustBerth("logs", c, "web")
+			Expect(logs).To(ContainSubstring("testapp: ready"))
+			// The dashboard follows the binding too: the claimant's page
+			// lists the standby's services, its log pane streams theirs.
+			code, page, _ := dashGet(m, "/env/"+c)
+			Expect(code).To(Equal(200))
+			Expect(page).To(ContainSubstring("worker"))
+			Expect(page).To(ContainSubstring("bound to standby " + sb))
+			evs := readEvents(m, "/env/"+c+"/logs/web?follow=0&tail=20", 30*time.Second, func(e sseEvent) bool { return e.name == "end" })
+			var streamed []string
+			for _, e := range evs {
+				streamed = append(streamed, e.data)
+			}
+			Expect(strings.Join(streamed, "\n")).To(ContainSubstring("testapp: ready"))
 		}
 		Expect(pausedOf(ordinary[0])).To(HaveLen(2), "the third claimant's own containers")
 	})

@@ -191,6 +191,9 @@ var _ = Describe("Warm pools", Ordered, ContinueOnFailure, func() {
 			// logs and exec follow the binding.
 			out := m.mustBerth("exec", c, "web", "--", "/testapp", "print", "--stdout", "through-the-binding")
 			Expect(out).To(ContainSubstring("through-the-binding"))
+			desc := m.mustBerth("describe", "env", c)
+			Expect(desc).To(ContainSubstring("bound to standby " + sb))
+			Expect(desc).To(ContainSubstring("worker"))
 			logs := m.mustBerth("logs", c, "web")
 			Expect(logs).To(ContainSubstring("testapp: ready"))
 			// The dashboard follows the binding too: the claimant's page

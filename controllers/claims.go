@@ -50,7 +50,7 @@ func (c *Controller) reconcileClaimant(ctx context.Context, env *v1alpha1.Enviro
 		if !plan.StandbyServing(d.Standby) {
 			return Result{RequeueAfter: claimServingPoll}, nil
 		}
-		return Result{}, nil
+		return c.claimTTL(ctx, env, status)
 
 	case plan.ClaimBind:
 		// Step 1: the standby names the claimant, conditional on the
@@ -209,4 +209,29 @@ func (c *Controller) teardownClaimant(ctx context.Context, env *v1alpha1.Environ
 		return Result{}, err
 	}
 	return Result{}, c.removeFinalizer(ctx, env.Name)
+}
+
+// claimTTL applies ttlSecondsAfterReady to a bound claimant (an ordinary
+// Environment's plan does it for one that converges on its own): deleted
+// that long after it first became Ready, which tears its standby down.
+func (c *Controller) claimTTL(ctx context.Context, env *v1alpha1.Environment, status v1alpha1.EnvironmentStatus) (Result, error) {
+	ttl, firstReady := env.Spec.TTLSecondsAfterReady, status.FirstReadyTime
+	if ttl == nil || firstReady == nil {
+		return Result{}, nil
+	}
+	left := time.Until(firstReady.Add(time.Duration(*ttl) * time.Second))
+	if left > 0 {
+		return Result{RequeueAfter: left}, nil
+	}
+	ev := v1alpha1.EnvironmentEvent{Time: metav1.NewTime(time.Now().Truncate(time.Second)), Type: plan.EventNormal, Reason: "TTLExpired",
+		Message: fmt.Sprintf("deleting: %ds after it first became Ready", *ttl)}
+	if err := c.writeStatus(ctx, env, status, []v1alpha1.EnvironmentEvent{ev}); err != nil {
+		return Result{}, err
+	}
+	uid := env.UID
+	err := c.clientset.BerthV1alpha1().Environments().Delete(ctx, env.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return Result{}, fmt.Errorf("delete %s after its TTL: %w", env.Name, err)
+	}
+	return Result{}, nil
 }

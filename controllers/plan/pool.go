@@ -114,8 +114,8 @@ func sortedStandbys(in []*v1alpha1.Environment) []*v1alpha1.Environment {
 
 // StandbyAvailable says whether a claim may take standby now: unbound,
 // not being deleted, and converged for its current generation (Ready,
-// and, in mode Paused, every service observed paused, so a claimant never
-// mirrors a status from before the pause).
+// and, in mode Paused, every running service observed paused, so a
+// claimant never mirrors a status from before the pause).
 func StandbyAvailable(s *v1alpha1.Environment) bool {
 	sb := s.Spec.Standby
 	if sb == nil || sb.ClaimRef != nil || s.DeletionTimestamp != nil {
@@ -124,13 +124,22 @@ func StandbyAvailable(s *v1alpha1.Environment) bool {
 	if s.Status.Phase != v1alpha1.PhaseReady || s.Status.ObservedGeneration != s.Generation || len(s.Status.Services) == 0 {
 		return false
 	}
+	// A one-shot service that completed (exited) is neither paused nor
+	// running; every other service must be paused (mode Paused) or not
+	// paused (mode Running).
+	paused, running := 0, 0
 	for _, st := range s.Status.Services {
-		paused := st.State == string(StatePaused)
-		if paused != (sb.Mode == v1alpha1.StandbyPaused) {
-			return false
+		switch st.State {
+		case string(StatePaused):
+			paused++
+		case string(StateRunning):
+			running++
 		}
 	}
-	return true
+	if sb.Mode == v1alpha1.StandbyPaused {
+		return paused > 0 && running == 0
+	}
+	return paused == 0
 }
 
 // StandbyServing says whether a bound standby's status describes it as

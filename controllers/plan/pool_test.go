@@ -208,3 +208,15 @@ func TestDecidePoolRefillsAndTrims(t *testing.T) {
 		t.Fatalf("pool gone: %+v, want its unbound standby deleted and the bound one kept", d)
 	}
 }
+
+func TestStandbyAvailableWithACompletedJob(t *testing.T) {
+	s := readyStandby("p-1", 1)
+	s.Status.Services = append(s.Status.Services, v1alpha1.ServiceStatus{Name: "migrate", State: string(StateExited), Ready: true})
+	if !StandbyAvailable(s) {
+		t.Fatal("a paused standby with a completed one-shot service is not available")
+	}
+	s.Status.Services[0].State = string(StateRunning)
+	if StandbyAvailable(s) {
+		t.Fatal("available before its running service was paused")
+	}
+}

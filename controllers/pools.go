@@ -166,7 +166,8 @@ func (c *Controller) reconcilePool(ctx context.Context, name string) error {
 	envs := c.clientset.BerthV1alpha1().Environments()
 	for i := 0; i < d.Create; i++ {
 		sb := &v1alpha1.Environment{
-			ObjectMeta: metav1.ObjectMeta{GenerateName: name + "-", Labels: map[string]string{v1alpha1.LabelPool: name}},
+			ObjectMeta: metav1.ObjectMeta{GenerateName: name + "-", Labels: map[string]string{v1alpha1.LabelPool: name},
+				Annotations: map[string]string{v1alpha1.AnnotationPoolTemplate: plan.TemplateHash(pool)}},
 			Spec:       plan.NewStandbySpec(pool),
 		}
 		created, err := envs.Create(ctx, sb, metav1.CreateOptions{})
@@ -178,7 +179,7 @@ func (c *Controller) reconcilePool(ctx context.Context, name string) error {
 		c.log.Info("standby created", "pool", name, "standby", created.Name)
 	}
 	for _, victim := range d.Delete {
-		if err := c.deleteStandby(ctx, victim, "pool "+name+" has more unbound standbys than its size"); err != nil {
+		if err := c.deleteStandby(ctx, victim, "pool "+name+": more unbound standbys than its size, or of an older template"); err != nil {
 			return err
 		}
 	}

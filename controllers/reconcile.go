@@ -13,6 +13,7 @@ import (
 
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
+	"berth.dev/berth/internal/governor"
 	"berth.dev/berth/internal/probe"
 )
 
@@ -49,6 +50,16 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		return c.reconcileClaimant(ctx, env)
 	}
 	if env.DeletionTimestamp != nil {
+		if sb := env.Spec.Standby; sb != nil && sb.ClaimRef == nil {
+			// An unbound standby going (trimmed, replaced, its pool
+			// deleted) is background work like its refill.
+			release, ok := c.background.tryAcquire()
+			if !ok {
+				return Result{RequeueAfter: backgroundRetry}, nil
+			}
+			defer release()
+			ctx = governor.WithBackground(ctx)
+		}
 		return c.teardown(ctx, env)
 	}
 	if !hasFinalizer(env) {

@@ -19,6 +19,10 @@ const (
 	// LabelPool marks the standbys a pool created (on the Environment
 	// object, never on Docker objects), so the pool finds them by selector.
 	LabelPool = "berth.dev/pool"
+	// AnnotationPoolTemplate records, on a standby, the hash of the pool
+	// template it was created from: a standby of an older template is
+	// replaced, never claimed.
+	AnnotationPoolTemplate = "berth.dev/pool-template"
 )
 
 // StandbyMode says what a standby does between becoming Ready and being

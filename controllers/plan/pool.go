@@ -1,6 +1,9 @@
 package plan
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -91,7 +94,7 @@ func DecideClaim(claimant *v1alpha1.Environment, standbys []*v1alpha1.Environmen
 		return ClaimDecision{Action: ClaimWaitPool}
 	}
 	for _, s := range sortedStandbys(standbys) {
-		if StandbyAvailable(s) && s.Spec.Standby.Pool == pool.Name {
+		if StandbyAvailable(s) && s.Spec.Standby.Pool == pool.Name && StandbyCurrent(pool, s) {
 			return ClaimDecision{Action: ClaimBind, Standby: s}
 		}
 	}
@@ -223,6 +226,28 @@ func ClaimantSpec(claimant *v1alpha1.Environment, pool *v1alpha1.EnvironmentPool
 	return spec
 }
 
+// TemplateHash identifies a pool's template and standby mode. It is
+// computed from the pool object only (never from a stored standby, whose
+// spec the API server defaults), so a standby created from the current
+// template always carries the current hash.
+func TemplateHash(pool *v1alpha1.EnvironmentPool) string {
+	data, err := json.Marshal(struct {
+		T v1alpha1.EnvironmentSpec
+		M v1alpha1.StandbyMode
+	}{pool.Spec.Template, pool.Spec.Standby})
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+// StandbyCurrent says whether standby was created from pool's current
+// template.
+func StandbyCurrent(pool *v1alpha1.EnvironmentPool, standby *v1alpha1.Environment) bool {
+	return pool != nil && standby.Annotations[v1alpha1.AnnotationPoolTemplate] == TemplateHash(pool)
+}
+
 // NewStandbySpec is the spec of a standby the pool creates.
 func NewStandbySpec(pool *v1alpha1.EnvironmentPool) v1alpha1.EnvironmentSpec {
 	spec := *pool.Spec.Template.DeepCopy()
@@ -240,9 +265,10 @@ type PoolDecision struct {
 	Status v1alpha1.EnvironmentPoolStatus
 }
 
-// DecidePool keeps size unbound standbys: bound ones (claimRef set) no
-// longer count, so a claim triggers a refill at once. pool nil: the pool
-// is gone and its unbound standbys go too.
+// DecidePool keeps size unbound standbys of the current template: bound
+// ones (claimRef set) no longer count, so a claim triggers a refill at
+// once; unbound ones of an older template are deleted and replaced. pool
+// nil: the pool is gone and its unbound standbys go too.
 func DecidePool(pool *v1alpha1.EnvironmentPool, standbys []*v1alpha1.Environment) PoolDecision {
 	var d PoolDecision
 	var unbound []*v1alpha1.Environment
@@ -251,6 +277,9 @@ func DecidePool(pool *v1alpha1.EnvironmentPool, standbys []*v1alpha1.Environment
 		case s.Spec.Standby == nil || s.DeletionTimestamp != nil:
 		case s.Spec.Standby.ClaimRef != nil:
 			d.Status.Bound++
+		case pool != nil && !StandbyCurrent(pool, s):
+			// Of an older template: replaced.
+			d.Delete = append(d.Delete, s.Name)
 		default:
 			unbound = append(unbound, s)
 			if StandbyAvailable(s) {

@@ -22,7 +22,8 @@ func testPool(size int32) *v1alpha1.EnvironmentPool {
 func readyStandby(name string, age int) *v1alpha1.Environment {
 	return &v1alpha1.Environment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID("uid-" + name), Generation: 1,
-			CreationTimestamp: metav1.NewTime(time.Unix(int64(1000+age), 0))},
+			CreationTimestamp: metav1.NewTime(time.Unix(int64(1000+age), 0)),
+			Annotations:       map[string]string{v1alpha1.AnnotationPoolTemplate: TemplateHash(testPool(2))}},
 		Spec: NewStandbySpec(testPool(2)),
 		Status: v1alpha1.EnvironmentStatus{Phase: v1alpha1.PhaseReady, ObservedGeneration: 1,
 			Services: []v1alpha1.ServiceStatus{{Name: "web", State: string(StatePaused), Ready: true}}},
@@ -218,5 +219,28 @@ func TestStandbyAvailableWithACompletedJob(t *testing.T) {
 	s.Status.Services[0].State = string(StateRunning)
 	if StandbyAvailable(s) {
 		t.Fatal("available before its running service was paused")
+	}
+}
+
+// A template change: unbound standbys of the old template are neither
+// claimed nor counted, and are replaced.
+func TestStaleStandbysAreReplacedNotClaimed(t *testing.T) {
+	pool := testPool(1)
+	old := readyStandby("p-old", 1)
+	pool.Spec.Template.Services[0].Image = "berth-testapp:v2"
+	if TemplateHash(pool) == old.Annotations[v1alpha1.AnnotationPoolTemplate] {
+		t.Fatal("a template change kept the hash")
+	}
+	if d := DecideClaim(claimant("a"), []*v1alpha1.Environment{old}, pool); d.Action != ClaimFallback {
+		t.Fatalf("claim of a stale standby: %+v", d)
+	}
+	d := DecidePool(pool, []*v1alpha1.Environment{old})
+	if d.Create != 1 || len(d.Delete) != 1 || d.Delete[0] != "p-old" || d.Status.Available != 0 {
+		t.Fatalf("decision %+v, want the stale standby replaced", d)
+	}
+	bound := readyStandby("p-bound", 2)
+	claim(bound, claimant("b"))
+	if d := DecidePool(pool, []*v1alpha1.Environment{bound}); len(d.Delete) != 0 || d.Status.Bound != 1 {
+		t.Fatalf("a bound standby of the old template was touched: %+v", d)
 	}
 }

@@ -268,6 +268,32 @@ var _ = Describe("Warm pools", Ordered, ContinueOnFailure, func() {
 		}).WithTimeout(2*time.Minute).Should(Equal(1), "one of the two standbys was claimed and torn down")
 	})
 
+	It("replaces unbound standbys when the template changes", func() {
+		waitAvailable(2)
+		before := map[string]bool{}
+		for _, sb := range standbys() {
+			if sb.Spec.Standby.ClaimRef == nil {
+				before[sb.Name] = true
+			}
+		}
+		t := template()
+		t["services"].([]M)[1]["env"] = []M{{"name": "GENERATION", "value": "2"}}
+		apply(m, GinkgoT().TempDir(), "pool.yaml", M{"apiVersion": "berth.dev/v1alpha1", "kind": "EnvironmentPool",
+			"metadata": M{"name": pool}, "spec": M{"size": 2, "template": t}})
+		Eventually(func(g Gomega) {
+			g.Expect(getPool(g).Status.Available).To(Equal(int32(2)))
+			for _, sb := range standbys() {
+				if sb.Spec.Standby.ClaimRef == nil && sb.DeletionTimestamp == nil {
+					g.Expect(before).NotTo(HaveKey(sb.Name), "standby of the old template still waiting")
+					g.Expect(sb.Spec.Services[1].Env).To(HaveLen(1))
+				}
+			}
+		}).WithTimeout(3 * time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+		for old := range before {
+			expectNothingLeft(m, old)
+		}
+	})
+
 	It("survives kill -9 between the binding and the unpause", func() {
 		waitAvailable(2)
 		m.stop()

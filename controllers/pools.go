@@ -168,7 +168,7 @@ func (c *Controller) reconcilePool(ctx context.Context, name string) error {
 		sb := &v1alpha1.Environment{
 			ObjectMeta: metav1.ObjectMeta{GenerateName: name + "-", Labels: map[string]string{v1alpha1.LabelPool: name},
 				Annotations: map[string]string{v1alpha1.AnnotationPoolTemplate: plan.TemplateHash(pool)}},
-			Spec:       plan.NewStandbySpec(pool),
+			Spec: plan.NewStandbySpec(pool),
 		}
 		created, err := envs.Create(ctx, sb, metav1.CreateOptions{})
 		if err != nil {

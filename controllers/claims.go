@@ -30,9 +30,6 @@ const (
 )
 
 func (c *Controller) reconcileClaimant(ctx context.Context, env *v1alpha1.Environment) (Result, error) {
-	if env.DeletionTimestamp != nil {
-		return c.teardownClaimant(ctx, env)
-	}
 	pool, standbys, err := c.claimView(env)
 	if err != nil {
 		return Result{}, err

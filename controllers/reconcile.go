@@ -46,10 +46,13 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	env = env.DeepCopy()
 	log := c.log.WithValues("environment", name)
 
-	if env.Spec.PoolRef != nil && len(env.Spec.Services) == 0 {
-		return c.reconcileClaimant(ctx, env)
-	}
+	// A pool claimant with no services of its own has no Docker objects:
+	// it binds, mirrors and deletes its standby (claims.go).
+	claimant := env.Spec.PoolRef != nil && len(env.Spec.Services) == 0
 	if env.DeletionTimestamp != nil {
+		if claimant {
+			return c.teardownClaimant(ctx, env)
+		}
 		if sb := env.Spec.Standby; sb != nil && sb.ClaimRef == nil {
 			// An unbound standby going (trimmed, replaced, its pool
 			// deleted) is background work like its refill.
@@ -71,6 +74,9 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 			return Result{}, fmt.Errorf("add finalizer: %w", err)
 		}
 		return Result{}, nil // the update enqueues the Environment again
+	}
+	if claimant {
+		return c.reconcileClaimant(ctx, env)
 	}
 
 	now := time.Now()

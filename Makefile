@@ -7,7 +7,7 @@ VERSION  ?= v0.1.0-dev+$(shell git rev-parse --short HEAD 2>/dev/null || echo un
 LDFLAGS  := -X berth.dev/berth/internal/version.Version=$(VERSION) -X k8s.io/component-base/version.gitVersion=$(VERSION)
 E2E_FLAGS ?=
 
-.PHONY: all build generate manifests verify-generate compose-table fmt vet lint test test-unit test-platform test-e2e fuzz images samples platform demo bench docker browser clean
+.PHONY: all build generate manifests verify-generate compose-table fmt vet lint test test-unit test-platform test-e2e fuzz images samples platform demo bench docker browser kube clean
 
 all: build
 
@@ -94,6 +94,11 @@ test-e2e: build images
 ## browser: headless Chromium for the dashboard's browser test (installed from Debian when missing)
 browser:
 	hack/ensure-chromium.sh >/dev/null
+
+## kube: build (cold, 10+ min) or reuse kube-apiserver and etcd for the "Kubernetes API" specs,
+## which find them in the cache (or $$BERTH_KUBE_APISERVER) and skip without them
+kube:
+	hack/ensure-kube-apiserver.sh
 
 ## test: everything: lint, unit, fuzz and e2e
 test: lint docker images browser test-unit test-platform fuzz test-e2e

@@ -56,6 +56,15 @@ type Options struct {
 	// BuildCacheMax is the byte budget of the images berth built; 0
 	// disables pruning.
 	BuildCacheMax int64
+	// ExternalAPI says the API is a Kubernetes cluster serving config/crd,
+	// not berth's embedded server: it stores specs as written, so the
+	// controller applies berth's defaults itself, and validates each
+	// generation (with Policy) before it makes anything, refusing an
+	// invalid one with the InvalidSpec condition.
+	ExternalAPI bool
+	// Policy is what the manager's flags permit (--allow-privileged,
+	// --allow-host-path); checked by the controller when ExternalAPI.
+	Policy v1alpha1.Policy
 }
 
 // Controller converges Docker to Environments: the sample-controller shape,
@@ -78,6 +87,7 @@ type Controller struct {
 	runs      *runMemory
 	stale     *staleGuard
 	refusals  *networkRefusals
+	valid     *validMemory
 	metrics   *reconcileMetrics
 
 	leaseInformer cache.SharedIndexInformer
@@ -131,6 +141,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		runs:      newRunMemory(),
 		stale:     newStaleGuard(),
 		refusals:  newNetworkRefusals(),
+		valid:     newValidMemory(),
 		metrics:   newReconcileMetrics(opts.Registerer),
 		// One unbound standby at a time does Docker work (see
 		// backgroundSlot), leaving the other workers to user work.

@@ -27,7 +27,7 @@ const settleDelay = 2 * time.Second
 // reconcile may stop after any step; the next one continues from what it
 // observes.
 func (c *Controller) reconcile(ctx context.Context, name string) (Result, error) {
-	env, err := c.lister.Get(name)
+	stored, err := c.lister.Get(name)
 	if apierrors.IsNotFound(err) {
 		// Gone from the store: whatever Docker objects are left are
 		// orphans now.
@@ -38,12 +38,18 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		c.runs.forget(name)
 		c.stale.forget(name)
 		c.refusals.forget(name)
+		c.valid.forget(name)
 		return c.collectOrphans(ctx)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("get environment %s: %w", name, err)
 	}
-	env = env.DeepCopy()
+	env := stored.DeepCopy()
+	if c.opts.ExternalAPI {
+		// A Kubernetes API stores the spec as written; berth's
+		// embedded server defaulted it on the way in.
+		v1alpha1.SetDefaults(env)
+	}
 	log := c.log.WithValues("environment", name)
 
 	// A pool claimant with no services of its own has no Docker objects:
@@ -67,13 +73,21 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	}
 	if !hasFinalizer(env) {
 		// The embedded API server adds it on create; a plain Kubernetes
-		// API with the CRD does not, so the controller does.
-		env.Finalizers = append(env.Finalizers, v1alpha1.Finalizer)
-		_, err := c.clientset.BerthV1alpha1().Environments().Update(ctx, env, metav1.UpdateOptions{})
+		// API with the CRD does not, so the controller does, before any
+		// Docker object exists. The stored object, not the defaulted
+		// copy, is written back: the user's spec stays as applied.
+		withFinalizer := stored.DeepCopy()
+		withFinalizer.Finalizers = append(withFinalizer.Finalizers, v1alpha1.Finalizer)
+		_, err := c.clientset.BerthV1alpha1().Environments().Update(ctx, withFinalizer, metav1.UpdateOptions{})
 		if err != nil {
 			return Result{}, fmt.Errorf("add finalizer: %w", err)
 		}
 		return Result{}, nil // the update enqueues the Environment again
+	}
+	if c.opts.ExternalAPI {
+		if errs := c.validate(env); len(errs) > 0 {
+			return c.refuseInvalid(ctx, env, errs)
+		}
 	}
 	if claimant {
 		return c.reconcileClaimant(ctx, env)

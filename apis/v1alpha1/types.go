@@ -18,6 +18,7 @@ import (
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.ready`
 // +kubebuilder:printcolumn:name="Holder",type=string,JSONPath=`.spec.lease.holderIdentity`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 40",message="metadata.name may not be more than 40 characters (berth's Docker names are built from it)"
 type Environment struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -40,6 +41,8 @@ type EnvironmentList struct {
 // EnvironmentSpec is what the user asks for.
 type EnvironmentSpec struct {
 	// Services are the containers of the Environment, one container each.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=200
 	// +listType=map
 	// +listMapKey=name
 	// +patchMergeKey=name
@@ -48,6 +51,7 @@ type EnvironmentSpec struct {
 
 	// Volumes are named Docker volumes that services mount.
 	// +optional
+	// +kubebuilder:validation:MaxItems=200
 	// +listType=map
 	// +listMapKey=name
 	// +patchMergeKey=name
@@ -112,6 +116,7 @@ type EnvironmentSpec struct {
 
 // PullPolicy says when an image is pulled.
 // +enum
+// +kubebuilder:validation:Enum=Always;IfNotPresent;Never
 type PullPolicy string
 
 const (
@@ -122,6 +127,7 @@ const (
 
 // RestartPolicy says when an exited container is started again.
 // +enum
+// +kubebuilder:validation:Enum=Always;OnFailure;Never
 type RestartPolicy string
 
 const (
@@ -132,6 +138,7 @@ const (
 
 // DependencyCondition is what must hold of a dependency before a service starts.
 // +enum
+// +kubebuilder:validation:Enum=Started;Ready;Completed
 type DependencyCondition string
 
 const (
@@ -145,6 +152,7 @@ const (
 
 // Protocol of a published port.
 // +enum
+// +kubebuilder:validation:Enum=TCP;UDP
 type Protocol string
 
 const (
@@ -153,8 +161,13 @@ const (
 )
 
 // Service is one container of an Environment.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.image) || has(self.build)",message="image or build is required"
 type Service struct {
 	// Name is the service's DNS name on the Environment's network.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Name string `json:"name"`
 	// Image is the image reference, as `docker run` takes it. Optional
 	// when build is set; with both, the built image is also tagged image.
@@ -170,10 +183,12 @@ type Service struct {
 	ImagePullPolicy PullPolicy `json:"imagePullPolicy,omitempty"`
 	// Command replaces the image's entrypoint.
 	// +optional
+	// +kubebuilder:validation:MaxItems=256
 	// +listType=atomic
 	Command []string `json:"command,omitempty"`
 	// Args replaces the image's cmd.
 	// +optional
+	// +kubebuilder:validation:MaxItems=256
 	// +listType=atomic
 	Args []string `json:"args,omitempty"`
 	// Env sets environment variables in the container.
@@ -236,6 +251,8 @@ type Service struct {
 	// TerminationGracePeriodSeconds is how long a stop waits after the stop
 	// signal before Docker kills the container. Default 10.
 	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3600
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
 	// StopSignal is the signal a stop sends first (SIGINT, SIGQUIT, ...,
 	// with or without the SIG prefix, or a number, as Docker accepts it).
@@ -331,6 +348,8 @@ type Service struct {
 	// hostPort can be published by one container only, so replicas > 1
 	// need hostPort 0 or none.
 	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=50
 	Replicas *int32 `json:"replicas,omitempty"`
 }
 
@@ -372,10 +391,14 @@ type ServicePort struct {
 	// +optional
 	Name string `json:"name,omitempty"`
 	// ContainerPort is the port inside the container.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
 	ContainerPort int32 `json:"containerPort"`
 	// HostPort publishes the port on the host: 0 picks a free port, unset
 	// does not publish.
 	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=65535
 	HostPort *int32 `json:"hostPort,omitempty"`
 	// HostIP is the host address to publish on. Default 127.0.0.1.
 	// +optional
@@ -487,6 +510,9 @@ type Dependency struct {
 // Volume is one of: a named Docker volume owned by the Environment (neither
 // source set), a host path (hostPath) or a tmpfs (emptyDir).
 type Volume struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Name string `json:"name"`
 	// HostPath bind-mounts a path of the manager's host.
 	// +optional

@@ -27,8 +27,12 @@ const (
 // with the normal graceful teardown.
 type LeaseBinding struct {
 	// HolderIdentity names the holder; only renewals by this holder count.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
 	HolderIdentity string `json:"holderIdentity"`
 	// DurationSeconds a renewal lasts (5 to 86400).
+	// +kubebuilder:validation:Minimum=5
+	// +kubebuilder:validation:Maximum=86400
 	DurationSeconds int32 `json:"durationSeconds"`
 }
 
@@ -46,6 +50,7 @@ type LeaseBinding struct {
 // +kubebuilder:printcolumn:name="Holder",type=string,JSONPath=`.spec.holderIdentity`
 // +kubebuilder:printcolumn:name="Renewed",type=date,JSONPath=`.spec.renewTime`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 40",message="metadata.name may not be more than 40 characters (it is its Environment's name)"
 type EnvironmentLease struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -57,6 +62,8 @@ type EnvironmentLease struct {
 type EnvironmentLeaseSpec struct {
 	// HolderIdentity is who renewed; it must match the Environment's
 	// spec.lease.holderIdentity for the renewal to count.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
 	HolderIdentity string `json:"holderIdentity"`
 	// AcquireTime is when the holder first took the lease.
 	// +optional

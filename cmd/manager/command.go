@@ -32,7 +32,11 @@ func newCommand() *cobra.Command {
 		Long: `manager runs berth: an API server for Environments (berth.dev/v1alpha1),
 the controllers that converge the Docker Engine to them, and an HTTP listener
 for /metrics and the dashboard. When the API answers it writes
-<data-dir>/kubeconfig for berth and kubectl.`,
+<data-dir>/kubeconfig for berth and kubectl.
+
+With --kubeconfig FILE it runs no API server and no etcd: the Environments
+live in that Kubernetes cluster (install the CRDs with berth install), and
+the manager converges its Docker Engine to them.`,
 		Version:       version.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -47,6 +51,7 @@ for /metrics and the dashboard. When the API answers it writes
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.DataDir, "data-dir", o.DataDir, "directory for the store, certificate, token, kubeconfig and manager identity (default $XDG_DATA_HOME/berth, else ~/.local/share/berth)")
+	f.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "run against the Kubernetes cluster of this kubeconfig (berth's CRDs installed: berth install) instead of the embedded API server and its etcd; $KUBECONFIG is never read")
 	f.StringVar(&o.APIListen, "api-listen", o.APIListen, "host:port of the HTTPS API server (port 0 picks a free port)")
 	f.StringVar(&o.DashboardListen, "dashboard-listen", o.DashboardListen, "host:port of the dashboard and /metrics (port 0 picks a free port)")
 	f.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers, "external etcd URLs to store Environments in, instead of the embedded etcd in the data dir")

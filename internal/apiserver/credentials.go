@@ -56,6 +56,11 @@ func loadOrCreateCredentials(dataDir string) (*credentials, error) {
 	return c, nil
 }
 
+// LoadOrCreateToken reads the bearer token kept in path, or makes a random
+// one (32 bytes, hex) and writes it there 0600. The dashboard of a manager
+// on a Kubernetes API keeps its own this way.
+func LoadOrCreateToken(path string) (string, error) { return loadOrCreateToken(path) }
+
 func loadOrCreateToken(path string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		if t := strings.TrimSpace(string(b)); len(t) >= 32 {

@@ -80,6 +80,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newConvertCommand(streams),
 		newRunCommand(streams),
 		newVersionCommand(f, streams),
+		newInstallCommand(f, streams),
 	)
 	return root
 }

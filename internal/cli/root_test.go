@@ -23,7 +23,7 @@ func TestRootRegistersExactlyBerthsVerbs(t *testing.T) {
 		got = append(got, c.Name())
 	}
 	slices.Sort(got)
-	want := []string{"apply", "convert", "cp", "delete", "describe", "exec", "get", "logs", "run", "version", "wait"}
+	want := []string{"apply", "convert", "cp", "delete", "describe", "exec", "get", "install", "logs", "run", "version", "wait"}
 	if !slices.Equal(got, want) {
 		t.Errorf("subcommands = %v, want %v", got, want)
 	}

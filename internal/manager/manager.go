@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/client-go/rest"
 
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/client/clientset/versioned"
@@ -38,7 +39,11 @@ import (
 type Options struct {
 	// DataDir holds the store, certificate, token, kubeconfig and manager
 	// identity; "" is paths.DefaultDataDir.
-	DataDir                  string
+	DataDir string
+	// Kubeconfig, when set, runs the manager against that Kubernetes
+	// cluster (config/crd installed) instead of its own API server and
+	// etcd.
+	Kubeconfig               string
 	APIListen                string
 	DashboardListen          string
 	EtcdServers              []string
@@ -58,7 +63,7 @@ type Options struct {
 	Log logr.Logger
 
 	// onReady, set by Start, is called once the API answers.
-	onReady func(*apiserver.Server)
+	onReady func(store)
 	// Resolved in run: the budget in bytes and the build output store the
 	// API's logs and the controller share.
 	buildCacheBytes int64
@@ -98,6 +103,9 @@ func Run(ctx context.Context, o Options) error {
 
 func run(ctx context.Context, o *Options, log logr.Logger) error {
 	started := time.Now()
+	if err := checkStoreFlags(o); err != nil {
+		return err
+	}
 	hostRoots, err := hostPathRoots(o.AllowHostPaths)
 	if err != nil {
 		return err
@@ -156,15 +164,7 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	// reconciles finish against a live API, then the server drains.
 	apiCtx, stopAPI := context.WithCancel(context.Background())
 	defer stopAPI()
-	api, err := apiserver.New(apiCtx, apiserver.Options{
-		DataDir:       o.DataDir,
-		ListenAddress: o.APIListen,
-		EtcdServers:   o.EtcdServers,
-		Logs:          newDockerLogs(dockerClient, dockerInformer, o.buildLogs),
-		Containers:    newDockerContainers(dockerClient, dockerInformer),
-		Policy:        v1alpha1.Policy{AllowPrivileged: o.AllowPrivileged, AllowedHostPaths: o.AllowHostPaths},
-		Log:           log.WithName("apiserver"),
-	})
+	api, err := newStore(apiCtx, o, dockerClient, dockerInformer, log)
 	if err != nil {
 		return err
 	}
@@ -178,12 +178,12 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	// Dashboard: pages at / next to /metrics and /healthz; the whole
 	// listener needs the API token, loopback included.
-	dash, err := newDashboard(api, dockerClient, dockerInformer, registry, log)
+	dash, err := newDashboard(api.RESTConfig(), dockerClient, dockerInformer, registry, log)
 	if err != nil {
 		return err
 	}
 	mux.Handle("/", dash.Handler())
-	httpServer := &http.Server{Handler: dashboard.Protect(mux, httpLn.Addr().String(), api.RESTConfig().BearerToken), ReadHeaderTimeout: 10 * time.Second}
+	httpServer := &http.Server{Handler: dashboard.Protect(mux, httpLn.Addr().String(), api.DashboardToken()), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := httpServer.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error(err, "dashboard listener stopped")
@@ -208,13 +208,13 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 		fmt.Fprintf(o.Out, "metrics: http://%s/metrics\n", httpLn.Addr())
 		// The sign-in URL, as Jupyter prints one: its ?token= is exchanged
 		// for a cookie and dropped from the address on first use.
-		fmt.Fprintf(o.Out, "dashboard: http://%s/?token=%s\n", httpLn.Addr(), url.QueryEscape(api.RESTConfig().BearerToken))
+		fmt.Fprintf(o.Out, "dashboard: http://%s/?token=%s\n", httpLn.Addr(), url.QueryEscape(api.DashboardToken()))
 		go func() {
 			if err := dash.Run(ctx); err != nil && ctx.Err() == nil {
 				log.Error(err, "dashboard stopped")
 			}
 		}()
-		log.Info("manager ready", "api", api.Host(), "dataDir", o.DataDir, "managerID", managerID,
+		log.Info("manager ready", "api", api.Host(), "external", api.External(), "dataDir", o.DataDir, "managerID", managerID,
 			"startup", time.Since(started).Round(time.Millisecond).String())
 		if o.onReady != nil {
 			o.onReady(api)
@@ -252,7 +252,7 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 
 // runControllers runs the Docker informer and the Environment controller
 // until ctx is done.
-func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *docker.Client, dockerInformer *informer.Informer,
+func runControllers(ctx context.Context, api store, dockerClient *docker.Client, dockerInformer *informer.Informer,
 	registry *prometheus.Registry, o *Options, managerID string, memLimit, memReservation int64, log logr.Logger) error {
 	clientset, err := versioned.NewForConfig(api.RESTConfig())
 	if err != nil {
@@ -273,6 +273,8 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 			CollectOrphanVolumes: true,
 		},
 		AllowedHostPaths: o.AllowHostPaths,
+		ExternalAPI:      api.External(),
+		Policy:           policy(o),
 		Registerer:       registry,
 		Log:              log.WithName("controller"),
 		BuildLogs:        o.buildLogs,
@@ -290,9 +292,9 @@ func runControllers(ctx context.Context, api *apiserver.Server, dockerClient *do
 
 // newDashboard builds the web dashboard over the API (its own watch of
 // Environments), the Docker layer and the metrics registry.
-func newDashboard(api *apiserver.Server, dockerClient *docker.Client, dockerInformer *informer.Informer,
+func newDashboard(cfg *rest.Config, dockerClient *docker.Client, dockerInformer *informer.Informer,
 	registry *prometheus.Registry, log logr.Logger) (*dashboard.Server, error) {
-	clientset, err := versioned.NewForConfig(api.RESTConfig())
+	clientset, err := versioned.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard clientset: %w", err)
 	}
@@ -303,6 +305,46 @@ func newDashboard(api *apiserver.Server, dockerClient *docker.Client, dockerInfo
 		Gatherer:  registry,
 		Log:       log.WithName("dashboard"),
 	})
+}
+
+// newStore is the embedded API server (with the Docker-backed logs, exec
+// and copies it serves), or with --kubeconfig the cluster.
+func newStore(ctx context.Context, o *Options, dockerClient *docker.Client, dockerInformer *informer.Informer, log logr.Logger) (store, error) {
+	if o.Kubeconfig != "" {
+		return newClusterStore(o.Kubeconfig, o.DataDir, log.WithName("cluster"))
+	}
+	srv, err := apiserver.New(ctx, apiserver.Options{
+		DataDir:       o.DataDir,
+		ListenAddress: o.APIListen,
+		EtcdServers:   o.EtcdServers,
+		Logs:          newDockerLogs(dockerClient, dockerInformer, o.buildLogs),
+		Containers:    newDockerContainers(dockerClient, dockerInformer),
+		Policy:        policy(o),
+		Log:           log.WithName("apiserver"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return embeddedStore{srv}, nil
+}
+
+// checkStoreFlags refuses flags of the embedded API server next to
+// --kubeconfig, where they would silently do nothing.
+func checkStoreFlags(o *Options) error {
+	if o.Kubeconfig == "" {
+		return nil
+	}
+	if len(o.EtcdServers) > 0 {
+		return errors.New("--etcd-servers and --kubeconfig exclude each other: with --kubeconfig the cluster stores Environments")
+	}
+	if o.APIListen != DefaultOptions().APIListen {
+		return errors.New("--api-listen and --kubeconfig exclude each other: with --kubeconfig the manager serves no API of its own")
+	}
+	return nil
+}
+
+func policy(o *Options) v1alpha1.Policy {
+	return v1alpha1.Policy{AllowPrivileged: o.AllowPrivileged, AllowedHostPaths: o.AllowHostPaths}
 }
 
 // parseBytes reads a Kubernetes quantity flag (512Mi) as bytes.

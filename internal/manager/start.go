@@ -6,8 +6,6 @@ import (
 	"fmt"
 
 	"k8s.io/client-go/rest"
-
-	"berth.dev/berth/internal/apiserver"
 )
 
 // Manager is a manager started in this process by Start.
@@ -28,8 +26,8 @@ type Manager struct {
 // answers: the same wiring as cmd/manager, nothing else to install.
 func Start(ctx context.Context, o Options) (*Manager, error) {
 	runCtx, cancel := context.WithCancel(ctx)
-	ready := make(chan *apiserver.Server, 1)
-	o.onReady = func(api *apiserver.Server) { ready <- api }
+	ready := make(chan store, 1)
+	o.onReady = func(api store) { ready <- api }
 	m := &Manager{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		m.err = Run(runCtx, o)

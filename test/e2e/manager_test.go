@@ -80,6 +80,13 @@ func startManagerFrom(bin, dataDir string, extraArgs ...string) *managerProcess 
 		// the suite's own pool keeps it from running dry on a busy machine.
 		"--docker-address-pool", e2eAddressPool,
 	}, extraArgs...)
+	return launchManager(bin, dataDir, args)
+}
+
+// launchManager runs bin/manager with exactly args and waits until it
+// prints its kubeconfig and dashboard lines.
+func launchManager(bin, dataDir string, args []string) *managerProcess {
+	GinkgoHelper()
 	m := &managerProcess{dataDir: dataDir, output: &syncBuffer{}, done: make(chan struct{})}
 	m.cmd = exec.Command(filepath.Join(bin, "manager"), args...)
 	m.cmd.Stderr = io.MultiWriter(m.output, GinkgoWriter)

@@ -182,9 +182,15 @@ func (b *requestBook) keep(envs []*v1alpha1.Environment) {
 	}
 }
 
-// admissionClass places env in the queue. Every Environment is a user's
-// today; a pool's standbys will queue after them (admission.ClassStandby).
-func admissionClass(*v1alpha1.Environment) admission.Class { return admission.ClassUser }
+// admissionClass places env in the queue: a pool's unclaimed standby is
+// background work and waits behind every user's Environment, so a refill
+// never holds up an apply; a claimed one serves a user.
+func admissionClass(env *v1alpha1.Environment) admission.Class {
+	if sb := env.Spec.Standby; sb != nil && sb.ClaimRef == nil {
+		return admission.ClassStandby
+	}
+	return admission.ClassUser
+}
 
 // runsContainers reports whether the Docker cache holds a container of
 // env (this incarnation of it, by UID).

@@ -8,6 +8,7 @@ import (
 
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
+	"berth.dev/berth/internal/admission"
 )
 
 // TestRequestBook: requests are recomputed when the generation moves (a
@@ -31,5 +32,27 @@ func TestRequestBook(t *testing.T) {
 	b.keep(nil)
 	if len(b.byUID) != 0 {
 		t.Fatalf("kept %v", b.byUID)
+	}
+}
+
+// TestAdmissionClass: an unclaimed standby queues behind users' Environments;
+// a claimed one and a plain Environment are a user's.
+func TestAdmissionClass(t *testing.T) {
+	plain := &v1alpha1.Environment{}
+	unclaimed := &v1alpha1.Environment{Spec: v1alpha1.EnvironmentSpec{Standby: &v1alpha1.StandbySpec{Pool: "p", Mode: v1alpha1.StandbyPaused}}}
+	claimed := unclaimed.DeepCopy()
+	claimed.Spec.Standby.ClaimRef = &v1alpha1.ClaimRef{Name: "c"}
+	for _, tc := range []struct {
+		name string
+		env  *v1alpha1.Environment
+		want admission.Class
+	}{
+		{"plain", plain, admission.ClassUser},
+		{"unclaimed standby", unclaimed, admission.ClassStandby},
+		{"claimed standby", claimed, admission.ClassUser},
+	} {
+		if got := admissionClass(tc.env); got != tc.want {
+			t.Errorf("%s: class %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }

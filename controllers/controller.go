@@ -105,6 +105,12 @@ type Controller struct {
 	leaseQueue    workqueue.TypedRateLimitingInterface[string]
 	leaseMem      *leaseMemory
 
+	poolInformer cache.SharedIndexInformer
+	poolLister   listers.EnvironmentPoolLister
+	poolQueue    workqueue.TypedRateLimitingInterface[string]
+	poolExpect   *poolExpectations
+	background   backgroundSlot
+
 	orphanMu sync.Mutex
 }
 
@@ -148,6 +154,9 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		valid:     newValidMemory(),
 		failures:  newFailureMemory(),
 		metrics:   newReconcileMetrics(opts.Registerer),
+		// One unbound standby at a time does Docker work (see
+		// backgroundSlot), leaving the other workers to user work.
+		background: make(backgroundSlot, 1),
 	}
 	if c.buildLogs == nil {
 		c.buildLogs = buildctx.NewLogStore(0)
@@ -184,6 +193,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		AddFunc: func(obj interface{}) {
 			c.enqueueObject(obj)
 			c.enqueueLeaseObject(obj)
+			c.enqueueBinding(obj)
 		},
 		UpdateFunc: func(oldObj, newObj interface{}) {
 			if needsReconcile(oldObj, newObj) {
@@ -192,15 +202,21 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 			if leaseChanged(oldObj, newObj) {
 				c.enqueueLeaseObject(newObj)
 			}
+			c.enqueueBinding(oldObj)
+			c.enqueueBinding(newObj)
 		},
 		DeleteFunc: func(obj interface{}) {
 			c.enqueueObject(obj)
 			c.enqueueLeaseObject(obj)
+			c.enqueueBinding(obj)
 		},
 	}); err != nil {
 		return nil, fmt.Errorf("environment informer handler: %w", err)
 	}
 	if err := c.setupLeases(); err != nil {
+		return nil, err
+	}
+	if err := c.setupPools(); err != nil {
 		return nil, err
 	}
 	// A Docker object changing (a container dying, removed from outside,
@@ -255,14 +271,16 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.factory.Start(ctx.Done())
 	defer c.factory.Shutdown()
 	c.log.Info("waiting for caches")
-	if ok := cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced, c.leaseInformer.HasSynced); !ok {
+	if ok := cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced, c.leaseInformer.HasSynced, c.poolInformer.HasSynced); !ok {
 		c.queue.ShutDown()
 		c.leaseQueue.ShutDown()
+		c.poolQueue.ShutDown()
 		return fmt.Errorf("environment cache did not sync")
 	}
 	if err := c.cache.WaitForSync(ctx); err != nil {
 		c.queue.ShutDown()
 		c.leaseQueue.ShutDown()
+		c.poolQueue.ShutDown()
 		return fmt.Errorf("docker cache did not sync: %w", err)
 	}
 
@@ -285,6 +303,13 @@ func (c *Controller) Run(ctx context.Context) error {
 		defer wg.Done()
 		c.runLeaseWorker(ctx)
 	}()
+	// One pool worker: a pool reconcile reads the caches and writes a
+	// few objects; the standbys' Docker work is the Environment workers'.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.runPoolWorker(ctx)
+	}()
 	// Orphans: at start-up (what a crash or a wiped store left behind),
 	// then on every resync.
 	wg.Add(1)
@@ -306,6 +331,7 @@ func (c *Controller) Run(ctx context.Context) error {
 
 	<-ctx.Done()
 	c.leaseQueue.ShutDown()
+	c.poolQueue.ShutDown()
 	c.queue.ShutDownWithDrain()
 	wg.Wait()
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
+	"berth.dev/berth/internal/governor"
 	"berth.dev/berth/internal/probe"
 )
 
@@ -57,7 +58,23 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	}
 	log := c.log.WithValues("environment", name)
 
+	// A pool claimant with no services of its own has no Docker objects:
+	// it binds, mirrors and deletes its standby (claims.go).
+	claimant := env.Spec.PoolRef != nil && len(env.Spec.Services) == 0
 	if env.DeletionTimestamp != nil {
+		if claimant {
+			return c.teardownClaimant(ctx, env)
+		}
+		if sb := env.Spec.Standby; sb != nil && sb.ClaimRef == nil {
+			// An unbound standby going (trimmed, replaced, its pool
+			// deleted) is background work like its refill.
+			release, ok := c.background.tryAcquire()
+			if !ok {
+				return Result{RequeueAfter: backgroundRetry}, nil
+			}
+			defer release()
+			ctx = governor.WithBackground(ctx)
+		}
 		return c.teardown(ctx, env)
 	}
 	if !hasFinalizer(env) {
@@ -78,6 +95,9 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 			return c.refuseInvalid(ctx, env, errs)
 		}
 	}
+	if claimant {
+		return c.reconcileClaimant(ctx, env)
+	}
 	env, admit, err := c.admit(ctx, env)
 	if err != nil || !admit {
 		// Queued: the ledger enqueues it when room frees.
@@ -86,6 +106,15 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 
 	now := time.Now()
 	obs := c.observe(env)
+	if env.Spec.Standby != nil {
+		var res Result
+		var done bool
+		var release func()
+		if ctx, release, res, done, err = c.standbyStep(ctx, env, obs); done {
+			return res, err
+		}
+		defer release()
+	}
 	obs.Host = readHost(env, c.opts.AllowedHostPaths)
 	// Services with a build get their content tag as image (planEnv);
 	// env itself stays as stored.
@@ -139,7 +168,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	if len(outcomes) > 0 && (res.RequeueAfter == 0 || res.RequeueAfter > settleDelay) {
 		res.RequeueAfter = settleDelay
 	}
-	return res, nil
+	return standbyRequeue(env, status, res), nil
 }
 
 // teardown removes an Environment's Docker objects in reverse dependency

@@ -105,3 +105,17 @@ func setProbeDefaults(p *Probe) {
 		p.HTTPGet.Path = DefaultHTTPGetPath
 	}
 }
+
+// SetPoolDefaults fills an EnvironmentPool's unset fields: its template
+// the way an Environment's spec is, and standby: Paused.
+func SetPoolDefaults(p *EnvironmentPool) {
+	if p == nil {
+		return
+	}
+	if p.Spec.Standby == "" {
+		p.Spec.Standby = StandbyPaused
+	}
+	tmp := Environment{Spec: p.Spec.Template}
+	SetDefaults(&tmp)
+	p.Spec.Template = tmp.Spec
+}

@@ -26,6 +26,9 @@ var GroupResource = Resource(EnvironmentsResource)
 // LeaseGroupResource is the group-qualified resource of EnvironmentLease.
 var LeaseGroupResource = Resource(EnvironmentLeasesResource)
 
+// PoolGroupResource is the group-qualified resource of EnvironmentPool.
+var PoolGroupResource = Resource(EnvironmentPoolsResource)
+
 // Resource qualifies a resource name with berth's group.
 func Resource(resource string) schema.GroupResource {
 	return SchemeGroupVersion.WithResource(resource).GroupResource()
@@ -40,7 +43,8 @@ var (
 
 func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(SchemeGroupVersion, &Environment{}, &EnvironmentList{},
-		&EnvironmentLease{}, &EnvironmentLeaseList{})
+		&EnvironmentLease{}, &EnvironmentLeaseList{},
+		&EnvironmentPool{}, &EnvironmentPoolList{})
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil
 }

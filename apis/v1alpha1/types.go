@@ -100,6 +100,18 @@ type EnvironmentSpec struct {
 	// lease.durationSeconds, berth deletes the Environment.
 	// +optional
 	Lease *LeaseBinding `json:"lease,omitempty"`
+
+	// PoolRef, when set, claims a standby of an EnvironmentPool instead
+	// of creating containers: leave services empty, the pool's template
+	// supplies them. With no free standby, berth copies the template into
+	// spec and the Environment converges on its own.
+	// +optional
+	PoolRef *PoolRef `json:"poolRef,omitempty"`
+
+	// Standby marks a pool's standby Environment (written by the pool
+	// controller).
+	// +optional
+	Standby *StandbySpec `json:"standby,omitempty"`
 }
 
 // PullPolicy says when an image is pulled.

@@ -34,7 +34,8 @@ func ValidateEnvironment(env *Environment) field.ErrorList {
 		return field.ErrorList{field.Required(nil, "an Environment is required")}
 	}
 	allErrs := apivalidation.ValidateObjectMeta(&env.ObjectMeta, false, validateEnvironmentName, field.NewPath("metadata"))
-	return append(allErrs, validateSpec(&env.Spec, field.NewPath("spec"))...)
+	allErrs = append(allErrs, validateSpec(&env.Spec, field.NewPath("spec"))...)
+	return append(allErrs, validateClaimOnCreate(&env.Spec, field.NewPath("spec"))...)
 }
 
 // ValidateEnvironmentUpdate checks a defaulted Environment replacing oldEnv.
@@ -55,7 +56,8 @@ func ValidateEnvironmentUpdate(newEnv, oldEnv *Environment) field.ErrorList {
 	if oldEnv.DeletionTimestamp != nil {
 		return append(allErrs, field.Forbidden(specPath, "may not change while the Environment is being deleted"))
 	}
-	return append(allErrs, validateSpec(&newEnv.Spec, specPath)...)
+	allErrs = append(allErrs, validateSpec(&newEnv.Spec, specPath)...)
+	return append(allErrs, validatePoolFieldsUpdate(&newEnv.Spec, &oldEnv.Spec, specPath)...)
 }
 
 // validateEnvironmentName is the metadata name rule, in the shape
@@ -139,7 +141,7 @@ func validateSpec(spec *EnvironmentSpec, path *field.Path) field.ErrorList {
 	allErrs = append(allErrs, validateFilesAndSecrets(spec, path, &ctx)...)
 
 	svcPath := path.Child("services")
-	if len(spec.Services) == 0 {
+	if len(spec.Services) == 0 && spec.PoolRef == nil {
 		allErrs = append(allErrs, field.Required(svcPath, "at least one service is required"))
 	}
 	for i := range spec.Services {
@@ -164,6 +166,7 @@ func validateSpec(spec *EnvironmentSpec, path *field.Path) field.ErrorList {
 		allErrs = append(allErrs, field.Invalid(path.Child("ttlSecondsAfterReady"), *ttl, "must be at least 1 when set"))
 	}
 	allErrs = append(allErrs, validateLeaseBinding(spec.Lease, path.Child("lease"))...)
+	allErrs = append(allErrs, validatePoolFields(spec, path)...)
 	return allErrs
 }
 

@@ -27,6 +27,11 @@ func (in Build) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ClaimRef) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.ClaimRef"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Dependency) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.Dependency"
 }
@@ -69,6 +74,26 @@ func (in EnvironmentLeaseSpec) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in EnvironmentList) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.EnvironmentList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EnvironmentPool) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.EnvironmentPool"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EnvironmentPoolList) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.EnvironmentPoolList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EnvironmentPoolSpec) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.EnvironmentPoolSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EnvironmentPoolStatus) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.EnvironmentPoolStatus"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
@@ -137,6 +162,11 @@ func (in Policy) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PoolRef) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.PoolRef"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PortStatus) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.PortStatus"
 }
@@ -184,6 +214,11 @@ func (in ServicePort) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ServiceStatus) OpenAPIModelName() string {
 	return "dev.berth.v1alpha1.ServiceStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in StandbySpec) OpenAPIModelName() string {
+	return "dev.berth.v1alpha1.StandbySpec"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

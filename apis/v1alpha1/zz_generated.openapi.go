@@ -33,6 +33,7 @@ import (
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
 		Build{}.OpenAPIModelName():                        schema_berthdev_berth_apis_v1alpha1_Build(ref),
+		ClaimRef{}.OpenAPIModelName():                     schema_berthdev_berth_apis_v1alpha1_ClaimRef(ref),
 		Dependency{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_Dependency(ref),
 		EmptyDirVolumeSource{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_EmptyDirVolumeSource(ref),
 		EnvVar{}.OpenAPIModelName():                       schema_berthdev_berth_apis_v1alpha1_EnvVar(ref),
@@ -42,6 +43,10 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		EnvironmentLeaseList{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_EnvironmentLeaseList(ref),
 		EnvironmentLeaseSpec{}.OpenAPIModelName():         schema_berthdev_berth_apis_v1alpha1_EnvironmentLeaseSpec(ref),
 		EnvironmentList{}.OpenAPIModelName():              schema_berthdev_berth_apis_v1alpha1_EnvironmentList(ref),
+		EnvironmentPool{}.OpenAPIModelName():              schema_berthdev_berth_apis_v1alpha1_EnvironmentPool(ref),
+		EnvironmentPoolList{}.OpenAPIModelName():          schema_berthdev_berth_apis_v1alpha1_EnvironmentPoolList(ref),
+		EnvironmentPoolSpec{}.OpenAPIModelName():          schema_berthdev_berth_apis_v1alpha1_EnvironmentPoolSpec(ref),
+		EnvironmentPoolStatus{}.OpenAPIModelName():        schema_berthdev_berth_apis_v1alpha1_EnvironmentPoolStatus(ref),
 		EnvironmentSpec{}.OpenAPIModelName():              schema_berthdev_berth_apis_v1alpha1_EnvironmentSpec(ref),
 		EnvironmentStatus{}.OpenAPIModelName():            schema_berthdev_berth_apis_v1alpha1_EnvironmentStatus(ref),
 		ExecAction{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_ExecAction(ref),
@@ -54,6 +59,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		LeaseBinding{}.OpenAPIModelName():                 schema_berthdev_berth_apis_v1alpha1_LeaseBinding(ref),
 		LogAction{}.OpenAPIModelName():                    schema_berthdev_berth_apis_v1alpha1_LogAction(ref),
 		Network{}.OpenAPIModelName():                      schema_berthdev_berth_apis_v1alpha1_Network(ref),
+		PoolRef{}.OpenAPIModelName():                      schema_berthdev_berth_apis_v1alpha1_PoolRef(ref),
 		PortStatus{}.OpenAPIModelName():                   schema_berthdev_berth_apis_v1alpha1_PortStatus(ref),
 		Probe{}.OpenAPIModelName():                        schema_berthdev_berth_apis_v1alpha1_Probe(ref),
 		ReplicaStatus{}.OpenAPIModelName():                schema_berthdev_berth_apis_v1alpha1_ReplicaStatus(ref),
@@ -64,6 +70,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		ServiceNetwork{}.OpenAPIModelName():               schema_berthdev_berth_apis_v1alpha1_ServiceNetwork(ref),
 		ServicePort{}.OpenAPIModelName():                  schema_berthdev_berth_apis_v1alpha1_ServicePort(ref),
 		ServiceStatus{}.OpenAPIModelName():                schema_berthdev_berth_apis_v1alpha1_ServiceStatus(ref),
+		StandbySpec{}.OpenAPIModelName():                  schema_berthdev_berth_apis_v1alpha1_StandbySpec(ref),
 		TCPSocketAction{}.OpenAPIModelName():              schema_berthdev_berth_apis_v1alpha1_TCPSocketAction(ref),
 		Teardown{}.OpenAPIModelName():                     schema_berthdev_berth_apis_v1alpha1_Teardown(ref),
 		Ulimit{}.OpenAPIModelName():                       schema_berthdev_berth_apis_v1alpha1_Ulimit(ref),
@@ -173,6 +180,33 @@ func schema_berthdev_berth_apis_v1alpha1_Build(ref common.ReferenceCallback) com
 					},
 				},
 				Required: []string{"context"},
+			},
+		},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_ClaimRef(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ClaimRef names a claimant by name and UID: a claimant deleted and created again under its name is another claimant.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"uid": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+				},
+				Required: []string{"name"},
 			},
 		},
 	}
@@ -536,6 +570,184 @@ func schema_berthdev_berth_apis_v1alpha1_EnvironmentList(ref common.ReferenceCal
 	}
 }
 
+func schema_berthdev_berth_apis_v1alpha1_EnvironmentPool(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EnvironmentPool keeps Size standby Environments of its template converged, so an Environment naming it in spec.poolRef is Ready in the time an unpause takes instead of the time creating its containers takes.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(EnvironmentPoolSpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(EnvironmentPoolStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			EnvironmentPoolSpec{}.OpenAPIModelName(), EnvironmentPoolStatus{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_EnvironmentPoolList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EnvironmentPoolList is a list of EnvironmentPools.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(EnvironmentPool{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			EnvironmentPool{}.OpenAPIModelName(), v1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_EnvironmentPoolSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EnvironmentPoolSpec is what the pool keeps.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"template": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Template is the spec of every standby (and of a claimant that finds no free standby).",
+							Default:     map[string]interface{}{},
+							Ref:         ref(EnvironmentSpec{}.OpenAPIModelName()),
+						},
+					},
+					"size": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Size is how many unbound standbys the pool keeps (0 to 50).",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"standby": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standby is Paused (default: no CPU while waiting) or Running.\n\nPossible enum values:\n - `\"Paused\"` : started, probed Ready, then `docker pause`d, so it costs no CPU until a claim unpauses it.\n - `\"Running\"` : started and kept running; a claim takes it as it is.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Paused", "Running"},
+						},
+					},
+				},
+				Required: []string{"template", "size"},
+			},
+		},
+		Dependencies: []string{
+			EnvironmentSpec{}.OpenAPIModelName()},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_EnvironmentPoolStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EnvironmentPoolStatus counts the pool's standbys.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"standbys": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standbys is how many unbound standbys exist (converging or ready).",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"available": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Available is how many unbound standbys can be claimed now (Ready, and paused when the mode is Paused).",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"bound": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Bound is how many standbys are bound to a claimant.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"observedGeneration": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ObservedGeneration is the generation the counts were made for.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
 func schema_berthdev_berth_apis_v1alpha1_EnvironmentSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -678,12 +890,24 @@ func schema_berthdev_berth_apis_v1alpha1_EnvironmentSpec(ref common.ReferenceCal
 							Ref:         ref(LeaseBinding{}.OpenAPIModelName()),
 						},
 					},
+					"poolRef": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PoolRef, when set, claims a standby of an EnvironmentPool instead of creating containers: leave services empty, the pool's template supplies them. With no free standby, berth copies the template into spec and the Environment converges on its own.",
+							Ref:         ref(PoolRef{}.OpenAPIModelName()),
+						},
+					},
+					"standby": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standby marks a pool's standby Environment (written by the pool controller).",
+							Ref:         ref(StandbySpec{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"services"},
 			},
 		},
 		Dependencies: []string{
-			File{}.OpenAPIModelName(), LeaseBinding{}.OpenAPIModelName(), Network{}.OpenAPIModelName(), Secret{}.OpenAPIModelName(), Service{}.OpenAPIModelName(), Teardown{}.OpenAPIModelName(), Volume{}.OpenAPIModelName()},
+			File{}.OpenAPIModelName(), LeaseBinding{}.OpenAPIModelName(), Network{}.OpenAPIModelName(), PoolRef{}.OpenAPIModelName(), Secret{}.OpenAPIModelName(), Service{}.OpenAPIModelName(), StandbySpec{}.OpenAPIModelName(), Teardown{}.OpenAPIModelName(), Volume{}.OpenAPIModelName()},
 	}
 }
 
@@ -1128,6 +1352,35 @@ func schema_berthdev_berth_apis_v1alpha1_Network(ref common.ReferenceCallback) c
 						SchemaProps: spec.SchemaProps{
 							Description: "Name is the network's name in the spec, a DNS-1123 label. DefaultNetworkName is the Environment's default network, the one every service joins when spec.networks is omitted (Docker name berth_<env>); any other name is a network of its own (berth_<env>__<name>).",
 							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_PoolRef(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PoolRef makes an Environment a claimant of a pool's standby, the way a PersistentVolumeClaim names a PersistentVolume.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the EnvironmentPool.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"standby": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standby is the standby Environment this claimant is bound to; berth writes it, after the standby's spec.standby.claimRef names this claimant.",
 							Type:        []string{"string"},
 							Format:      "",
 						},
@@ -2148,6 +2401,45 @@ func schema_berthdev_berth_apis_v1alpha1_ServiceStatus(ref common.ReferenceCallb
 		},
 		Dependencies: []string{
 			PortStatus{}.OpenAPIModelName(), ReplicaStatus{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_berthdev_berth_apis_v1alpha1_StandbySpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "StandbySpec marks an Environment as a pool's standby. The pool controller writes it; users do not.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"pool": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Pool that created the standby.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"mode": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Mode is the pool's standby mode when the standby was created.\n\nPossible enum values:\n - `\"Paused\"` : started, probed Ready, then `docker pause`d, so it costs no CPU until a claim unpauses it.\n - `\"Running\"` : started and kept running; a claim takes it as it is.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Paused", "Running"},
+						},
+					},
+					"claimRef": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ClaimRef is the claimant bound to this standby, written before the claimant's spec.poolRef.standby.",
+							Ref:         ref(ClaimRef{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"pool", "mode"},
+			},
+		},
+		Dependencies: []string{
+			ClaimRef{}.OpenAPIModelName()},
 	}
 }
 

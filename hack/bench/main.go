@@ -4,6 +4,7 @@
 //	go run ./hack/bench docker [flags]   the Docker layer (governor profiles vs direct calls)
 //	go run ./hack/bench compose [flags]  the platform sample's compose files: berth vs docker-compose
 //	go run ./hack/bench desktop [flags]  the desktop profile through a recording proxy: calls per container, peak in flight, call spacing
+//	go run ./hack/bench pool [flags]     claims from a warm pool vs the floor for creating their containers
 //
 // Run `go run ./hack/bench <subcommand> -h` for a subcommand's flags. New
 // families (the controller's convergence benchmarks) register themselves in

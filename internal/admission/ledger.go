@@ -39,7 +39,7 @@ type Class int
 const (
 	// ClassUser is an Environment a user asked for.
 	ClassUser Class = 0
-	// ClassStandby is reserved for a pool's standby Environments, which
+	// ClassStandby is a pool's unclaimed standby Environment, which
 	// must not take room ahead of users' ones.
 	ClassStandby Class = 1
 )

@@ -192,6 +192,9 @@ func resolveTarget(ctx context.Context, store *genericregistry.Store, name, serv
 	if !ok {
 		return nil, Target{}, apierrors.NewInternalError(fmt.Errorf("storage returned %T for environment %q", obj, name))
 	}
+	if env, err = followBinding(ctx, store, env); err != nil {
+		return nil, Target{}, err
+	}
 	svc, err := pickService(env, service)
 	if err != nil {
 		return nil, Target{}, err

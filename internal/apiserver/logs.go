@@ -97,6 +97,9 @@ func (r *logREST) Get(ctx context.Context, name string, options runtime.Object) 
 	if !ok {
 		return nil, apierrors.NewInternalError(fmt.Errorf("storage returned %T for environment %q", obj, name))
 	}
+	if env, err = followBinding(ctx, r.store, env); err != nil {
+		return nil, err
+	}
 	service, err := pickService(env, opts.Service)
 	if err != nil {
 		return nil, err

@@ -25,7 +25,8 @@ func init() {
 	// so conversion is a plain copy.
 	internal := schema.GroupVersion{Group: v1alpha1.GroupName, Version: runtime.APIVersionInternal}
 	Scheme.AddKnownTypes(internal, &v1alpha1.Environment{}, &v1alpha1.EnvironmentList{},
-		&v1alpha1.EnvironmentLease{}, &v1alpha1.EnvironmentLeaseList{})
+		&v1alpha1.EnvironmentLease{}, &v1alpha1.EnvironmentLeaseList{},
+		&v1alpha1.EnvironmentPool{}, &v1alpha1.EnvironmentPoolList{})
 	utilruntime.Must(Scheme.SetVersionPriority(v1alpha1.SchemeGroupVersion))
 
 	// Defaulting runs on every decode (requests and storage), so stored
@@ -38,6 +39,10 @@ func init() {
 		for i := range list.Items {
 			v1alpha1.SetDefaults(&list.Items[i])
 		}
+	})
+
+	Scheme.AddTypeDefaultingFunc(&v1alpha1.EnvironmentPool{}, func(obj interface{}) {
+		v1alpha1.SetPoolDefaults(obj.(*v1alpha1.EnvironmentPool))
 	})
 
 	// Every API server serves these for discovery and errors.

@@ -203,14 +203,20 @@ func (s *Server) installAPI(optsGetter generic.RESTOptionsGetter) error {
 	if err != nil {
 		return err
 	}
+	poolREST, poolStatus, err := newPoolStorage(optsGetter)
+	if err != nil {
+		return err
+	}
 	group := genericapiserver.NewDefaultAPIGroupInfo(v1alpha1.GroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
 	group.VersionedResourcesStorageMap[v1alpha1.Version] = map[string]rest.Storage{
-		v1alpha1.EnvironmentsResource:              envREST,
-		v1alpha1.EnvironmentsResource + "/status":  statusREST,
-		v1alpha1.EnvironmentsResource + "/log":     &logREST{store: envREST.Store, source: s.opts.Logs, lifetime: s.streams},
-		v1alpha1.EnvironmentsResource + "/exec":    &execREST{store: envREST.Store, source: s.opts.Containers, lifetime: s.streams},
-		v1alpha1.EnvironmentsResource + "/archive": &archiveREST{store: envREST.Store, source: s.opts.Containers, lifetime: s.streams},
-		v1alpha1.EnvironmentLeasesResource:         leaseREST,
+		v1alpha1.EnvironmentsResource:                 envREST,
+		v1alpha1.EnvironmentsResource + "/status":     statusREST,
+		v1alpha1.EnvironmentsResource + "/log":        &logREST{store: envREST.Store, source: s.opts.Logs, lifetime: s.streams},
+		v1alpha1.EnvironmentsResource + "/exec":       &execREST{store: envREST.Store, source: s.opts.Containers, lifetime: s.streams},
+		v1alpha1.EnvironmentsResource + "/archive":    &archiveREST{store: envREST.Store, source: s.opts.Containers, lifetime: s.streams},
+		v1alpha1.EnvironmentLeasesResource:            leaseREST,
+		v1alpha1.EnvironmentPoolsResource:             poolREST,
+		v1alpha1.EnvironmentPoolsResource + "/status": poolStatus,
 	}
 	if err := s.generic.InstallAPIGroup(&group); err != nil {
 		return fmt.Errorf("install %s: %w", schema.GroupVersion{Group: v1alpha1.GroupName, Version: v1alpha1.Version}, err)

@@ -47,7 +47,26 @@ func RenderEnvironment(env *v1alpha1.Environment, showEvents bool, now time.Time
 		w.Write(describe.LEVEL_0, "Terminating:\tsince %s (finalizers: %s)\n",
 			timeAndAge(*env.DeletionTimestamp, now), orNone(strings.Join(env.Finalizers, ", ")))
 	}
-	w.Write(describe.LEVEL_0, "Network:\t%s\n", v1alpha1.NetworkName(env.Name))
+	network := env.Name
+	if ref := env.Spec.PoolRef; ref != nil {
+		bound := "not bound yet"
+		switch {
+		case len(env.Spec.Services) > 0:
+			bound = "no standby was free: converges from the pool's template"
+		case ref.Standby != "":
+			bound = "bound to standby " + ref.Standby + " (its containers are this Environment's)"
+			network = ref.Standby
+		}
+		w.Write(describe.LEVEL_0, "Pool:\t%s, %s\n", ref.Name, bound)
+	}
+	if sb := env.Spec.Standby; sb != nil {
+		claim := "waiting to be claimed"
+		if sb.ClaimRef != nil {
+			claim = "claimed by " + sb.ClaimRef.Name
+		}
+		w.Write(describe.LEVEL_0, "Standby:\tof pool %s (%s), %s\n", sb.Pool, sb.Mode, claim)
+	}
+	w.Write(describe.LEVEL_0, "Network:\t%s\n", v1alpha1.NetworkName(network))
 	w.Write(describe.LEVEL_0, "TTL:\t%s\n", ttl(env, now))
 
 	// Each section is aligned on its own: one tabwriter block for the whole

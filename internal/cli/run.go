@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -39,6 +40,9 @@ type runOptions struct {
 	envFiles []string
 	// leaseDuration binds the Environment to this run (0: no lease).
 	leaseDuration time.Duration
+	// pool, when set, makes the Environment a claimant of this
+	// EnvironmentPool instead of the files' spec.
+	pool string
 
 	// kubeconfig is the global --kubeconfig flag's value.
 	kubeconfig string
@@ -81,6 +85,7 @@ func buildRunCommand(o *runOptions, run func(context.Context, *runOptions) error
 	fl.StringArrayVar(&o.profiles, "profile", nil, "Compose files only: enable the services of this compose profile (repeatable; default $COMPOSE_PROFILES).")
 	fl.StringArrayVar(&o.envFiles, "env-file", nil, "Compose files only: read ${VAR} values from this file (repeatable; default the project directory's .env).")
 	fl.DurationVar(&o.leaseDuration, "lease-duration", lease.DefaultDuration, fmt.Sprintf("Hold a lease on the Environment, renewed every third of this, so that the manager tears it down this long after berth run dies (kill -9, a cancelled CI job); %ds to 24h, 0 for no lease.", v1alpha1.MinLeaseDurationSeconds))
+	fl.StringVar(&o.pool, "pool", "", "Claim a standby of this EnvironmentPool instead of creating the -f files' services (-f is then optional and gives only the name); with no free standby the Environment converges from the pool's template.")
 	fl.IntVar(&o.logLines, "log-lines", 50, fmt.Sprintf("Lines of each service's log printed when CMD fails or the Environment does not become Ready (0 to %d; 0: none).", session.MaxTailLines))
 	return cmd
 }
@@ -97,8 +102,8 @@ func (o *runOptions) complete(cmd *cobra.Command, args []string) error {
 		return errors.New("no command: berth run -f FILE -- CMD [ARG…]")
 	}
 	o.command = args
-	if len(o.files) == 0 {
-		return errors.New("no file: berth run -f FILE -- CMD (at least one -f)")
+	if len(o.files) == 0 && o.pool == "" {
+		return errors.New("no file: berth run -f FILE -- CMD (at least one -f, or --pool POOL)")
 	}
 	if o.timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be positive", o.timeout)
@@ -156,6 +161,9 @@ func (o *runOptions) run(parent context.Context, streams genericiooptions.IOStre
 	}
 	pp := newProgressPrinter(streams.ErrOut)
 	say := func(format string, args ...any) { pp.Println("berth: "+format, args...) }
+	if o.pool != "" && len(o.files) > 0 {
+		say("claiming from pool %s instead of the services of %s", o.pool, strings.Join(o.files, ", "))
+	}
 
 	// Signals: before CMD runs they cancel setup; while it runs they are
 	// passed on to it. Either way berth tears down, then exits 128+N.
@@ -354,7 +362,14 @@ func (o *runOptions) printLogs(env *session.Env, w io.Writer) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, svc := range env.Last.Spec.Services {
+	services := env.Last.Spec.Services
+	if len(services) == 0 {
+		// A pool claimant: its services are its standby's, in its status.
+		for _, st := range env.Last.Status.Services {
+			services = append(services, v1alpha1.Service{Name: st.Name})
+		}
+	}
+	for _, svc := range services {
 		fmt.Fprintf(w, "berth: ---- last %d lines of %s/%s ----\n", o.logLines, env.Name, svc.Name)
 		if err := env.Logs(ctx, svc.Name, o.logLines, w); err != nil {
 			fmt.Fprintf(w, "berth: (no log: %v)\n", err)

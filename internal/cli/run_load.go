@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/internal/compose"
 )
@@ -94,6 +96,9 @@ func baseName(path string) string {
 // compose -f a -f b` would; Environment manifests are decoded as berth
 // apply reads them.
 func (o *runOptions) load(ctx context.Context) (*runInput, error) {
+	if o.pool != "" {
+		return o.loadClaim(ctx)
+	}
 	var envs []*v1alpha1.Environment
 	var from, composeFiles []string
 	for _, f := range o.files {
@@ -129,4 +134,28 @@ func (o *runOptions) load(ctx context.Context) (*runInput, error) {
 		return nil, err
 	}
 	return &runInput{env: env, base: baseName(o.files[0])}, nil
+}
+
+// loadClaim is the Environment of `berth run --pool POOL`: a claimant of
+// the pool with no services of its own. The -f files, when given, name it
+// (their metadata.name, else the first file's name); their spec is not
+// used, and validation would refuse services next to spec.poolRef.
+func (o *runOptions) loadClaim(ctx context.Context) (*runInput, error) {
+	base := o.pool
+	var name string
+	if len(o.files) > 0 {
+		o.pool = ""
+		in, err := o.load(ctx)
+		o.pool = base
+		if err != nil {
+			return nil, err
+		}
+		name, base = in.env.Name, in.base
+	}
+	env := &v1alpha1.Environment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "Environment"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       v1alpha1.EnvironmentSpec{PoolRef: &v1alpha1.PoolRef{Name: o.pool}},
+	}
+	return &runInput{env: env, base: base}, nil
 }

@@ -48,6 +48,10 @@ func (s *Server) restartService(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("environment %s is being deleted", name), http.StatusConflict)
 		return
 	}
+	if sb := s.boundStandby(env); sb != nil {
+		// The containers are the standby's: so is the restart request.
+		env, name = sb, sb.Name
+	}
 	found := false
 	for _, svc := range env.Spec.Services {
 		found = found || svc.Name == service

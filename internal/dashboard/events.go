@@ -55,7 +55,7 @@ func (s *Server) sendRows(stream *sseStream, names []string, reset bool) error {
 	for _, n := range names {
 		ev := rowEvent{Name: n}
 		if env, ok := s.getEnv(n); ok {
-			html, err := s.pages.render("overview", "row", rowOf(env))
+			html, err := s.pages.render("overview", "row", rowOf(s.display(env)))
 			if err != nil {
 				s.log.Error(err, "render overview row", "environment", n)
 				continue
@@ -100,7 +100,7 @@ func (s *Server) sendEnv(stream *sseStream, name string) error {
 	if !ok {
 		return stream.send("gone", name)
 	}
-	v := viewOf(env)
+	v := s.envView(env)
 	parts := map[string]string{}
 	for id, tmpl := range map[string]string{
 		"env-head": "envHead", "env-services": "envServices", "env-conditions": "envConditions", "env-events": "envEvents",

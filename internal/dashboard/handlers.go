@@ -39,7 +39,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
 	envs := s.listEnvs()
 	d := overviewData{Summary: countPhases(envs)}
 	for _, e := range envs {
-		d.Rows = append(d.Rows, rowOf(e))
+		d.Rows = append(d.Rows, rowOf(s.display(e)))
 	}
 	s.page(w, r, http.StatusOK, pageData{Page: "overview", Data: d})
 }
@@ -55,7 +55,7 @@ func (s *Server) envPage(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "Not found", "There is no Environment named "+name+" (any more).")
 		return
 	}
-	s.page(w, r, http.StatusOK, pageData{Page: "env", Env: name, Data: envData{View: viewOf(env)}})
+	s.page(w, r, http.StatusOK, pageData{Page: "env", Env: name, Data: envData{View: s.envView(env)}})
 }
 
 func (s *Server) enginePage(w http.ResponseWriter, r *http.Request) {

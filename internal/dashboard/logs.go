@@ -108,6 +108,7 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 // status is only a hint (anyone who may write status can set it); the
 // Docker layer checks ownership before streaming.
 func (s *Server) containerOf(env, service string) string {
+	env = s.containerEnv(env)
 	var best *docker.Container
 	for _, c := range s.opts.Cache.Containers(env) {
 		if c.Service != service {

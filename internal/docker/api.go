@@ -22,6 +22,8 @@ type Docker interface {
 	EnsureVolume(ctx context.Context, spec VolumeSpec) (Volume, error)
 	CreateContainer(ctx context.Context, spec ContainerSpec) (Created, error)
 	StartContainer(ctx context.Context, id string) error
+	PauseContainer(ctx context.Context, id string) error
+	UnpauseContainer(ctx context.Context, id string) error
 	CopyFiles(ctx context.Context, id string, files []FileSpec) error
 	InspectContainer(ctx context.Context, idOrName string) (Container, error)
 	ConnectNetwork(ctx context.Context, containerIDOrName, network string, aliases []string) (attached bool, err error)

@@ -35,8 +35,18 @@ const (
 	// under a slow bucket (desktop), they could wait forever while a
 	// controller that cannot see its starts keeps re-planning them.
 	LaneStream
+	// LaneBackground: work nobody waits for (a pool refilling its
+	// standbys). Callers do not name it: a write or read whose context is
+	// marked WithBackground is moved here. It holds a shared slot, is
+	// admitted only while no write or read waits, and at most
+	// backgroundCap at a time, so a claim or an apply arriving finds the
+	// daemon nearly free.
+	LaneBackground
 	numLanes
 )
+
+// backgroundCap is how many background calls may be in flight at once.
+const backgroundCap = 1
 
 func (l Lane) String() string {
 	switch l {
@@ -46,6 +56,8 @@ func (l Lane) String() string {
 		return "long"
 	case LaneRead:
 		return "read"
+	case LaneBackground:
+		return "background"
 	default:
 		return "stream"
 	}
@@ -157,7 +169,7 @@ func (g *gate) acquire(ctx context.Context, l Lane) (release func(), adm admissi
 // queue heads whose lane has capacity.
 // sharedLocked is the number of calls holding shared slots.
 func (g *gate) sharedLocked() int {
-	n := g.inflight[LaneWrite] + g.inflight[LaneRead]
+	n := g.inflight[LaneWrite] + g.inflight[LaneRead] + g.inflight[LaneBackground]
 	if g.longShares {
 		n += g.inflight[LaneLong]
 	}
@@ -166,7 +178,7 @@ func (g *gate) sharedLocked() int {
 
 func (g *gate) eligibleLocked() *waiter {
 	shared := g.sharedLocked()
-	for _, l := range [...]Lane{LaneStream, LaneWrite, LaneLong, LaneRead} {
+	for _, l := range [...]Lane{LaneStream, LaneWrite, LaneLong, LaneRead, LaneBackground} {
 		front := g.queues[l].Front()
 		if front == nil {
 			continue
@@ -182,6 +194,11 @@ func (g *gate) eligibleLocked() *waiter {
 			}
 		case LaneRead:
 			if shared >= g.limit || g.inflight[LaneRead] >= readCap(g.limit) {
+				continue
+			}
+		case LaneBackground:
+			if shared >= g.limit || g.inflight[LaneBackground] >= backgroundCap ||
+				g.queues[LaneWrite].Len() > 0 || g.queues[LaneRead].Len() > 0 {
 				continue
 			}
 		}

@@ -159,6 +159,9 @@ func (g *Governor) Do(ctx context.Context, c Call, fn func(ctx context.Context, 
 
 // once runs a single gated attempt and classifies its outcome.
 func (g *Governor) once(ctx context.Context, c Call, fn func(ctx context.Context) error) error {
+	if IsBackground(ctx) && (c.Lane == LaneWrite || c.Lane == LaneRead) {
+		c.Lane = LaneBackground
+	}
 	release, adm, err := g.gate.acquire(ctx, c.Lane)
 	if err != nil {
 		return &Error{Op: c.Op, Object: c.Object, Err: err}
@@ -181,7 +184,7 @@ func (g *Governor) once(ctx context.Context, c Call, fn func(ctx context.Context
 
 	cl := g.classifyErr(ctx, err)
 	g.stats.finished(c.Lane, c.Op, cl.Result, d, cl.Unreachable)
-	if g.aimd != nil && (c.Lane == LaneRead || c.Lane == LaneWrite) && cl.Result != ResultCanceled {
+	if g.aimd != nil && (c.Lane == LaneRead || c.Lane == LaneWrite || c.Lane == LaneBackground) && cl.Result != ResultCanceled {
 		g.aimd.observe(time.Now(), c.Op, d, cl.Result == ResultTransient, adm.saturated)
 	}
 	if err == nil {

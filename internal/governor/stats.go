@@ -218,7 +218,7 @@ func (s *stats) fill(st *Stats) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st.Reads = s.byLane[LaneRead]
-	st.Writes = s.byLane[LaneWrite] + s.byLane[LaneLong]
+	st.Writes = s.byLane[LaneWrite] + s.byLane[LaneLong] + s.byLane[LaneBackground]
 	st.Streams = s.byLane[LaneStream]
 	st.Calls = st.Reads + st.Writes + st.Streams
 	st.Errors = s.errors

@@ -82,6 +82,9 @@ type Manager struct {
 	// draining holds, by container ID, the last retired worker of a
 	// container until it returns.
 	draining map[string]*worker
+	// held are the Environments whose probes are suspended (a paused
+	// standby): their workers skip their turns and keep their results.
+	held map[string]bool
 }
 
 // NewManager returns a Manager whose workers stop when ctx is done or Stop
@@ -109,6 +112,7 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 		workers:    map[workerKey]*worker{},
 		results:    map[string]Status{},
 		draining:   map[string]*worker{},
+		held:       map[string]bool{},
 	}, nil
 }
 
@@ -136,6 +140,9 @@ func (m *Manager) Sync(env string, specs []Spec) {
 		}
 		s.Environment = env
 		want[s.Service] = s
+	}
+	if len(specs) == 0 {
+		delete(m.held, env)
 	}
 	for key, w := range m.workers {
 		if key.env != env {
@@ -201,6 +208,27 @@ func (m *Manager) exited(w *worker) {
 		delete(m.draining, w.id)
 	}
 	m.mu.Unlock()
+}
+
+// Hold suspends (held=true) or resumes the probes of env's containers.
+// A paused container cannot answer a probe, and its failures would say
+// nothing about how it will be once thawed: held workers skip their turns
+// and keep the last results, so a standby that was Ready before its pause
+// is Ready again the moment it is unpaused.
+func (m *Manager) Hold(env string, held bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if held {
+		m.held[env] = true
+	} else {
+		delete(m.held, env)
+	}
+}
+
+func (m *Manager) isHeld(env string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.held[env]
 }
 
 // Result is the readiness of a probed container. ok is false when the

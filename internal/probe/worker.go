@@ -100,7 +100,9 @@ func (w *worker) run(prev <-chan struct{}) {
 		if !w.sleepUntil(next) {
 			return
 		}
-		w.probeOnce()
+		if !w.m.isHeld(w.key.env) {
+			w.probeOnce()
+		}
 		// Like a ticker that drops ticks: a probe slower than the period
 		// is followed by the next one at once, never by a burst.
 		next = next.Add(period)

@@ -120,12 +120,20 @@ func (p Progress) String() string {
 // It is pure: the wait loop, `berth run`'s progress line and the unit tests
 // all use it.
 func Assess(env *v1alpha1.Environment) (Progress, Outcome) {
-	p := Progress{Name: env.Name, Phase: env.Status.Phase, Total: len(env.Spec.Services)}
+	services := env.Spec.Services
+	if len(services) == 0 && env.Spec.PoolRef != nil {
+		// A pool claimant: its services are its standby's, mirrored in
+		// its status.
+		for _, st := range env.Status.Services {
+			services = append(services, v1alpha1.Service{Name: st.Name})
+		}
+	}
+	p := Progress{Name: env.Name, Phase: env.Status.Phase, Total: len(services)}
 	statuses := make(map[string]*v1alpha1.ServiceStatus, len(env.Status.Services))
 	for i := range env.Status.Services {
 		statuses[env.Status.Services[i].Name] = &env.Status.Services[i]
 	}
-	for _, svc := range env.Spec.Services {
+	for _, svc := range services {
 		st := statuses[svc.Name]
 		switch {
 		case st == nil:

@@ -15,7 +15,8 @@
 //	}
 //
 // The Environment comes from a manifest (File), from the API's Go types
-// (Spec, Environment) or from compose files (Compose). Start gives it a
+// (Spec, Environment), from compose files (Compose), or is a claim on a
+// warm pool's standby (Pool). Start gives it a
 // name of its own (the test's name plus a random suffix, so parallel tests
 // and parallel CI jobs never share one), binds it to a session lease that
 // the test process renews, and waits for Ready, failing the test with what

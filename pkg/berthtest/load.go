@@ -15,7 +15,7 @@ import (
 func load(ctx context.Context, c *config) (*v1alpha1.Environment, error) {
 	switch len(c.sources) {
 	case 0:
-		return nil, errors.New("no Environment given: pass berthtest.File, Spec, Environment or Compose")
+		return nil, errors.New("no Environment given: pass berthtest.File, Spec, Environment, Compose or Pool")
 	case 1:
 	default:
 		whats := make([]string, len(c.sources))

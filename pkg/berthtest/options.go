@@ -107,3 +107,15 @@ func LeaseDuration(d time.Duration) Option { return func(c *config) { c.lease = 
 // of the test binary's shared one ($BERTH_KUBECONFIG, the default, or the
 // in-process manager); it fails when that manager does not answer.
 func Kubeconfig(path string) Option { return func(c *config) { c.kubeconfig = path } }
+
+// Pool starts an Environment that claims a standby of the EnvironmentPool
+// named pool (spec.poolRef): Ready as soon as the standby is unpaused, or,
+// with no free standby, once it has converged from the pool's template.
+// Endpoint, Exec, CopyTo/CopyFrom and Logs reach the standby's containers.
+// Its name comes from the test.
+func Pool(pool string) Option {
+	return func(c *config) {
+		env := &v1alpha1.Environment{Spec: v1alpha1.EnvironmentSpec{PoolRef: &v1alpha1.PoolRef{Name: pool}}}
+		c.sources = append(c.sources, source{what: "Pool(" + pool + ")", env: env})
+	}
+}

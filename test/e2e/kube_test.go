@@ -78,8 +78,11 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 
 		m = startKubeManager()
 		Expect(m.apiHost).To(Equal(cluster.Host))
-		// The role lets the manager converge, not create Environments.
-		_, errOut, err := m.berth(render(environment("e2e-kube-forbidden", service("api"))), "apply", "-f", "-")
+		// The role lets the manager converge (and create a pool's
+		// standbys), not create pools.
+		forbidden := M{"apiVersion": "berth.dev/v1alpha1", "kind": "EnvironmentPool", "metadata": M{"name": "e2e-kube-forbidden"},
+			"spec": M{"size": 1, "template": M{"services": []M{service("api")}}}}
+		_, errOut, err := m.berth(render(forbidden), "apply", "-f", "-")
 		Expect(err).To(HaveOccurred())
 		Expect(errOut).To(ContainSubstring("forbidden"))
 		// The dashboard's token is the manager's own, not the cluster's.

@@ -57,6 +57,8 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Berth().V1alpha1().Environments().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("environmentleases"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Berth().V1alpha1().EnvironmentLeases().Informer()}, nil
+	case v1alpha1.SchemeGroupVersion.WithResource("environmentpools"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Berth().V1alpha1().EnvironmentPools().Informer()}, nil
 
 	}
 

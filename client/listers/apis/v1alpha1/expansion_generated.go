@@ -25,3 +25,7 @@ type EnvironmentListerExpansion interface{}
 // EnvironmentLeaseListerExpansion allows custom methods to be added to
 // EnvironmentLeaseLister.
 type EnvironmentLeaseListerExpansion interface{}
+
+// EnvironmentPoolListerExpansion allows custom methods to be added to
+// EnvironmentPoolLister.
+type EnvironmentPoolListerExpansion interface{}

@@ -28,6 +28,8 @@ type Interface interface {
 	Environments() TypedEnvironmentInformer
 	// EnvironmentLeases returns a EnvironmentLeaseInformer.
 	EnvironmentLeases() TypedEnvironmentLeaseInformer
+	// EnvironmentPools returns a EnvironmentPoolInformer.
+	EnvironmentPools() TypedEnvironmentPoolInformer
 }
 
 type version struct {
@@ -49,4 +51,9 @@ func (v *version) Environments() TypedEnvironmentInformer {
 // EnvironmentLeases returns a TypedEnvironmentLeaseInformer.
 func (v *version) EnvironmentLeases() TypedEnvironmentLeaseInformer {
 	return &environmentLeaseInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
+}
+
+// EnvironmentPools returns a TypedEnvironmentPoolInformer.
+func (v *version) EnvironmentPools() TypedEnvironmentPoolInformer {
+	return &environmentPoolInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
 }

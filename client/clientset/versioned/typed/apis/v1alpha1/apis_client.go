@@ -30,6 +30,7 @@ type BerthV1alpha1Interface interface {
 	RESTClient() rest.Interface
 	EnvironmentsGetter
 	EnvironmentLeasesGetter
+	EnvironmentPoolsGetter
 }
 
 // BerthV1alpha1Client is used to interact with features provided by the berth.dev group.
@@ -43,6 +44,10 @@ func (c *BerthV1alpha1Client) Environments() EnvironmentInterface {
 
 func (c *BerthV1alpha1Client) EnvironmentLeases() EnvironmentLeaseInterface {
 	return newEnvironmentLeases(c)
+}
+
+func (c *BerthV1alpha1Client) EnvironmentPools() EnvironmentPoolInterface {
+	return newEnvironmentPools(c)
 }
 
 // NewForConfig creates a new BerthV1alpha1Client for the given config.

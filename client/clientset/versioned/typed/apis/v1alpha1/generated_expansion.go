@@ -21,3 +21,5 @@ package v1alpha1
 type EnvironmentExpansion interface{}
 
 type EnvironmentLeaseExpansion interface{}
+
+type EnvironmentPoolExpansion interface{}

@@ -36,6 +36,10 @@ func (c *FakeBerthV1alpha1) EnvironmentLeases() v1alpha1.EnvironmentLeaseInterfa
 	return newFakeEnvironmentLeases(c)
 }
 
+func (c *FakeBerthV1alpha1) EnvironmentPools() v1alpha1.EnvironmentPoolInterface {
+	return newFakeEnvironmentPools(c)
+}
+
 // RESTClient returns a RESTClient that is used to communicate
 // with API server by this client implementation.
 func (c *FakeBerthV1alpha1) RESTClient() rest.Interface {

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestManifestsEmbedBothCRDs(t *testing.T) {
+func TestManifestsEmbedEveryCRD(t *testing.T) {
 	objs, err := Manifests()
 	if err != nil {
 		t.Fatal(err)
@@ -17,7 +17,7 @@ func TestManifestsEmbedBothCRDs(t *testing.T) {
 			t.Errorf("%s: apiVersion %s", o.GetName(), o.GetAPIVersion())
 		}
 	}
-	want := []string{"environmentleases.berth.dev", "environments.berth.dev"}
+	want := []string{"environmentleases.berth.dev", "environmentpools.berth.dev", "environments.berth.dev"}
 	if !slices.Equal(names, want) {
 		t.Errorf("embedded CRDs = %v, want %v", names, want)
 	}

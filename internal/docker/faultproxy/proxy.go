@@ -265,6 +265,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case roll < f.ErrorRate:
 			fault, status = "error", http.StatusInternalServerError
 			w.Header().Set("Content-Type", "application/json")
+			p.setStatus(rec, status)
 			w.WriteHeader(status)
 			_, _ = w.Write([]byte(`{"message":"faultproxy: injected server error"}` + "\n"))
 			return
@@ -294,7 +295,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.mu.Unlock()
 		}()
 	}
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &statusWriter{ResponseWriter: w, record: func(code int) { p.setStatus(rec, code) }}
 	defer func() { status = sw.status }()
 	p.rp.ServeHTTP(sw, r.WithContext(ctx))
 }
@@ -358,24 +359,38 @@ func drop(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
+// setStatus records rec's status as it is sent.
+func (p *Proxy) setStatus(rec *Request, code int) {
+	p.mu.Lock()
+	rec.Status = code
+	p.mu.Unlock()
+}
+
 // statusWriter remembers the status for the record. It must keep the
 // Hijacker and Flusher of the real writer, which upgrades and streams need.
+// The status goes into the record before the header goes to the client:
+// a caller that reads the records as soon as its call returned must see
+// the status of that call, not the 0 of one still being finished.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	record func(code int)
+}
+
+func (s *statusWriter) set(code int) {
+	if s.status == 0 {
+		s.status = code
+		s.record(code)
+	}
 }
 
 func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
+	s.set(code)
 	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
+	s.set(http.StatusOK)
 	return s.ResponseWriter.Write(b)
 }
 
@@ -390,8 +405,6 @@ func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !ok {
 		return nil, nil, fmt.Errorf("faultproxy: response writer cannot hijack")
 	}
-	if s.status == 0 {
-		s.status = http.StatusSwitchingProtocols
-	}
+	s.set(http.StatusSwitchingProtocols)
 	return hj.Hijack()
 }

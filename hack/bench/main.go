@@ -5,6 +5,7 @@
 //	go run ./hack/bench compose [flags]  the platform sample's compose files: berth vs docker-compose
 //	go run ./hack/bench desktop [flags]  the desktop profile through a recording proxy: calls per container, peak in flight, call spacing
 //	go run ./hack/bench pool [flags]     claims from a warm pool vs the floor for creating their containers
+//	go run ./hack/bench scale [flags]    many Environments at once (100 × 5) vs the direct floor, the manager's RSS and CPU per container
 //
 // Run `go run ./hack/bench <subcommand> -h` for a subcommand's flags. New
 // families (the controller's convergence benchmarks) register themselves in

@@ -393,26 +393,11 @@ func (b *composeBench) runBerth(ctx context.Context) (composeResult, error) {
 	if b.profile != "" {
 		args = append(args, "--docker-profile", b.profile)
 	}
-	mgr := exec.Command(b.manager, args...)
-	stdout, err := mgr.StdoutPipe()
+	mgr, kubeconfig, logPath, err := startManager(b.manager, args, "berth-bench-compose-manager.log")
 	if err != nil {
 		return res, err
-	}
-	logPath := filepath.Join(os.TempDir(), "berth-bench-compose-manager.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return res, err
-	}
-	defer logFile.Close()
-	mgr.Stderr = logFile
-	if err := mgr.Start(); err != nil {
-		return res, fmt.Errorf("start manager: %w", err)
 	}
 	defer stopManager(mgr)
-	kubeconfig, err := waitForKubeconfig(stdout, 60*time.Second)
-	if err != nil {
-		return res, err
-	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return res, err
@@ -481,18 +466,6 @@ func (b *composeBench) runBerth(ctx context.Context) (composeResult, error) {
 }
 
 // stopManager stops the manager the bench started, by its own process.
-func stopManager(cmd *exec.Cmd) {
-	_ = cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
-}
-
 func randSuffix() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -125,30 +123,11 @@ func convergeOnce(ctx context.Context, o convergeOptions) (convergeResult, error
 	defer os.RemoveAll(dir)
 	args := append([]string{"--data-dir", dir, "--api-listen", "127.0.0.1:0", "--dashboard-listen", "127.0.0.1:0",
 		"--docker-profile", profile, "--default-memory-limit", "32Mi", "--default-memory-reservation", "16Mi"}, o.managerArgs...)
-	cmd := exec.Command(managerBin, args...)
-	stdout, err := cmd.StdoutPipe()
+	cmd, kubeconfig, logPath, err := startManager(managerBin, args, fmt.Sprintf("berth-bench-%s-%d.log", profile, n))
 	if err != nil {
 		return convergeResult{}, err
 	}
-	// The manager's log outlives the run, for when a run goes wrong.
-	logPath := filepath.Join(os.TempDir(), fmt.Sprintf("berth-bench-%s-%d.log", profile, n))
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return convergeResult{}, err
-	}
-	defer logFile.Close()
-	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
-		return convergeResult{}, fmt.Errorf("start manager: %w", err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
-	kubeconfig, err := waitForKubeconfig(stdout, 60*time.Second)
-	if err != nil {
-		return convergeResult{}, err
-	}
+	defer stopManager(cmd)
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return convergeResult{}, err

@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
-	"syscall"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -100,30 +97,13 @@ func poolClaims(ctx context.Context, managerBin, profile, image string, services
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	cmd := exec.Command(managerBin, "--data-dir", dir, "--api-listen", "127.0.0.1:0", "--dashboard-listen", "127.0.0.1:0",
-		"--docker-profile", profile, "--default-memory-limit", "32Mi", "--default-memory-reservation", "16Mi", "-v", strconv.Itoa(poolManagerV))
-	stdout, err := cmd.StdoutPipe()
+	cmd, kubeconfig, logPath, err := startManager(managerBin, []string{"--data-dir", dir, "--api-listen", "127.0.0.1:0", "--dashboard-listen", "127.0.0.1:0",
+		"--docker-profile", profile, "--default-memory-limit", "32Mi", "--default-memory-reservation", "16Mi", "-v", strconv.Itoa(poolManagerV)},
+		"berth-bench-pool.log")
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(os.TempDir(), "berth-bench-pool.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close()
-	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start manager: %w", err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
-	kubeconfig, err := waitForKubeconfig(stdout, 60*time.Second)
-	if err != nil {
-		return nil, err
-	}
+	defer stopManager(cmd)
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return nil, err

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,27 +53,12 @@ func scaleBerth(ctx context.Context, o scaleOptions, prefix string, out io.Write
 	if o.profile != "" {
 		args = append(args, "--docker-profile", o.profile)
 	}
-	mgr := exec.Command(o.manager, args...)
-	stdout, err := mgr.StdoutPipe()
+	mgr, kubeconfig, logPath, err := startManager(o.manager, args, "berth-bench-scale-manager.log")
 	if err != nil {
 		return res, err
-	}
-	logPath := filepath.Join(os.TempDir(), "berth-bench-scale-manager.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return res, err
-	}
-	defer logFile.Close()
-	mgr.Stderr = logFile
-	if err := mgr.Start(); err != nil {
-		return res, fmt.Errorf("start manager: %w", err)
 	}
 	defer stopManager(mgr)
 	fmt.Fprintf(out, "manager %s %s (log: %s)\n", o.manager, strings.Join(args, " "), logPath)
-	kubeconfig, err := waitForKubeconfig(stdout, 60*time.Second)
-	if err != nil {
-		return res, err
-	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return res, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -117,9 +118,12 @@ func TestBuildCacheBudgetPrunesTheLeastRecentlyUsed(t *testing.T) {
 	c, cli := buildController(t, 2*size+size/2)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	// The run's own content: another run of this test on the same daemon
+	// (another worktree) would otherwise build the same tags and move them.
+	_, _, run := dockerTestClient(t, "berth-build-nonce-")
 	var refs []string
 	for i, name := range []string{"old", "mid", "new"} {
-		env := buildingEnv(name, "svc", buildContext(t, strings.Repeat(string(rune('a'+i)), size)))
+		env := buildingEnv(name, "svc", buildContext(t, run+strings.Repeat(string(rune('a'+i)), size)))
 		ref := buildNow(ctx, t, c, env)
 		refs = append(refs, ref)
 		t.Cleanup(func() { _ = cli.RemoveBuiltImage(context.Background(), ref) })
@@ -137,6 +141,66 @@ func TestBuildCacheBudgetPrunesTheLeastRecentlyUsed(t *testing.T) {
 			t.Errorf("%s pruned although the rest fits the budget", ref)
 		}
 	}
+}
+
+// An image whose tag moved to another image (another manager built the
+// same tag, or a service's image name was reused) is listed untagged
+// ("<none>:<none>" on older daemons): the budget removes it by its ID and
+// leaves the image that now holds the tag alone.
+func TestBuildCacheBudgetPrunesAnImageWhoseTagMoved(t *testing.T) {
+	const size = 200 << 10
+	c, cli := buildController(t, 2*size+size/2)
+	other, _, run := dockerTestClient(t, "berth-build-other-")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	old := buildingEnv("old", "svc", buildContext(t, run+strings.Repeat("a", size)))
+	oldRef := buildNow(ctx, t, c, old)
+	t.Cleanup(func() { _ = other.RemoveBuiltImage(context.Background(), oldRef) })
+	c.builds.forget("old")
+	oldID := builtImageID(ctx, t, cli, oldRef)
+
+	// Another manager's build takes the tag: ours is now dangling.
+	dir := buildContext(t, run+"other")
+	h := mustHash(t, dir)
+	otherTag := plan.BuildTag("other", h)
+	built, err := other.BuildImage(ctx, docker.BuildSpec{Context: buildctx.Spec{Dir: dir}, Tag: otherTag, Also: []string{oldRef}, Hash: h}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.RemoveBuiltImageID(context.Background(), built.ImageID) })
+	if builtImageID(ctx, t, other, oldRef) != built.ImageID {
+		t.Fatalf("tag %s did not move", oldRef)
+	}
+
+	for i, name := range []string{"mid", "new"} {
+		ref := buildNow(ctx, t, c, buildingEnv(name, "svc", buildContext(t, run+strings.Repeat(string(rune('b'+i)), size))))
+		t.Cleanup(func() { _ = cli.RemoveBuiltImage(context.Background(), ref) })
+		if !imageExists(ctx, t, cli, ref) {
+			t.Errorf("%s pruned although the rest fits the budget", ref)
+		}
+	}
+	if imageExists(ctx, t, cli, oldID) {
+		t.Errorf("the dangling image %s survived the budget", oldID)
+	}
+	if !imageExists(ctx, t, cli, built.ImageID) || builtImageID(ctx, t, other, oldRef) != built.ImageID {
+		t.Error("the other manager's image (now holding the moved tag) was touched")
+	}
+}
+
+func builtImageID(ctx context.Context, t *testing.T, cli *docker.Client, ref string) string {
+	t.Helper()
+	ims, err := cli.BuiltImages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range ims {
+		if slices.Contains(im.Tags, ref) {
+			return im.ID
+		}
+	}
+	t.Fatalf("no image of this manager is tagged %s", ref)
+	return ""
 }
 
 func TestUnreadableBuildContextIsAWarningNamingThePath(t *testing.T) {

@@ -397,14 +397,19 @@ func (c *Controller) pruneBuilt(ctx context.Context) {
 	}
 	for _, victim := range buildctx.Prune(cands, budget) {
 		im := byID[victim.ID]
-		refs := im.Tags
-		if len(refs) == 0 {
-			refs = []string{im.ID}
+		// By ID: a tag may have moved to another image since the list
+		// (or before it: a dangling image has none).
+		err := c.docker.RemoveBuiltImageID(ctx, im.ID)
+		switch {
+		case err == nil || docker.IsNotFound(err):
+		case errors.Is(err, docker.ErrConflict):
+			c.log.Info("keeping built image over the build cache budget: a container uses it", "image", im.ID, "tags", im.Tags)
+			continue
+		default:
+			c.log.Error(err, "pruning built image", "image", im.ID, "tags", im.Tags)
+			continue
 		}
-		for _, ref := range refs {
-			if err := c.docker.RemoveBuiltImage(ctx, ref); err != nil && !errors.Is(err, docker.ErrConflict) && !docker.IsNotFound(err) {
-				c.log.Error(err, "pruning built image", "image", ref)
-			}
+		for _, ref := range im.Tags {
 			c.builds.removed(ref)
 		}
 		c.log.Info("pruned built image over the build cache budget", "image", im.ID, "tags", im.Tags, "size", im.Size, "budget", budget)

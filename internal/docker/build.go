@@ -26,6 +26,7 @@ type Builder interface {
 	BuildImage(ctx context.Context, spec BuildSpec, out io.Writer) (Built, error)
 	BuiltImages(ctx context.Context) ([]BuiltImage, error)
 	RemoveBuiltImage(ctx context.Context, ref string, also ...string) error
+	RemoveBuiltImageID(ctx context.Context, id string) error
 }
 
 // BuildSpec is an image to build with the daemon's classic builder.
@@ -199,7 +200,7 @@ func (c *Client) BuiltImages(ctx context.Context) ([]BuiltImage, error) {
 			if s.Labels[v1.LabelManagedBy] != c.id || s.Labels[v1.LabelBuildHash] == "" {
 				continue // the filter should have said so; never trust it alone
 			}
-			out = append(out, BuiltImage{ID: s.ID, Tags: s.RepoTags, Hash: s.Labels[v1.LabelBuildHash], Size: s.Size, Created: time.Unix(s.Created, 0)})
+			out = append(out, BuiltImage{ID: s.ID, Tags: realTags(s.RepoTags), Hash: s.Labels[v1.LabelBuildHash], Size: s.Size, Created: time.Unix(s.Created, 0)})
 		}
 		return nil
 	})
@@ -235,6 +236,62 @@ func (c *Client) RemoveBuiltImage(ctx context.Context, ref string, also ...strin
 		}
 	}
 	return c.removeImage(ctx, ref)
+}
+
+// realTags drops the placeholders an older daemon lists for an untagged
+// image ("<none>:<none>", "<none>@<none>"): they are not references, and
+// removing one is "invalid reference format".
+func realTags(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if !strings.HasPrefix(t, "<none>") {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// RemoveBuiltImageID removes the image id, one this manager built, by its
+// ID and without force: first each tag that still names it (a tag moved
+// to another image since is left to that image), then the ID itself,
+// which also removes an image whose tags were all moved away (dangling).
+// A container using it makes the daemon refuse (ErrConflict); an image
+// not built by this manager is ErrNotOwned; a missing one ErrNotFound.
+func (c *Client) RemoveBuiltImageID(ctx context.Context, id string) error {
+	var tags []string
+	var labels map[string]string
+	err := c.gov.Do(ctx, governor.Call{Op: "image_inspect", Lane: governor.LaneRead, Object: id, Idempotent: true}, func(ctx context.Context, _ int) error {
+		r, err := c.api.ImageInspect(ctx, id)
+		if err == nil {
+			id, tags = r.ID, realTags(r.RepoTags)
+			if r.Config != nil {
+				labels = r.Config.Labels
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("remove image %s: %w", id, err)
+	}
+	if labels[v1.LabelManagedBy] != c.id || labels[v1.LabelBuildHash] == "" {
+		return &Error{Op: "image_remove", Object: id, Kind: ErrNotOwned, Err: fmt.Errorf("image %s was not built by this manager", id)}
+	}
+	for _, tag := range tags {
+		tid, _, err := c.inspectImage(ctx, tag)
+		if IsNotFound(err) || (err == nil && tid != id) {
+			continue // moved to another image meanwhile: not ours to untag
+		}
+		if err != nil {
+			return fmt.Errorf("remove image tag %s: %w", tag, err)
+		}
+		// Untags only while other tags remain; the last one removes
+		// the image (refused while a container uses it).
+		if err := c.removeImage(ctx, tag); err != nil {
+			return err
+		}
+	}
+	// The last untag may have removed the image already (NotFound is nil).
+	return c.removeImage(ctx, id)
 }
 
 func (c *Client) inspectImage(ctx context.Context, ref string) (id string, labels map[string]string, err error) {

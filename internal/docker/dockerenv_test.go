@@ -32,12 +32,6 @@ import (
 
 const testImage = "berth-testapp:dev"
 
-// testAddressPool is where this package's test networks get their subnets:
-// Docker's default pools hold about 31 networks and other suites on a
-// shared machine can use them all up. 172.16.0.0/16 is private and outside
-// those defaults (which start at 172.17).
-const testAddressPool = "172.16.0.0/16"
-
 var (
 	runID      = randHex(4)
 	testPrefix = "bt" + runID // environment names start with this
@@ -61,6 +55,12 @@ func TestMain(m *testing.M) {
 	code := func() int {
 		setupDocker()
 		if dockerErr == nil {
+			pool, err := claimTestRange()
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "claiming an address range: %v\n", err)
+				return 1
+			}
+			testAddressPool = pool
 			if err := decoys.create(); err != nil {
 				fmt.Fprintf(os.Stderr, "creating decoys: %v\n", err)
 				decoys.remove()

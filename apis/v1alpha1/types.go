@@ -39,15 +39,21 @@ type EnvironmentList struct {
 }
 
 // EnvironmentSpec is what the user asks for.
+// +kubebuilder:validation:XValidation:rule="has(self.poolRef) || (has(self.services) && size(self.services) > 0)",message="spec.services: at least one service is required unless spec.poolRef is set",fieldPath=".services"
+// +kubebuilder:validation:XValidation:rule="!has(self.poolRef) || !has(self.standby)",message="spec.standby may not be set together with spec.poolRef",fieldPath=".standby"
+// +kubebuilder:validation:XValidation:rule="has(self.poolRef) == has(oldSelf.poolRef) && (!has(self.poolRef) || self.poolRef.name == oldSelf.poolRef.name)",message="spec.poolRef.name may not change after create",fieldPath=".poolRef"
+// +kubebuilder:validation:XValidation:rule="has(self.standby) == has(oldSelf.standby) && (!has(self.standby) || (self.standby.pool == oldSelf.standby.pool && self.standby.mode == oldSelf.standby.mode))",message="spec.standby: pool and mode may not change after create",fieldPath=".standby"
 type EnvironmentSpec struct {
-	// Services are the containers of the Environment, one container each.
-	// +kubebuilder:validation:MinItems=1
+	// Services are the containers of the Environment, one container each:
+	// at least one, unless spec.poolRef is set (a claimant's come from the
+	// pool's template).
+	// +optional
 	// +kubebuilder:validation:MaxItems=200
 	// +listType=map
 	// +listMapKey=name
 	// +patchMergeKey=name
 	// +patchStrategy=merge
-	Services []Service `json:"services" patchStrategy:"merge" patchMergeKey:"name"`
+	Services []Service `json:"services,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
 
 	// Volumes are named Docker volumes that services mount.
 	// +optional

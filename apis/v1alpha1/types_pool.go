@@ -28,6 +28,7 @@ const (
 // StandbyMode says what a standby does between becoming Ready and being
 // claimed.
 // +enum
+// +kubebuilder:validation:Enum=Paused;Running
 type StandbyMode string
 
 const (
@@ -104,11 +105,16 @@ type EnvironmentPoolList struct {
 // PersistentVolumeClaim names a PersistentVolume.
 type PoolRef struct {
 	// Name of the EnvironmentPool.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=34
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Name string `json:"name"`
 	// Standby is the standby Environment this claimant is bound to; berth
 	// writes it, after the standby's spec.standby.claimRef names this
 	// claimant.
 	// +optional
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Standby string `json:"standby,omitempty"`
 }
 
@@ -116,6 +122,9 @@ type PoolRef struct {
 // controller writes it; users do not.
 type StandbySpec struct {
 	// Pool that created the standby.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=34
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Pool string `json:"pool"`
 	// Mode is the pool's standby mode when the standby was created.
 	Mode StandbyMode `json:"mode"`
@@ -128,6 +137,9 @@ type StandbySpec struct {
 // ClaimRef names a claimant by name and UID: a claimant deleted and
 // created again under its name is another claimant.
 type ClaimRef struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Name string `json:"name"`
 	// +optional
 	UID string `json:"uid,omitempty"`

@@ -767,7 +767,7 @@ func schema_berthdev_berth_apis_v1alpha1_EnvironmentSpec(ref common.ReferenceCal
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "Services are the containers of the Environment, one container each.",
+							Description: "Services are the containers of the Environment, one container each: at least one, unless spec.poolRef is set (a claimant's come from the pool's template).",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
@@ -903,7 +903,6 @@ func schema_berthdev_berth_apis_v1alpha1_EnvironmentSpec(ref common.ReferenceCal
 						},
 					},
 				},
-				Required: []string{"services"},
 			},
 		},
 		Dependencies: []string{

@@ -197,6 +197,53 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 		}
 	})
 
+	It("has the CRD accept a pool claimant without services and refuse an Environment with neither, naming the field", func() {
+		none := uniqueName("kube-none")
+		out, err := kubectlErr(cluster.Kubeconfig, "apply", "-f", writeFile(dir, none+".yaml", render(environment(none))))
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("spec.services: at least one service is required unless spec.poolRef is set"))
+
+		// The standby/pool fields validate as the embedded server's do.
+		both := uniqueName("kube-both")
+		out, err = kubectlErr(cluster.Kubeconfig, "apply", "-f", writeFile(dir, both+".yaml", render(M{
+			"apiVersion": "berth.dev/v1alpha1", "kind": "Environment", "metadata": M{"name": both},
+			"spec": M{"poolRef": M{"name": "e2e-pool"}, "standby": M{"pool": "e2e-pool", "mode": "Paused"}},
+		})))
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("spec.standby may not be set together with spec.poolRef"))
+		mode := uniqueName("kube-mode")
+		out, err = kubectlErr(cluster.Kubeconfig, "apply", "-f", writeFile(dir, mode+".yaml", render(M{
+			"apiVersion": "berth.dev/v1alpha1", "kind": "Environment", "metadata": M{"name": mode},
+			"spec": M{"services": []M{service("api")}, "standby": M{"pool": "E2E_pool", "mode": "Sometimes"}},
+		})))
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring(`spec.standby.mode: Unsupported value: "Sometimes"`))
+		Expect(out).To(ContainSubstring("spec.standby.pool"))
+		for _, name := range []string{none, both, mode} {
+			_, err := m.clientset().BerthV1alpha1().Environments().Get(context.Background(), name, metav1.GetOptions{})
+			Expect(apierrors.IsNotFound(err)).To(BeTrue(), "%s was stored: %v", name, err)
+		}
+
+		// A claimant: poolRef, no services; the real kube-apiserver stores it.
+		claim := uniqueName("kube-claim")
+		kubectl(cluster.Kubeconfig, "apply", "-f", writeFile(dir, claim+".yaml", render(M{
+			"apiVersion": "berth.dev/v1alpha1", "kind": "Environment", "metadata": M{"name": claim},
+			"spec": M{"poolRef": M{"name": "e2e-no-such-pool"}},
+		})))
+		got, err := m.clientset().BerthV1alpha1().Environments().Get(context.Background(), claim, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.Spec.PoolRef).NotTo(BeNil())
+		Expect(got.Spec.Services).To(BeEmpty())
+		out, err = kubectlErr(cluster.Kubeconfig, "patch", "environment", claim, "--type=merge", "-p", `{"spec":{"poolRef":{"name":"e2e-other-pool"}}}`)
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("spec.poolRef.name may not change after create"))
+		kubectl(cluster.Kubeconfig, "delete", "environment", claim, "--wait=false")
+		Eventually(func() bool {
+			_, err := m.clientset().BerthV1alpha1().Environments().Get(context.Background(), claim, metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		}, 2*time.Minute, 500*time.Millisecond).Should(BeTrue(), "the claimant was not deleted (finalizer)")
+	})
+
 	// Last: it replaces m, and the restarted manager stops with this spec.
 	It("survives kill -9 of the manager mid-converge: a new one adopts, duplicates nothing, and tears down", func() {
 		name := uniqueName("kube-crash")

@@ -65,6 +65,12 @@ the manager converges its Docker Engine to them.`,
 	f.StringVar(&o.MemoryPressure, "memory-pressure", o.MemoryPressure, "no Environment is admitted while the Docker daemon's memory in use is above this share of its total (0 turns the check off)")
 	f.BoolVar(&o.AllowPrivileged, "allow-privileged", o.AllowPrivileged, "admit services with privileged: true (every capability and the host's devices); refused by default")
 	f.StringArrayVar(&o.AllowHostPaths, "allow-host-path", o.AllowHostPaths, "a directory under which specs may mount host paths (hostPath volumes) and read files and secrets (path); repeatable; none by default")
+	f.StringVar(&o.Host, "host", o.Host, "names the Docker host this manager serves")
+	f.BoolVar(&o.LeaderElection.Enabled, "leader-elect", o.LeaderElection.Enabled, "with --kubeconfig: managers of the same --host elect one leader through a coordination.k8s.io Lease; the others stand by (no Docker or status writes) and take over when it is gone")
+	f.StringVar(&o.LeaderElection.Namespace, "leader-elect-namespace", o.LeaderElection.Namespace, "namespace of the leader Lease (named berth-manager-<host>)")
+	f.DurationVar(&o.LeaderElection.LeaseDuration, "leader-elect-lease-duration", o.LeaderElection.LeaseDuration, "how long standbys wait after the leader's last renewal before taking over")
+	f.DurationVar(&o.LeaderElection.RenewDeadline, "leader-elect-renew-deadline", o.LeaderElection.RenewDeadline, "how long the leader keeps retrying to renew before it gives up leading (and exits)")
+	f.DurationVar(&o.LeaderElection.RetryPeriod, "leader-elect-retry-period", o.LeaderElection.RetryPeriod, "how often candidates try to acquire or renew the Lease")
 	f.IntVarP(&verbosity, "v", "v", 0, "log verbosity (0 = info, 1 = debug, higher = more)")
 	return cmd
 }

@@ -27,6 +27,8 @@ type engineLive struct {
 	// Admission is the memory budget, what is admitted against it, the
 	// daemon's memory use and the queue, as last sampled.
 	Admission admissionView
+	// Role is the manager's role (leader or standby), as last sampled.
+	Role roleView
 }
 
 // admissionView is the Engine page's admission panel, in bytes.
@@ -75,6 +77,7 @@ func buildEngineLive(ss []sample, slots int, gov governor.Stats, inf informer.St
 	if len(ss) > 0 {
 		live.Sampled = ss[len(ss)-1].at
 		live.Admission = newAdmissionView(ss[len(ss)-1].admission)
+		live.Role = ss[len(ss)-1].role
 	}
 	calls := []series{{Name: "all", Points: rate(ss, func(s sample) float64 { return sum(s.calls) })}}
 	for _, op := range topOps(ss, topWindow, 3) {

@@ -32,6 +32,15 @@ type sample struct {
 	reconciles   map[string]float64
 
 	admission admissionFigures
+	role      roleView
+}
+
+// roleView is the manager's role from berth_manager_leader: leader or
+// standby (--leader-elect), with its identity and host.
+type roleView struct {
+	Known          bool
+	Leader         bool
+	Identity, Host string
 }
 
 // admissionFigures are the memory admission gauges (berth_memory_*,
@@ -183,6 +192,8 @@ func readSample(mfs []*dto.MetricFamily) sample {
 				sm.admission.Total = m.GetGauge().GetValue()
 			case "berth_memory_pressure_ratio":
 				sm.admission.Pressure = m.GetGauge().GetValue()
+			case "berth_manager_leader":
+				sm.role = roleView{Known: true, Leader: m.GetGauge().GetValue() == 1, Identity: label(m, "identity"), Host: label(m, "host")}
 			case "berth_admission_queue_length":
 				sm.admission.Queue = m.GetGauge().GetValue()
 			}

@@ -63,6 +63,11 @@ type Options struct {
 	// use above which nothing new is admitted (90%; 0 is off).
 	MemoryBudget   string
 	MemoryPressure string
+	// Host names the Docker host this manager serves.
+	Host string
+	// LeaderElection (--leader-elect…): managers of one Host, on a
+	// cluster, elect one leader that runs the controllers.
+	LeaderElection LeaderElection
 
 	// Out receives the ready lines (api:, kubeconfig:, metrics:,
 	// dashboard:) that scripts read; nil discards them.
@@ -95,6 +100,8 @@ func DefaultOptions() Options {
 		BuildCacheMax:            "2Gi",
 		MemoryBudget:             "80%",
 		MemoryPressure:           "90%",
+		Host:                     defaultHost(),
+		LeaderElection:           DefaultLeaderElection(),
 	}
 }
 
@@ -118,6 +125,9 @@ func Run(ctx context.Context, o Options) error {
 func run(ctx context.Context, o *Options, log logr.Logger) error {
 	started := time.Now()
 	if err := checkStoreFlags(o); err != nil {
+		return err
+	}
+	if err := checkLeaderFlags(o); err != nil {
 		return err
 	}
 	hostRoots, err := hostPathRoots(o.AllowHostPaths)
@@ -158,6 +168,20 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	managerID, err := docker.LoadOrCreateIdentity(o.DataDir)
 	if err != nil {
 		return err
+	}
+	// With --leader-elect the managers of one host own the same objects:
+	// the managed-by label is the host's, the data-dir identity names
+	// this process in the Lease.
+	identity := managerID
+	if o.LeaderElection.Enabled {
+		managerID = HostOwnerID(o.Host)
+	}
+	role, err := newLeaderRole(registry, identity, o.Host)
+	if err != nil {
+		return err
+	}
+	if !o.LeaderElection.Enabled {
+		role.set(true)
 	}
 	o.Docker.ManagerID = managerID
 	o.Docker.Logger = log
@@ -230,10 +254,22 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 
 	controllersDone := make(chan error, 1)
 	controllersStarted := make(chan struct{})
+	leaderLost := make(chan error, 1)
 	ready := func() {
 		close(controllersStarted)
+		controllers := func(ctx context.Context) error {
+			return runControllers(ctx, api, dockerClient, dockerInformer, registry, o, managerID, memLimit, memReservation, log)
+		}
 		go func() {
-			controllersDone <- runControllers(ctx, api, dockerClient, dockerInformer, registry, o, managerID, memLimit, memReservation, log)
+			if !o.LeaderElection.Enabled {
+				controllersDone <- controllers(ctx)
+				return
+			}
+			err := runLeaderElection(ctx, api.RESTConfig(), o, identity, role, controllers, log.WithName("leader"))
+			controllersDone <- err
+			if errors.Is(err, ErrLostLeadership) {
+				leaderLost <- err
+			}
 		}()
 		// These lines are an interface: scripts and tests read them.
 		outMu.Lock()
@@ -250,6 +286,7 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 			}
 		}()
 		log.Info("manager ready", "api", api.Host(), "external", api.External(), "dataDir", o.DataDir, "managerID", managerID,
+			"identity", identity, "host", o.Host, "leaderElect", o.LeaderElection.Enabled,
 			"startup", time.Since(started).Round(time.Millisecond).String())
 		if o.onReady != nil {
 			o.onReady(api)
@@ -261,6 +298,12 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	select {
 	case err := <-apiDone:
 		return fmt.Errorf("API server stopped: %w", err)
+	case err := <-leaderLost:
+		// The controllers have stopped already (their context was the
+		// lease's); exit non-zero for the supervisor.
+		stopAPI()
+		<-apiDone
+		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")

@@ -142,14 +142,17 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	// whether the next plan adopts it.
 	c.refusals.record(env, outcomes)
 	obs.Failure = c.failures.record(env, outcomes)
+	// p stays the executed plan (the stale guard and the requeue read
+	// it); the status reads the plan of what is left.
+	statusPlan := p
 	if execErr == nil && len(outcomes) > 0 {
 		// What the ops just did is in the cache already (the informer
 		// learns berth's own creates, starts and removals from Docker's
 		// answers), so the status says what they made, Ready included,
 		// in this pass rather than in one an event brings later.
-		obs, p = c.observeAgain(env, planEnv, obs, now)
+		obs, statusPlan = c.observeAgain(env, planEnv, obs, now)
 	}
-	status := plan.ComputeStatus(planEnv, obs, c.opts.Plan, p, env.Status, now)
+	status := plan.ComputeStatus(planEnv, obs, c.opts.Plan, statusPlan, env.Status, now)
 	c.runs.remember(env, rememberRestarts(plan.RememberRuns(status, obs), obs, outcomes, now))
 	events := append(buildWarnings, outcomeEvents(outcomes, now)...)
 	events = append(events, hostErrorEvents(obs.Host, env.Status.Events, now)...)
@@ -172,6 +175,9 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		c.cache.Relist()
 	}
 	res := Result{RequeueAfter: p.RequeueAfter}
+	if r := statusPlan.RequeueAfter; r > 0 && (res.RequeueAfter == 0 || r < res.RequeueAfter) {
+		res.RequeueAfter = r
+	}
 	if len(outcomes) > 0 && (res.RequeueAfter == 0 || res.RequeueAfter > settleDelay) {
 		res.RequeueAfter = settleDelay
 	}

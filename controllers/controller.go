@@ -124,7 +124,7 @@ const (
 // New builds the controller; Run starts it.
 func New(ctx context.Context, opts Options) (*Controller, error) {
 	if opts.Workers <= 0 {
-		opts.Workers = 3
+		opts.Workers = 8
 	}
 	if opts.Resync <= 0 {
 		opts.Resync = 10 * time.Minute

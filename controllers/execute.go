@@ -130,13 +130,21 @@ func (c *Controller) run(ctx context.Context, env *v1alpha1.Environment, op plan
 			// A built image removed behind berth's back: build it again.
 			c.builds.imageMissing(op.Config.Image)
 		}
+		if err == nil && !created.Adopted && c.cache != nil {
+			// The status this pass writes sees it (reconcile.go).
+			c.cache.LearnContainer(created.Container)
+		}
 		return err == nil && created.Adopted, err
 	case plan.OpStartContainer:
 		id := op.ContainerID
 		if id == "" {
 			id = op.ContainerName
 		}
-		return false, c.docker.StartContainer(ctx, id)
+		err := c.docker.StartContainer(ctx, id)
+		if err == nil && c.cache != nil {
+			c.cache.Started(id)
+		}
+		return false, err
 	case plan.OpCopyFiles:
 		id := op.ContainerID
 		if id == "" {

@@ -30,6 +30,8 @@ func (f *fakeCache) Environments() []string               { return nil }
 func (f *fakeCache) Relist()                              {}
 func (f *fakeCache) Removed(string)                       {}
 func (f *fakeCache) LearnNetwork(docker.Network)          {}
+func (f *fakeCache) LearnContainer(docker.Container)      {}
+func (f *fakeCache) Started(string)                       {}
 func (f *fakeCache) NeedAddress(string)                   {}
 func (f *fakeCache) Outages() []informer.Outage           { return nil }
 func (f *fakeCache) Networks(env string) []docker.Network { return filterEnv(f.networks, env) }

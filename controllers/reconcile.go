@@ -142,7 +142,17 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	// whether the next plan adopts it.
 	c.refusals.record(env, outcomes)
 	obs.Failure = c.failures.record(env, outcomes)
-	status := plan.ComputeStatus(planEnv, obs, c.opts.Plan, p, env.Status, now)
+	// p stays the executed plan (the stale guard and the requeue read
+	// it); the status reads the plan of what is left.
+	statusPlan := p
+	if execErr == nil && len(outcomes) > 0 {
+		// What the ops just did is in the cache already (the informer
+		// learns berth's own creates, starts and removals from Docker's
+		// answers), so the status says what they made, Ready included,
+		// in this pass rather than in one an event brings later.
+		obs, statusPlan = c.observeAgain(env, planEnv, obs, now)
+	}
+	status := plan.ComputeStatus(planEnv, obs, c.opts.Plan, statusPlan, env.Status, now)
 	c.runs.remember(env, rememberRestarts(plan.RememberRuns(status, obs), obs, outcomes, now))
 	events := append(buildWarnings, outcomeEvents(outcomes, now)...)
 	events = append(events, hostErrorEvents(obs.Host, env.Status.Events, now)...)
@@ -165,6 +175,9 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		c.cache.Relist()
 	}
 	res := Result{RequeueAfter: p.RequeueAfter}
+	if r := statusPlan.RequeueAfter; r > 0 && (res.RequeueAfter == 0 || r < res.RequeueAfter) {
+		res.RequeueAfter = r
+	}
 	if len(outcomes) > 0 && (res.RequeueAfter == 0 || res.RequeueAfter > settleDelay) {
 		res.RequeueAfter = settleDelay
 	}
@@ -184,41 +197,10 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 
 	// The previous pass's failure, if the teardown is being retried.
 	obs.Failure = c.failures.get(env)
-	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
 	if p.Empty() {
-		if !hasTeardownEvent(env.Status) {
-			ev := v1alpha1.EnvironmentEvent{
-				Time: metav1.NewTime(now.Truncate(time.Second)), Type: plan.EventNormal, Reason: "TornDown",
-				Message: "every container, the network and the volumes are gone",
-			}
-			evs := []v1alpha1.EnvironmentEvent{ev}
-			if left := p.LeftNetwork; left != nil {
-				// The daemon will not let the network go (stale
-				// endpoints): finish anyway rather than stay
-				// Terminating for good, and say so where it is seen.
-				warn := left.Event(now)
-				c.log.Error(errors.New(warn.Message), "teardown finished without its network", "environment", env.Name, "network", left.Name)
-				evs[0].Message = fmt.Sprintf("every container and volume is gone; network %s is left to the orphan collector (see the %s warning)", left.Name, plan.EventNetworkLeftBehind)
-				evs = []v1alpha1.EnvironmentEvent{warn, evs[0]}
-			}
-			// Best effort: the object is about to disappear anyway.
-			_ = c.writeStatus(ctx, env, status, evs)
-		}
-		// Images last: the containers that used them are gone.
-		if err := c.removeBuiltImages(ctx, env); err != nil {
-			return Result{}, err
-		}
-		c.images.forget(env.Name)
-		c.builds.forget(env.Name)
-		c.buildLogs.Forget(env.Name)
-		c.runs.forget(env.Name)
-		c.refusals.forget(env.Name)
-		c.failures.forget(env.Name)
-		if err := c.deleteLeaseRecord(ctx, env); err != nil {
-			return Result{}, err
-		}
-		return Result{}, c.removeFinalizer(ctx, env.Name)
+		return c.finishTeardown(ctx, env, obs, p, now)
 	}
+	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
 	// Say what is happening before it happens: a long grace period should
 	// read as Terminating with its reason, not as a frozen Ready.
 	if err := c.writeStatus(ctx, env, status, nil); err != nil {
@@ -233,14 +215,72 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 			if werr := c.writeStatus(ctx, latest, latest.Status, outcomeEvents(outcomes, time.Now())); werr != nil && err == nil {
 				err = werr
 			}
+			env = latest
 		}
 	}
 	if err != nil {
 		return Result{}, err
 	}
-	// Requeue right away: the next pass sees what is left (normally
-	// nothing) and releases the finalizer.
+	// The removals Docker confirmed are out of the cache already
+	// (writes.go): the pass that sees nothing left releases the
+	// finalizer, rather than a requeue that waits its turn behind every
+	// other Environment's.
+	now = time.Now()
+	obs = c.observe(env)
+	obs.Failure = c.failures.get(env)
+	if p := plan.Teardown(env, obs, c.opts.Plan); p.Empty() {
+		return c.finishTeardown(ctx, env, obs, p, now)
+	}
+	// Something is left the cache has not seen go: the next pass sees.
 	return Result{RequeueAfter: 200 * time.Millisecond}, nil
+}
+
+// observeAgain re-reads the caches after a pass's ops ran and plans from
+// them again, so the status is computed from what the ops made. What the
+// pass learnt besides the caches (host, builds, failure) carries over.
+func (c *Controller) observeAgain(env, planEnv *v1alpha1.Environment, before plan.Observed, now time.Time) (plan.Observed, plan.Plan) {
+	obs := c.observe(env)
+	obs.Host, obs.Builds, obs.Failure = before.Host, before.Builds, before.Failure
+	return obs, plan.Compute(planEnv, obs, c.opts.Plan, now)
+}
+
+// finishTeardown ends the teardown of env once its plan is empty: the
+// TornDown event, the built images, the controller's memory of it, its
+// lease record, then the finalizer.
+func (c *Controller) finishTeardown(ctx context.Context, env *v1alpha1.Environment, obs plan.Observed, p plan.Plan, now time.Time) (Result, error) {
+	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
+	if !hasTeardownEvent(env.Status) {
+		ev := v1alpha1.EnvironmentEvent{
+			Time: metav1.NewTime(now.Truncate(time.Second)), Type: plan.EventNormal, Reason: "TornDown",
+			Message: "every container, the network and the volumes are gone",
+		}
+		evs := []v1alpha1.EnvironmentEvent{ev}
+		if left := p.LeftNetwork; left != nil {
+			// The daemon will not let the network go (stale
+			// endpoints): finish anyway rather than stay
+			// Terminating for good, and say so where it is seen.
+			warn := left.Event(now)
+			c.log.Error(errors.New(warn.Message), "teardown finished without its network", "environment", env.Name, "network", left.Name)
+			evs[0].Message = fmt.Sprintf("every container and volume is gone; network %s is left to the orphan collector (see the %s warning)", left.Name, plan.EventNetworkLeftBehind)
+			evs = []v1alpha1.EnvironmentEvent{warn, evs[0]}
+		}
+		// Best effort: the object is about to disappear anyway.
+		_ = c.writeStatus(ctx, env, status, evs)
+	}
+	// Images last: the containers that used them are gone.
+	if err := c.removeBuiltImages(ctx, env); err != nil {
+		return Result{}, err
+	}
+	c.images.forget(env.Name)
+	c.builds.forget(env.Name)
+	c.buildLogs.Forget(env.Name)
+	c.runs.forget(env.Name)
+	c.refusals.forget(env.Name)
+	c.failures.forget(env.Name)
+	if err := c.deleteLeaseRecord(ctx, env); err != nil {
+		return Result{}, err
+	}
+	return Result{}, c.removeFinalizer(ctx, env.Name)
 }
 
 // rememberRestarts adds the restarts that just succeeded to memory: the

@@ -253,6 +253,10 @@ type Created struct {
 	// (a retry, or a rerun reconcile), and was taken over instead of
 	// created.
 	Adopted bool
+	// Container is what the create itself tells about a container it
+	// made (ID, name, image, labels, state created), for a cache to learn
+	// ahead of its event; zero when adopted.
+	Container Container
 }
 
 // CreateContainer creates the container described by spec. Create is not
@@ -288,7 +292,8 @@ func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) (Creat
 		if err != nil {
 			return err
 		}
-		out = Created{ID: r.ID}
+		out = Created{ID: r.ID, Container: Container{ID: r.ID, Name: name, Image: cfg.Image, Labels: cfg.Labels, State: "created", CreatedAt: time.Now()}}
+		out.Container.FillLabels()
 		c.owned.add(r.ID)
 		c.rememberCreated(r.ID, spec)
 		return nil

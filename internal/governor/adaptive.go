@@ -25,10 +25,14 @@ const (
 	minWindowSamples = 3
 )
 
-// aimd is the adaptive profile's controller: additive increase of the
-// concurrency limit while calls stay near their baseline latency and the
-// limit is actually in use, multiplicative decrease (halving) on transient
-// errors or latency spikes.
+// aimd is the adaptive profile's controller: increase of the concurrency
+// limit while calls stay near their baseline latency and the limit is
+// actually in use, multiplicative decrease (halving) on transient errors or
+// latency spikes. The increase starts slow-start style (doubling per
+// window) until the first decrease, then is additive (one per window): a
+// large batch at start-up reaches the cap in a few windows, not one
+// window per call slot, and a daemon that showed congestion is probed
+// gently from then on.
 type aimd struct {
 	mu        sync.Mutex
 	min, max  int
@@ -38,6 +42,9 @@ type aimd struct {
 	samples   int
 	spikes    int
 	saturated bool
+	// slowStart: no decrease yet, so the limit doubles per healthy,
+	// saturated window.
+	slowStart bool
 	// holdUntil ignores signals right after a decrease: the calls already
 	// in flight still carry the old congestion.
 	holdUntil time.Time
@@ -73,6 +80,7 @@ func newAIMD(initial, lo, hi int, now time.Time, onChange func(int, string)) *ai
 	return &aimd{
 		min: lo, max: hi, limit: min(max(initial, lo), hi),
 		base: map[string]*baseline{}, winStart: now, onChange: onChange,
+		slowStart: true,
 	}
 }
 
@@ -109,8 +117,13 @@ func (a *aimd) observe(now time.Time, op string, d time.Duration, transient, sat
 	case a.samples >= minWindowSamples && float64(a.spikes) > spikeShare*float64(a.samples):
 		a.decreaseLocked(now, "latency spike")
 	case a.saturated && a.samples >= minWindowSamples && a.limit < a.max:
-		a.limit++
-		a.notifyLocked("healthy and saturated")
+		if a.slowStart {
+			a.limit = min(a.limit*2, a.max)
+			a.notifyLocked("healthy and saturated (slow start)")
+		} else {
+			a.limit++
+			a.notifyLocked("healthy and saturated")
+		}
 		a.resetLocked(now)
 	default:
 		a.resetLocked(now)
@@ -119,6 +132,7 @@ func (a *aimd) observe(now time.Time, op string, d time.Duration, transient, sat
 
 func (a *aimd) decreaseLocked(now time.Time, why string) {
 	next := max(a.limit/2, a.min)
+	a.slowStart = false
 	a.resetLocked(now)
 	a.holdUntil = now.Add(aimdWindow)
 	if next != a.limit {

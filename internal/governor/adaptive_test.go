@@ -25,6 +25,27 @@ func TestAIMDGrowsWhileHealthyAndSaturated(t *testing.T) {
 	}
 }
 
+// TestAIMDSlowStart: a large batch from start-up doubles the limit per
+// healthy saturated window (2, 4, 8) until the first decrease; after it
+// the limit grows by one per window.
+func TestAIMDSlowStart(t *testing.T) {
+	now := time.Unix(1000, 0)
+	a := newAIMD(2, 1, 8, now, nil)
+	for _, want := range []int{4, 8, 8} {
+		feed(a, &now, "container_start", 300*time.Millisecond, 10, true)
+		if got := a.current(); got != want {
+			t.Fatalf("limit in slow start = %d, want %d", got, want)
+		}
+	}
+	a.observe(now, "container_start", time.Second, true, true) // halves to 4
+	now = now.Add(2 * aimdWindow)                              // past the hold
+	feed(a, &now, "container_start", 300*time.Millisecond, 10, true)
+	feed(a, &now, "container_start", 300*time.Millisecond, 10, true)
+	if got := a.current(); got != 5 {
+		t.Fatalf("limit one healthy window after a decrease = %d, want 5 (additive)", got)
+	}
+}
+
 func TestAIMDHoldsWhenNotSaturated(t *testing.T) {
 	now := time.Unix(1000, 0)
 	a := newAIMD(2, 1, 8, now, nil)

@@ -77,6 +77,10 @@ type Cache interface {
 	// about berth's own writes, ahead of their events (writes.go).
 	Removed(id string)
 	LearnNetwork(n docker.Network)
+	// LearnContainer and Started do the same for a container this
+	// process created and started.
+	LearnContainer(c docker.Container)
+	Started(idOrName string)
 	// NeedAddress asks for the inspect of a running container whose
 	// network addresses the cache does not have, for a probe to dial.
 	NeedAddress(id string)

@@ -77,3 +77,66 @@ func (i *Informer) NeedAddress(id string) {
 		i.inspectQ.push(id)
 	}
 }
+
+// LearnContainer records a container this process just created, from what
+// the create itself answered, when the cache does not know it yet; its
+// create event, older than this record, then changes nothing.
+func (i *Informer) LearnContainer(c docker.Container) {
+	if c.ID == "" || !docker.Owned(c.Labels, i.c.ManagerID()) {
+		return
+	}
+	i.mu.Lock()
+	if _, ok := i.containers[c.ID]; ok {
+		i.mu.Unlock()
+		return
+	}
+	if _, dead := i.tombstones[c.ID]; dead {
+		i.mu.Unlock()
+		return
+	}
+	c.ObservedAt = time.Now()
+	i.containers[c.ID] = &c
+	i.mu.Unlock()
+	i.notify([]Event{containerEvent("create", &c, c.ObservedAt)})
+}
+
+// Started records that Docker just answered a start of container idOrName with
+// success, as its start event would: only a container the cache still
+// holds as created moves (one it already saw start, or die, is left to
+// its events). The inspect the event would queue is queued unless the
+// create left nothing to learn.
+func (i *Informer) Started(idOrName string) {
+	now := time.Now()
+	i.mu.Lock()
+	cur, ok := i.containers[idOrName]
+	if !ok {
+		for _, c := range i.containers {
+			if c.Name == idOrName {
+				cur, ok = c, true
+				break
+			}
+		}
+	}
+	if !ok || cur.State != "created" {
+		i.mu.Unlock()
+		return
+	}
+	id := cur.ID
+	next := *cur
+	next.State, next.StartedAt, next.FinishedAt, next.ExitCode, next.OOMKilled = "running", now, time.Time{}, 0, false
+	next.Health, next.HealthUnknown, next.Detailed = "", true, false
+	inspect := true
+	if f, known := i.c.StartFacts(id); known {
+		next.HealthUnknown, inspect = false, false
+		if f.Healthcheck {
+			next.Health = "starting"
+		}
+	}
+	next.ObservedAt = now
+	i.containers[id] = &next
+	i.mu.Unlock()
+	if inspect {
+		i.inspectQ.push(id)
+	}
+	i.notify([]Event{containerEvent("start", &next, now)})
+}

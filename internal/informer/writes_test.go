@@ -89,3 +89,45 @@ func TestNeedAddress(t *testing.T) {
 		t.Fatal("a start kept Detailed from the previous run")
 	}
 }
+
+// TestLearnContainerAndStarted: a container this process created and
+// started is running in the cache before its events; the create and start
+// events that come later change nothing, a die after them still counts,
+// and a container the cache already saw die is not made running again.
+func TestLearnContainerAndStarted(t *testing.T) {
+	inf, rec := unitInformer(t)
+	labels := map[string]string{v1.LabelManagedBy: "berth-unit", v1.LabelEnvironment: "env1", v1.LabelService: "web", v1.LabelSpecHash: "h"}
+	t0 := time.Now().Add(-time.Second)
+	ct := docker.Container{ID: "c1", Name: "berth-env1-web", Image: "berth-testapp:dev", Labels: labels, State: "created"}
+	ct.FillLabels()
+	inf.LearnContainer(ct)
+	if got, ok := inf.Container("c1"); !ok || got.State != "created" || got.Environment != "env1" {
+		t.Fatalf("after LearnContainer: %+v %v, want created of env1", got, ok)
+	}
+	inf.Started("berth-env1-web") // by name, as a start op in the creating plan names it
+	got, _ := inf.Container("c1")
+	if got.State != "running" || got.StartedAt.IsZero() {
+		t.Fatalf("after Started: state %q startedAt %v, want running", got.State, got.StartedAt)
+	}
+	if !rec.has(func(ev Event) bool { return ev.ID == "c1" && ev.Action == "start" }) {
+		t.Fatal("no start event for the handler")
+	}
+	inf.feed(ctrEvent("create", "c1", t0, labels))
+	inf.feed(ctrEvent("start", "c1", t0.Add(time.Millisecond), labels))
+	if got, _ := inf.Container("c1"); got.State != "running" {
+		t.Fatalf("older events moved it to %q", got.State)
+	}
+	inf.feed(ctrEvent("die", "c1", time.Now().Add(time.Second), labels))
+	if got, _ := inf.Container("c1"); got.State != "exited" {
+		t.Fatalf("a later die left it %q", got.State)
+	}
+	inf.Started("c1") // a stale answer must not revive an exited container
+	if got, _ := inf.Container("c1"); got.State != "exited" {
+		t.Fatalf("Started revived an exited container: %q", got.State)
+	}
+	other := docker.Container{ID: "c2", Labels: map[string]string{v1.LabelManagedBy: "other"}}
+	inf.LearnContainer(other)
+	if _, ok := inf.Container("c2"); ok {
+		t.Fatal("took another manager's container")
+	}
+}

@@ -93,7 +93,7 @@ func DefaultOptions() Options {
 		APIListen:                "127.0.0.1:6443",
 		DashboardListen:          "127.0.0.1:7878",
 		Docker:                   docker.DefaultConfig(),
-		Workers:                  3,
+		Workers:                  8,
 		Resync:                   10 * time.Minute,
 		DefaultMemoryLimit:       "512Mi",
 		DefaultMemoryReservation: "256Mi",

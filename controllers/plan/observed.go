@@ -137,6 +137,11 @@ type ObservedContainer struct {
 	// HasBeenHealthy: this container has been reported healthy before, so
 	// unhealthy now is a regression, not start-up.
 	HasBeenHealthy bool
+	// PreviousExit is the exit code of the run before the current one,
+	// when berth saw that run end in the same pass that restarted it:
+	// Docker resets State.ExitCode at start, and the status written after
+	// the restart must still say how the last run ended.
+	PreviousExit *int32
 }
 
 // ObservedPort is a published port as Docker reports it.

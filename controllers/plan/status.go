@@ -158,6 +158,8 @@ func describeContainer(f *serviceFacts, svc *v1alpha1.Service, c *ObservedContai
 		if c.OOMKilled {
 			f.addMessage("OOMKilled: the container hit its memory limit")
 		}
+	case run.newRun && c.PreviousExit != nil:
+		st.LastExitCode = copyCode(c.PreviousExit)
 	case m.ContainerID == c.ID:
 		st.LastExitCode = copyCode(m.LastExitCode)
 	}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	berthclient "berth.dev/berth/client/clientset/versioned/typed/apis/v1alpha1"
+	"berth.dev/berth/internal/remote"
 )
 
 var (
@@ -120,7 +121,7 @@ func (o *logsOptions) run(ctx context.Context, f cmdutil.Factory, env, service s
 			// Interrupted before the first line: nothing went wrong.
 			return nil
 		}
-		return err
+		return remote.Explain(config, "log", err)
 	}
 	defer body.Close()
 	if _, err := io.Copy(out, body); err != nil && ctx.Err() == nil && !errors.Is(err, io.EOF) {

@@ -62,7 +62,7 @@ func CopyToTarget(ctx context.Context, cfg *rest.Config, t CopyTarget, localPath
 	defer pr.Close()
 	res := req.SetHeader("Content-Type", "application/x-tar").Body(pr).Do(ctx)
 	if err := res.Error(); err != nil {
-		return fmt.Errorf("copy %s to %s:%s: %w", localPath, t.Environment, containerPath, err)
+		return fmt.Errorf("copy %s to %s:%s: %w", localPath, t.Environment, containerPath, Explain(cfg, "archive", err))
 	}
 	return nil
 }
@@ -84,7 +84,7 @@ func CopyFromTarget(ctx context.Context, cfg *rest.Config, t CopyTarget, contain
 	}
 	rc, err := req.Stream(ctx)
 	if err != nil {
-		return fmt.Errorf("copy %s:%s: %w", t.Environment, containerPath, err)
+		return fmt.Errorf("copy %s:%s: %w", t.Environment, containerPath, Explain(cfg, "archive", err))
 	}
 	defer rc.Close()
 	if _, err := tarcopy.Extract(rc, dir, as); err != nil {

@@ -103,7 +103,7 @@ func Run(ctx context.Context, cfg *rest.Config, o ExecOptions) (int, error) {
 	case errors.As(err, &exitErr):
 		return exitErr.Code, nil
 	}
-	return -1, fmt.Errorf("exec in %s of environment %s: %w", serviceName(o.Service), o.Environment, err)
+	return -1, fmt.Errorf("exec in %s of environment %s: %w", serviceName(o.Service), o.Environment, Explain(cfg, "exec", err))
 }
 
 func serviceName(s string) string {

@@ -121,6 +121,14 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 		// berth --kubeconfig works against the cluster too.
 		Expect(m.mustBerth("get", "env", name)).To(ContainSubstring("Ready"))
 		m.mustBerth("wait", "--for=condition=Ready", "env/"+name, "--timeout=30s")
+		// logs, exec and cp are subresources of berth's own API server,
+		// which a CRD cannot have: they say so, not "not found".
+		for _, args := range [][]string{{"logs", name, "api"}, {"exec", name, "api", "--", "/testapp", "print", "--stdout", "x"}} {
+			_, errOut, err := m.berth("", args...)
+			Expect(err).To(HaveOccurred(), "berth %v on a cluster", args)
+			Expect(errOut).To(ContainSubstring("not served by this API server"), "berth %v", args)
+			Expect(errOut).To(ContainSubstring("--kubeconfig"), "berth %v names the way out", args)
+		}
 
 		// The dashboard lists it, opened by the manager's own token only.
 		code, body, _ := dashGet(m, "/")

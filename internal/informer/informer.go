@@ -101,7 +101,7 @@ type Informer struct {
 	log logr.Logger
 
 	mu         sync.RWMutex
-	containers map[string]*docker.Container // by ID
+	containers containerTable
 	networks   map[string]*docker.Network   // by ID
 	volumes    map[string]*docker.Volume    // by name
 	// tombstones remember destroyed container IDs, so an event replayed
@@ -128,7 +128,7 @@ func New(c *docker.Client) *Informer {
 	return &Informer{
 		c:          c,
 		log:        c.Logger().WithName("informer"),
-		containers: map[string]*docker.Container{},
+		containers: newContainerTable(),
 		networks:   map[string]*docker.Network{},
 		volumes:    map[string]*docker.Volume{},
 		tombstones: map[string]time.Time{},
@@ -207,11 +207,10 @@ func (i *Informer) Run(ctx context.Context) error {
 func (i *Informer) Containers(env string) []docker.Container {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
-	var out []docker.Container
-	for _, c := range i.containers {
-		if c.Environment == env {
-			out = append(out, *c)
-		}
+	cs := i.containers.ofEnvironment(env)
+	out := make([]docker.Container, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, *c)
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
 	return out
@@ -221,13 +220,8 @@ func (i *Informer) Containers(env string) []docker.Container {
 func (i *Informer) Container(idOrName string) (docker.Container, bool) {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
-	if c, ok := i.containers[idOrName]; ok {
+	if c, ok := i.containers.lookup(idOrName); ok {
 		return *c, true
-	}
-	for _, c := range i.containers {
-		if c.Name == idOrName {
-			return *c, true
-		}
 	}
 	return docker.Container{}, false
 }
@@ -272,7 +266,7 @@ func (i *Informer) All() Snapshot {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	var s Snapshot
-	for _, c := range i.containers {
+	for _, c := range i.containers.byID {
 		s.Containers = append(s.Containers, *c)
 	}
 	for _, n := range i.networks {
@@ -292,8 +286,8 @@ func (i *Informer) Environments() []string {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	set := map[string]bool{}
-	for _, c := range i.containers {
-		set[c.Environment] = true
+	for env := range i.containers.byEnv {
+		set[env] = true
 	}
 	for _, n := range i.networks {
 		set[n.Environment] = true
@@ -312,7 +306,7 @@ func (i *Informer) Environments() []string {
 // Stats reports the informer's counters.
 func (i *Informer) Stats() Stats {
 	i.mu.RLock()
-	s := Stats{Containers: len(i.containers), Networks: len(i.networks), Volumes: len(i.volumes)}
+	s := Stats{Containers: i.containers.len(), Networks: len(i.networks), Volumes: len(i.volumes)}
 	i.mu.RUnlock()
 	s.Synced = i.synced.Load()
 	s.Relists = i.relists.Load()

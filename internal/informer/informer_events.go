@@ -165,14 +165,14 @@ func (i *Informer) applyContainer(m events.Message, t time.Time) []Event {
 		// A replayed event of a container already destroyed.
 		return nil
 	}
-	cur, ok := i.containers[id]
+	cur, ok := i.containers.get(id)
 	if action == string(events.ActionDestroy) {
 		i.tombstones[id] = t
 		i.c.Forget(id)
 		if !ok || t.Before(cur.ObservedAt) {
 			return nil
 		}
-		delete(i.containers, id)
+		i.containers.remove(id)
 		ev := containerEvent(action, cur, t)
 		ev.Deleted, ev.Container = true, nil
 		return []Event{ev}
@@ -234,7 +234,7 @@ func (i *Informer) applyContainer(m events.Message, t time.Time) []Event {
 		next.Health = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(action, "health_status"), ":"))
 		next.HealthUnknown = false
 	}
-	i.containers[id] = &next
+	i.containers.put(&next)
 	if inspect {
 		i.inspectQ.push(id)
 	}

@@ -91,7 +91,7 @@ func (i *Informer) relist(ctx context.Context, action string) (time.Time, error)
 		if gone, dead := i.tombstones[c.ID]; dead && gone.After(start) {
 			continue
 		}
-		cur, ok := i.containers[c.ID]
+		cur, ok := i.containers.get(c.ID)
 		if ok && cur.ObservedAt.After(start) {
 			continue
 		}
@@ -110,15 +110,15 @@ func (i *Informer) relist(ctx context.Context, action string) (time.Time, error)
 				next.Health, next.HealthUnknown = cur.Health, cur.HealthUnknown
 			}
 		}
-		i.containers[c.ID] = &next
+		i.containers.put(&next)
 		if changed {
 			i.inspectQ.push(c.ID)
 			evs = append(evs, containerEvent(action, &next, start))
 		}
 	}
-	for id, cur := range i.containers {
+	for id, cur := range i.containers.byID {
 		if !seen[id] && cur.ObservedAt.Before(start) {
-			delete(i.containers, id)
+			i.containers.remove(id)
 			ev := containerEvent(action, cur, start)
 			ev.Deleted, ev.Container = true, nil
 			evs = append(evs, ev)
@@ -221,7 +221,7 @@ func (i *Informer) applyInspect(c docker.Container) []Event {
 	if gone, dead := i.tombstones[c.ID]; dead && !c.ObservedAt.After(gone) {
 		return nil
 	}
-	cur, ok := i.containers[c.ID]
+	cur, ok := i.containers.get(c.ID)
 	if ok && cur.ObservedAt.After(c.ObservedAt) {
 		// An event overtook this inspect. Most events (an exec probe's
 		// exec_start, a resize) carry no details, so a record still
@@ -233,7 +233,7 @@ func (i *Informer) applyInspect(c docker.Container) []Event {
 		return nil
 	}
 	c.Detailed = true
-	i.containers[c.ID] = &c
+	i.containers.put(&c)
 	return []Event{containerEvent("inspect", &c, c.ObservedAt)}
 }
 

@@ -26,9 +26,9 @@ func (i *Informer) Removed(id string) {
 	now := time.Now()
 	var evs []Event
 	i.mu.Lock()
-	if c, ok := i.containers[id]; ok {
+	if c, ok := i.containers.get(id); ok {
 		i.tombstones[id] = now
-		delete(i.containers, id)
+		i.containers.remove(id)
 		ev := containerEvent("destroy", c, now)
 		ev.Deleted, ev.Container = true, nil
 		evs = append(evs, ev)
@@ -70,7 +70,7 @@ func (i *Informer) LearnNetwork(n docker.Network) {
 // per start: the inspect marks the record detailed.
 func (i *Informer) NeedAddress(id string) {
 	i.mu.RLock()
-	c, ok := i.containers[id]
+	c, ok := i.containers.get(id)
 	need := ok && c.Running() && !c.Detailed
 	i.mu.RUnlock()
 	if need {
@@ -86,7 +86,7 @@ func (i *Informer) LearnContainer(c docker.Container) {
 		return
 	}
 	i.mu.Lock()
-	if _, ok := i.containers[c.ID]; ok {
+	if _, ok := i.containers.get(c.ID); ok {
 		i.mu.Unlock()
 		return
 	}
@@ -95,7 +95,7 @@ func (i *Informer) LearnContainer(c docker.Container) {
 		return
 	}
 	c.ObservedAt = time.Now()
-	i.containers[c.ID] = &c
+	i.containers.put(&c)
 	i.mu.Unlock()
 	i.notify([]Event{containerEvent("create", &c, c.ObservedAt)})
 }
@@ -108,15 +108,7 @@ func (i *Informer) LearnContainer(c docker.Container) {
 func (i *Informer) Started(idOrName string) {
 	now := time.Now()
 	i.mu.Lock()
-	cur, ok := i.containers[idOrName]
-	if !ok {
-		for _, c := range i.containers {
-			if c.Name == idOrName {
-				cur, ok = c, true
-				break
-			}
-		}
-	}
+	cur, ok := i.containers.lookup(idOrName)
 	if !ok || cur.State != "created" {
 		i.mu.Unlock()
 		return
@@ -133,7 +125,7 @@ func (i *Informer) Started(idOrName string) {
 		}
 	}
 	next.ObservedAt = now
-	i.containers[id] = &next
+	i.containers.put(&next)
 	i.mu.Unlock()
 	if inspect {
 		i.inspectQ.push(id)

@@ -102,8 +102,8 @@ type Informer struct {
 
 	mu         sync.RWMutex
 	containers containerTable
-	networks   map[string]*docker.Network   // by ID
-	volumes    map[string]*docker.Volume    // by name
+	networks   map[string]*docker.Network // by ID
+	volumes    map[string]*docker.Volume  // by name
 	// tombstones remember destroyed container IDs, so an event replayed
 	// after a resume cannot bring one back.
 	tombstones map[string]time.Time

@@ -54,6 +54,7 @@ the manager converges its Docker Engine to them.`,
 	f.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "run against the Kubernetes cluster of this kubeconfig (berth's CRDs installed: berth install) instead of the embedded API server and its etcd; $KUBECONFIG is never read")
 	f.StringVar(&o.APIListen, "api-listen", o.APIListen, "host:port of the HTTPS API server (port 0 picks a free port)")
 	f.StringVar(&o.DashboardListen, "dashboard-listen", o.DashboardListen, "host:port of the dashboard and /metrics (port 0 picks a free port)")
+	f.BoolVar(&o.Profiling, "profiling", o.Profiling, "serve Go's runtime profiles (CPU, heap, goroutines) at /debug/pprof/ on the dashboard listener, behind its token")
 	f.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers, "external etcd URLs to store Environments in, instead of the embedded etcd in the data dir")
 	o.Docker.BindFlags(f)
 	f.IntVar(&o.Workers, "workers", o.Workers, "Environments reconciled in parallel (one Environment is never reconciled twice at once)")

@@ -39,6 +39,7 @@ type scaleOptions struct {
 	profile, manager, image, host string
 	managerV                      int
 	timeout                       time.Duration
+	cpuProfile                    string
 }
 
 // runScale is `bench scale`: first the direct floor (every Environment's
@@ -64,6 +65,7 @@ func runScale(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.host, "docker-host", docker.DefaultConfig().Host, "Docker Engine")
 	fs.IntVar(&o.managerV, "manager-v", 0, "log verbosity of the manager (its log is kept in the temp dir)")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "limit of each wait (all Ready, all gone)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "run the manager with --profiling and save its CPU profile of the up phase as FILE.up.N and of the teardown as FILE.down.N (5 s each; read them together with go tool pprof bin/manager FILE.up.*)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0

@@ -45,13 +45,26 @@ func scaleBerth(ctx context.Context, o scaleOptions, prefix string, out io.Write
 		return res, err
 	}
 	defer os.RemoveAll(dir)
-	args := []string{"--data-dir", dir, "--api-listen", "127.0.0.1:0", "--dashboard-listen", "127.0.0.1:0",
+	dashboardAddr := "127.0.0.1:0"
+	var profiles *cpuProfiler
+	if o.cpuProfile != "" {
+		// The profiles are fetched from the dashboard listener, so it
+		// needs an address known before the manager starts.
+		if dashboardAddr, err = freeLoopbackAddr(); err != nil {
+			return res, err
+		}
+		profiles = &cpuProfiler{addr: dashboardAddr, dataDir: dir, prefix: o.cpuProfile}
+	}
+	args := []string{"--data-dir", dir, "--api-listen", "127.0.0.1:0", "--dashboard-listen", dashboardAddr,
 		"--default-memory-limit", o.memLimit, "--default-memory-reservation", o.memReservation, "-v", strconv.Itoa(o.managerV)}
 	if o.workers > 0 {
 		args = append(args, "--workers", strconv.Itoa(o.workers))
 	}
 	if o.profile != "" {
 		args = append(args, "--docker-profile", o.profile)
+	}
+	if profiles != nil {
+		args = append(args, "--profiling")
 	}
 	mgr, kubeconfig, logPath, err := startManager(o.manager, args, "berth-bench-scale-manager.log")
 	if err != nil {
@@ -93,6 +106,7 @@ func scaleBerth(ctx context.Context, o scaleOptions, prefix string, out io.Write
 	}
 	start := time.Now()
 	created = true
+	stopProfile := profiles.start(ctx, "up")
 	if err := parallelDo(len(names), scaleClients, func(i int) error {
 		_, err := envs.Create(ctx, scaleEnvironment(names[i], o), metav1.CreateOptions{})
 		return err
@@ -107,9 +121,12 @@ func scaleBerth(ctx context.Context, o scaleOptions, prefix string, out io.Write
 	if err != nil {
 		return res, err
 	}
+	stopProfile() // after the CPU reading: waiting for the last piece is idle time
 	res.cpuUp = cpu1 - cpu0
 
 	start = time.Now()
+	stopProfile = profiles.start(ctx, "down")
+	defer stopProfile()
 	if err := parallelDo(len(names), scaleClients, func(i int) error { return envs.Delete(ctx, names[i], metav1.DeleteOptions{}) }); err != nil {
 		return res, fmt.Errorf("delete: %w", err)
 	}
@@ -121,6 +138,7 @@ func scaleBerth(ctx context.Context, o scaleOptions, prefix string, out io.Write
 	if err != nil {
 		return res, err
 	}
+	stopProfile() // after the CPU reading: waiting for the last piece is idle time
 	res.cpuDown = cpu2 - cpu1
 	hwm, err := procStatusKB(pid, "VmHWM")
 	if err != nil {

@@ -45,9 +45,12 @@ type Options struct {
 	// Kubeconfig, when set, runs the manager against that Kubernetes
 	// cluster (config/crd installed) instead of its own API server and
 	// etcd.
-	Kubeconfig               string
-	APIListen                string
-	DashboardListen          string
+	Kubeconfig      string
+	APIListen       string
+	DashboardListen string
+	// Profiling serves Go's runtime profiles at /debug/pprof/ on the
+	// dashboard listener (behind its token, like everything there).
+	Profiling                bool
 	EtcdServers              []string
 	Docker                   docker.Config
 	Workers                  int
@@ -233,6 +236,9 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	if o.Profiling {
+		mountProfiling(mux)
+	}
 	// Dashboard: pages at / next to /metrics and /healthz; the whole
 	// listener needs the API token, loopback included.
 	dash, err := newDashboard(api.RESTConfig(), dockerClient, dockerInformer, registry, log)

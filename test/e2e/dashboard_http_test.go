@@ -26,7 +26,7 @@ var _ = Describe("Dashboard HTTP", Ordered, func() {
 	var m *managerProcess
 
 	BeforeAll(func() {
-		m = startManager(GinkgoT().TempDir())
+		m = startManager(GinkgoT().TempDir(), "--profiling")
 		dashApply(m, dashEnv(env))
 		m.mustBerth("wait", "--for=condition=Ready", "environment/"+env, "--timeout=120s")
 		DeferCleanup(func() { _, _, _ = m.berth("", "delete", "environment", env, "--timeout=120s") })
@@ -41,7 +41,7 @@ var _ = Describe("Dashboard HTTP", Ordered, func() {
 
 		// No token, no cookie: 401 and a page saying how to sign in, never
 		// the data (a spec's env values may hold passwords).
-		for _, path := range []string{"/", "/env/" + env, "/engine", "/events/overview", "/env/" + env + "/logs/web?follow=0", "/env/" + env + "/memory", "/metrics"} {
+		for _, path := range []string{"/", "/env/" + env, "/engine", "/events/overview", "/env/" + env + "/logs/web?follow=0", "/env/" + env + "/memory", "/metrics", "/debug/pprof/heap?debug=1"} {
 			code, body, h := dashGet(m, path, "Authorization", "")
 			Expect(code).To(Equal(http.StatusUnauthorized), "GET %s without a token on loopback", path)
 			Expect(body).To(ContainSubstring("?token="), "GET %s: the 401 page says how to sign in", path)
@@ -50,6 +50,10 @@ var _ = Describe("Dashboard HTTP", Ordered, func() {
 		}
 		code, _, _ := dashGet(m, "/", "Authorization", "Bearer not-the-token")
 		Expect(code).To(Equal(http.StatusUnauthorized))
+		// --profiling: the runtime's profiles, with the token only.
+		code, body, _ := dashGet(m, "/debug/pprof/heap?debug=1")
+		Expect(code).To(Equal(http.StatusOK))
+		Expect(body).To(ContainSubstring("heap profile:"))
 		req, err := http.NewRequest(http.MethodPost, "http://"+m.httpAddr+"/env/"+env+"/restart/web", nil)
 		Expect(err).NotTo(HaveOccurred())
 		req.Header.Set("X-Berth-Dashboard", "1")
@@ -71,7 +75,7 @@ var _ = Describe("Dashboard HTTP", Ordered, func() {
 		Expect(cookies[0].SameSite).To(Equal(http.SameSiteStrictMode))
 		Expect(cookies[0].Path).To(Equal("/"))
 		Expect(cookies[0].Value).NotTo(ContainSubstring(m.token))
-		code, body, _ := dashGet(m, "/", "Authorization", "", "Cookie", cookies[0].Name+"="+cookies[0].Value)
+		code, body, _ = dashGet(m, "/", "Authorization", "", "Cookie", cookies[0].Name+"="+cookies[0].Value)
 		Expect(code).To(Equal(http.StatusOK))
 		Expect(body).To(ContainSubstring(`data-name="` + env + `"`))
 		// /metrics takes the bearer token, as Prometheus sends it.

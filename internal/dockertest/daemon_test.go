@@ -16,9 +16,27 @@ import (
 
 const testImage = "berth-testapp:dev"
 
-// startOrSkip starts a second daemon, skipping when this machine cannot
-// run one (not root, no dockerd) or has no main daemon to copy images from.
+// startOrSkip starts a second daemon (stopped when the test ends) after
+// needDaemon.
 func startOrSkip(t *testing.T) *Daemon {
+	t.Helper()
+	needDaemon(t)
+	d, err := Start(context.Background(), Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return d
+}
+
+// needDaemon skips when this machine cannot run a second daemon (not root,
+// no dockerd) or has no main daemon to copy images from, and fails when
+// the main daemon lacks the test image.
+func needDaemon(t *testing.T) {
 	t.Helper()
 	if err := available(Options{}); err != nil {
 		t.Skipf("skipping: %v", err)
@@ -36,16 +54,6 @@ func startOrSkip(t *testing.T) *Daemon {
 	if _, err := main.ImageInspect(ctx, testImage); err != nil {
 		t.Fatalf("%s is missing on the main daemon (hack/build-images.sh builds it): %v", testImage, err)
 	}
-	d, err := Start(context.Background(), Options{Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := d.Stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
-	return d
 }
 
 // docker runs the docker CLI against host.
@@ -200,4 +208,98 @@ func TestCrashedRunIsCleanedByTheNextStart(t *testing.T) {
 	if out, err := exec.Command("docker", "-H", again.Host, "ps", "-aq").CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "" {
 		t.Errorf("the new daemon is not empty: %s %v", out, err)
 	}
+}
+
+// envCrashHelper makes the test binary the crashing test of
+// TestKilledTestProcessIsCleanedUp.
+const envCrashHelper = "BERTH_DOCKERTEST_CRASH_HELPER"
+
+// TestCrashHelper is not a test of its own: run by
+// TestKilledTestProcessIsCleanedUp, it starts a daemon, runs a container
+// on a network of the daemon's, prints the slot and waits to be killed.
+func TestCrashHelper(t *testing.T) {
+	if os.Getenv(envCrashHelper) == "" {
+		t.Skip("helper process of TestKilledTestProcessIsCleanedUp")
+	}
+	ctx := context.Background()
+	d, err := Start(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.LoadImages(ctx, testImage); err != nil {
+		t.Fatal(err)
+	}
+	docker(t, d.Host, "network", "create", "--subnet", d.AddressPool.Addr().String()+"/24", "killed-net")
+	netID := docker(t, d.Host, "network", "inspect", "-f", "{{.Id}}", "killed-net")
+	docker(t, d.Host, "run", "-d", "--network", "killed-net", testImage, "--http-port=0")
+	os.Stdout.WriteString("slot " + strconv.Itoa(d.Slot) + " " + d.Bridge + " br-" + netID[:12] + "\n")
+	select {}
+}
+
+// TestKilledTestProcessIsCleanedUp kills -9 a test process that holds a
+// daemon (its dockerd gets SIGTERM as its parent dies and shuts down; the
+// slot's directory, bridge and network bridge stay) and checks that the
+// next Start cleans the slot.
+func TestKilledTestProcessIsCleanedUp(t *testing.T) {
+	needDaemon(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.v")
+	cmd.Env = append(os.Environ(), envCrashHelper+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var slot, bridge, netBridge string
+	buf := make([]byte, 4096)
+	var seen string
+	deadline := time.Now().Add(2 * time.Minute)
+	for slot == "" && time.Now().Before(deadline) {
+		n, err := out.Read(buf)
+		seen += string(buf[:n])
+		for _, line := range strings.Split(seen, "\n") {
+			if f := strings.Fields(line); len(f) == 4 && f[0] == "slot" {
+				slot, bridge, netBridge = f[1], f[2], f[3]
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	if slot == "" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("helper did not start a daemon: %s", seen)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if !linkExists(bridge) || !linkExists(netBridge) {
+		t.Fatalf("nothing left to clean: bridge %s exists=%v, %s exists=%v", bridge, linkExists(bridge), netBridge, linkExists(netBridge))
+	}
+
+	d, err := Start(context.Background(), Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	if linkExists(netBridge) {
+		t.Errorf("the killed run's network bridge %s is still there", netBridge)
+	}
+	if d.Bridge != bridge && linkExists(bridge) {
+		t.Errorf("the killed run's bridge %s is still there", bridge)
+	}
+	if dockerds, others := slotProcesses(layout{slot: mustAtoi(t, slot), base: d.l.base}); d.Bridge != bridge && len(dockerds)+len(others) > 0 {
+		t.Errorf("the killed run's processes remain: %v %v", dockerds, others)
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

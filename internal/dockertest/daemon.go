@@ -74,6 +74,9 @@ type Daemon struct {
 	done    chan struct{}
 	waitErr error
 	stopped bool
+	// restarted: dockerd was started again on the slot's directories to
+	// clean up after a crash (at most once).
+	restarted bool
 }
 
 // Start runs a second dockerd in a free slot and returns once it answers

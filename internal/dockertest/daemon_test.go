@@ -210,6 +210,37 @@ func TestCrashedRunIsCleanedByTheNextStart(t *testing.T) {
 	}
 }
 
+// TestStopAfterDockerdDied kills dockerd under a running container and
+// checks that Stop still ends the container (through one more start of the
+// daemon) and removes the slot.
+func TestStopAfterDockerdDied(t *testing.T) {
+	d := startOrSkip(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := d.LoadImages(ctx, testImage); err != nil {
+		t.Fatal(err)
+	}
+	id := docker(t, d.Host, "run", "-d", testImage, "--http-port=0")
+	pid, _ := strconv.Atoi(docker(t, d.Host, "inspect", "-f", "{{.State.Pid}}", id))
+	_ = d.proc.Process.Kill()
+	<-d.done
+	if syscall.Kill(pid, 0) != nil {
+		t.Fatalf("container process %d died with dockerd", pid)
+	}
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if syscall.Kill(pid, 0) == nil {
+		t.Errorf("container process %d still runs after Stop", pid)
+	}
+	if _, err := os.Stat(d.Dir); !os.IsNotExist(err) {
+		t.Errorf("%s left after Stop (%v)", d.Dir, err)
+	}
+	if linkExists(d.Bridge) {
+		t.Errorf("bridge %s left after Stop", d.Bridge)
+	}
+}
+
 // envCrashHelper makes the test binary the crashing test of
 // TestKilledTestProcessIsCleanedUp.
 const envCrashHelper = "BERTH_DOCKERTEST_CRASH_HELPER"

@@ -28,8 +28,9 @@
 //
 // Stop stops every container the daemon holds (docker stop, never a forced
 // removal), removes its networks, SIGTERMs dockerd and waits, then unmounts
-// whatever is left under dN, deletes berthbrN, the cgroup parent and dN. A
-// test that crashed leaves its slot's lock file unlocked: the next Start
+// whatever is left under dN, deletes berthbrN, the cgroup parent and dN; a
+// dockerd that died under the test is started once more first, so that its
+// still-running containers end gracefully. A test that crashed leaves its slot's lock file unlocked: the next Start
 // finds the slot by its marker file, restarts its dockerd on the old
 // directories (which stops the leftover containers gracefully) and cleans it
 // the same way. Nothing without the marker, and nothing of the main daemon,

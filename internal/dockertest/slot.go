@@ -175,6 +175,7 @@ func recoverSlot(ctx context.Context, d *Daemon, m marker) error {
 				errs = append(errs, fmt.Errorf("recreate bridge %s: %w", d.Bridge, err))
 			}
 		}
+		d.restarted = true
 		if err := d.launch(ctx, false); err != nil {
 			errs = append(errs, fmt.Errorf("restart for cleanup: %w", err))
 		}

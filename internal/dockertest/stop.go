@@ -30,6 +30,15 @@ func (d *Daemon) Stop() error {
 	defer cancel()
 	var errs []error
 	var bridges []string
+	if _, others := slotProcesses(d.l); d.Pid() == 0 && !d.restarted && len(others) > 0 {
+		// dockerd died under the test with containers still running:
+		// started once more, its restore stops them gracefully.
+		d.restarted = true
+		errs = append(errs, retireContainerd(d.l))
+		if err := d.launch(ctx, false); err != nil {
+			errs = append(errs, fmt.Errorf("dockertest: restart for cleanup: %w", err))
+		}
+	}
 	if d.Pid() != 0 {
 		errs = append(errs, d.stopContainers(ctx))
 		var err error

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/clientcmd"
 
 	v1 "berth.dev/berth/apis/v1alpha1"
@@ -167,45 +169,88 @@ func scaleEnvironment(name string, o scaleOptions) *v1.Environment {
 	return env
 }
 
-// waitEnvs lists the Environments every 250 ms (one API read, no Docker
-// call) until done(how many of the run exist, how many are Ready at their
-// generation) holds. Every 15 s it prints how many are in which phase.
+// waitEnvs follows the Environments with one list and then a watch until
+// done(how many of the run exist, how many are Ready at their generation)
+// holds, and every 15 s prints how many are in which phase. A watch, not a
+// list every few hundred ms: the manager serves the API in-process, so a
+// poll of hundreds of Environments would be counted in its CPU.
 func waitEnvs(ctx context.Context, cs versioned.Interface, prefix string, timeout time.Duration, out io.Writer, done func(n, ready int) bool) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	start := time.Now()
-	lastReport := start
-	deadline := start.Add(timeout)
-	var phases map[v1.EnvironmentPhase]int
-	for time.Now().Before(deadline) {
-		list, err := cs.BerthV1alpha1().Environments().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		n, ready := 0, 0
+	envs := map[string]*v1.Environment{}
+	count := func() (n, ready int, phases map[v1.EnvironmentPhase]int) {
 		phases = map[v1.EnvironmentPhase]int{}
-		for _, e := range list.Items {
-			if !strings.HasPrefix(e.Name, prefix) {
-				continue
-			}
+		for _, e := range envs {
 			n++
 			phases[e.Status.Phase]++
 			if e.Status.ObservedGeneration == e.Generation && apimeta.IsStatusConditionTrue(e.Status.Conditions, v1.ConditionReady) {
 				ready++
 			}
 		}
-		if done(n, ready) {
-			return nil
-		}
-		if time.Since(lastReport) >= 15*time.Second {
-			lastReport = time.Now()
-			fmt.Fprintf(out, "  after %s: %d Environments, %d Ready; phases %s\n", time.Since(start).Round(time.Second), n, ready, phaseCounts(phases))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+		return n, ready, phases
+	}
+	api := cs.BerthV1alpha1().Environments()
+	list, err := api.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for k := range list.Items {
+		if e := &list.Items[k]; strings.HasPrefix(e.Name, prefix) {
+			envs[e.Name] = e
 		}
 	}
-	return fmt.Errorf("timed out after %s; phases %s", timeout, phaseCounts(phases))
+	rv := list.ResourceVersion
+	report := time.NewTicker(15 * time.Second)
+	defer report.Stop()
+	for {
+		if n, ready, _ := count(); done(n, ready) {
+			return nil
+		}
+		w, err := api.Watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
+		if err != nil {
+			_, _, phases := count()
+			return fmt.Errorf("watch: %w; phases %s", err, phaseCounts(phases))
+		}
+		if err := func() error {
+			defer w.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					_, _, phases := count()
+					return fmt.Errorf("timed out after %s; phases %s", timeout, phaseCounts(phases))
+				case <-report.C:
+					n, ready, phases := count()
+					fmt.Fprintf(out, "  after %s: %d Environments, %d Ready; phases %s\n", time.Since(start).Round(time.Second), n, ready, phaseCounts(phases))
+				case ev, ok := <-w.ResultChan():
+					if !ok {
+						return nil // the server ended the watch: resume from rv
+					}
+					e, isEnv := ev.Object.(*v1.Environment)
+					if !isEnv {
+						if ev.Type == watch.Error {
+							return fmt.Errorf("watch: %v", apierrors.FromObject(ev.Object))
+						}
+						continue
+					}
+					rv = e.ResourceVersion
+					if ev.Type == watch.Bookmark || !strings.HasPrefix(e.Name, prefix) {
+						continue
+					}
+					if ev.Type == watch.Deleted {
+						delete(envs, e.Name)
+					} else {
+						envs[e.Name] = e
+					}
+					if n, ready, _ := count(); done(n, ready) {
+						return nil
+					}
+				}
+			}
+		}(); err != nil {
+			return err
+		}
+	}
 }
 
 func phaseCounts(m map[v1.EnvironmentPhase]int) string {

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,11 +122,16 @@ func TestBuildFailureIsReportedWithItsOutputBounded(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	c := newTestClient(t, dockerHost, governor.ProfileCI)
-	// A lot of output (a long COPY of missing files fails the build after
-	// a long error), then failure. FROM scratch cannot RUN, so the
-	// output is the daemon's own.
-	lines := strings.Repeat("LABEL x=yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\n", 300)
-	dir := buildTree(t, "FROM scratch\n"+lines+"COPY missing.txt /\n", map[string]string{})
+	// A lot of output, then failure. FROM scratch cannot RUN, so the
+	// output is the daemon's own: it echoes every step, and one LABEL
+	// step of a hundred long labels is 9 KB of it in one build step (a
+	// step per label made the legacy builder commit 300 layers, minutes
+	// on a loaded machine).
+	labels := make([]string, 100)
+	for i := range labels {
+		labels[i] = fmt.Sprintf("x%d=%s", i, strings.Repeat("y", 80))
+	}
+	dir := buildTree(t, "FROM scratch\nLABEL "+strings.Join(labels, " \\\n  ")+"\nCOPY missing.txt /\n", map[string]string{})
 	spec := buildSpecFor(t, dir, "bad")
 	removeBuilt(t, c, spec.Tag)
 	out := buildctx.NewTail(4 << 10)

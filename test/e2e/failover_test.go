@@ -41,6 +41,7 @@ var _ = Describe("Failover", Ordered, func() {
 		dir               string
 		managerKubeconfig string
 		kube              *kubernetes.Clientset
+		failover          func(crashPoint)
 	)
 
 	BeforeAll(func() {
@@ -68,7 +69,18 @@ var _ = Describe("Failover", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 	})
 
-	It("has the standby take over from a leader killed mid-converge, adopt, duplicate nothing, and tear down", func() {
+	// Where the leader dies: its proxy holds one of its Docker calls (the
+	// 6th container create, or the 4th start) and the test kills it while
+	// the call is held, so the kill lands mid-converge every time.
+	It("has the standby take over from a leader killed mid-create, adopt, duplicate nothing, and tear down", func() {
+		failover(crashPoint{call: "create", after: 5, made: 5})
+	})
+	It("has the standby take over from a leader killed between a create and its start, adopt, duplicate nothing, and tear down", func() {
+		failover(crashPoint{call: "start", after: 3, made: 8})
+	})
+
+	failover = func(cp crashPoint) {
+		GinkgoHelper()
 		host := uniqueName("failover-host")
 		owner := "berth-host-" + host // README: the managed-by label of a host's managers
 		name := uniqueName("failover")
@@ -78,25 +90,23 @@ var _ = Describe("Failover", Ordered, func() {
 		decoyStarts := d.startTimes()
 
 		// Each manager reaches Docker through a recording proxy of its
-		// own: the leader's holds the 6th container create, so that the
-		// kill lands mid-converge (some containers made, some not) with
-		// containers created and not yet started; the standby's shows it
-		// makes no Docker write while it stands by.
+		// own: the leader's holds the crash point's call; the standby's
+		// shows it makes no Docker write while it stands by.
 		proxyA, proxyB := startProxy(), startProxy()
-		var createsMu sync.Mutex
-		createCalls := 0
+		var callsMu sync.Mutex
+		calls := 0
 		proxyA.SetFaults(faultproxy.Faults{Latency: time.Hour, Match: func(method, path string) bool {
-			if method != "POST" || path != "/containers/create" {
+			if method != "POST" || !cp.matches(path) {
 				return false
 			}
-			createsMu.Lock()
-			defer createsMu.Unlock()
-			createCalls++
-			return createCalls > 5
+			callsMu.Lock()
+			defer callsMu.Unlock()
+			calls++
+			return calls > cp.after
 		}})
 		start := func(sub string, proxy *faultproxy.Proxy) *managerProcess {
 			GinkgoHelper()
-			dataDir := filepath.Join(dir, sub)
+			dataDir := filepath.Join(dir, name+"-"+sub)
 			return execManager(binDir, dataDir, append([]string{
 				"--kubeconfig", managerKubeconfig,
 				"--data-dir", dataDir,
@@ -142,33 +152,40 @@ var _ = Describe("Failover", Ordered, func() {
 		destroys := recordEvents("type=container", "event=destroy", "label="+v1alpha1.LabelEnvironment+"="+name)
 		kubectl(cluster.Kubeconfig, "apply", "-f", writeFile(dir, name+".yaml", render(withVolumes(environment(name, svcs...), "data"))))
 
-		// Wait for the held create: five containers exist, three do not.
+		// Wait for the held call, with what it follows made.
 		Eventually(func(g Gomega) {
-			createsMu.Lock()
-			n := createCalls
-			createsMu.Unlock()
-			g.Expect(n).To(BeNumerically(">", 5), "the 6th create has not reached the proxy")
-			g.Expect(ownedContainers(name, owner)).To(HaveLen(5))
+			callsMu.Lock()
+			n := calls
+			callsMu.Unlock()
+			g.Expect(n).To(BeNumerically(">", cp.after), "the held %s has not reached the proxy", cp.call)
+			g.Expect(ownedContainers(name, owner)).To(HaveLen(cp.made))
 		}).WithTimeout(3 * time.Minute).WithPolling(20 * time.Millisecond).Should(Succeed())
 		a.kill()
 		killedAt := time.Now()
 		proxyA.SetFaults(faultproxy.Faults{})
 		made := ownedContainers(name, owner)
 		var states []string
-		created := 0
+		created, running := 0, 0
 		for _, s := range services {
 			if c, ok := made[s]; ok {
 				states = append(states, s+"="+string(c.State))
-				if c.State == "created" {
+				switch c.State {
+				case "created":
 					created++
+				case "running":
+					running++
 				}
 			} else {
 				states = append(states, s+"=missing")
 			}
 		}
-		fmt.Fprintf(GinkgoWriter, "killed the leader with %d of %d containers made: %s\n", len(made), len(svcs), strings.Join(states, " "))
-		Expect(made).To(HaveLen(5), "the kill must land mid-converge")
+		fmt.Fprintf(GinkgoWriter, "killed the leader during a held %s with %d of %d containers made: %s\n", cp.call, len(made), len(svcs), strings.Join(states, " "))
+		Expect(made).To(HaveLen(cp.made))
+		Expect(running).To(BeNumerically("<", len(svcs)), "the kill must land mid-converge")
 		Expect(created).To(BeNumerically(">", 0), "the kill must leave a container created and never started")
+		if cp.call == "start" {
+			Expect(running).To(Equal(cp.after), "the starts before the held one")
+		}
 		Expect(a.exitErr).To(HaveOccurred(), "kill -9 is not a clean exit")
 		Expect(writes(proxyB.Requests())).To(BeEmpty(), "the standby wrote to Docker")
 
@@ -179,7 +196,7 @@ var _ = Describe("Failover", Ordered, func() {
 		Eventually(leads(b)).WithTimeout(30 * time.Second).Should(Equal(1.0))
 		b.waitReady(5*time.Minute, name)
 		ready := time.Since(killedAt)
-		fmt.Fprintf(GinkgoWriter, "failover (lease 4s, renew 3s, retry 1s): new leader %s after kill -9, Environment Ready %s after\n",
+		fmt.Fprintf(GinkgoWriter, "failover at a held "+cp.call+" (lease 4s, renew 3s, retry 1s): new leader %s after kill -9, Environment Ready %s after\n",
 			tookOver.Round(time.Millisecond), ready.Round(time.Millisecond))
 
 		// Exactly one container per service, under its own name, running;
@@ -238,8 +255,23 @@ var _ = Describe("Failover", Ordered, func() {
 		// The survivor stops cleanly and hands the Lease back.
 		b.stop()
 		Eventually(holder).WithTimeout(30 * time.Second).Should(BeEmpty())
-	})
+	}
 })
+
+// crashPoint is the leader's Docker call its proxy holds: the first after
+// `after` such calls passed; made containers exist by then.
+type crashPoint struct {
+	call  string // "create" or "start"
+	after int
+	made  int
+}
+
+func (cp crashPoint) matches(path string) bool {
+	if cp.call == "create" {
+		return path == "/containers/create"
+	}
+	return strings.HasPrefix(path, "/containers/") && strings.HasSuffix(path, "/start")
+}
 
 // ownedContainers maps service → container for env's containers that
 // carry owner's managed-by label, failing on two for one service.

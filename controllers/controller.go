@@ -261,6 +261,7 @@ func needsReconcile(oldObj, newObj interface{}) bool {
 	}
 	return oldEnv.Generation != newEnv.Generation ||
 		oldEnv.Status.Host != newEnv.Status.Host ||
+		markedUnreachable(oldEnv, newEnv) ||
 		!oldEnv.DeletionTimestamp.Equal(newEnv.DeletionTimestamp) ||
 		!equality.Semantic.DeepEqual(oldEnv.Finalizers, newEnv.Finalizers) ||
 		!equality.Semantic.DeepEqual(oldEnv.Labels, newEnv.Labels) ||

@@ -159,3 +159,16 @@ func removeString(list []string, s string) []string {
 	}
 	return out
 }
+
+// markedUnreachable reports whether the placement just marked newEnv's
+// host unreachable: if this manager is that host's and alive after all
+// (a heartbeat that came late), its reconcile puts Ready right.
+func markedUnreachable(oldEnv, newEnv *v1alpha1.Environment) bool {
+	reason := func(e *v1alpha1.Environment) string {
+		if c := meta.FindStatusCondition(e.Status.Conditions, v1alpha1.ConditionReady); c != nil {
+			return c.Reason
+		}
+		return ""
+	}
+	return reason(newEnv) == v1alpha1.ReasonHostUnreachable && reason(oldEnv) != v1alpha1.ReasonHostUnreachable
+}

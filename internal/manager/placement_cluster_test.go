@@ -1,0 +1,165 @@
+package manager
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/client/clientset/versioned"
+	"berth.dev/berth/internal/docker"
+	"berth.dev/berth/internal/kubetest"
+)
+
+// TestPlacementAcrossHosts runs two managers of two hosts on a real
+// kube-apiserver (both on the one local Docker daemon, with their own
+// identities): a pinned Environment lands on its host, an unpinned one on
+// the host with more free budget, and stopping a host's manager turns its
+// Environments Ready=Unknown (HostUnreachable) without moving them.
+func TestPlacementAcrossHosts(t *testing.T) {
+	if ok, _ := kubetest.Available(); !ok {
+		t.Skip("no kube-apiserver binaries (hack/ensure-kube-apiserver.sh)")
+	}
+	ctx := context.Background()
+	c, err := kubetest.Start(ctx, kubetest.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	start := func(dir, host, budget string) *Manager {
+		o := DefaultOptions()
+		o.DataDir, o.Kubeconfig, o.DashboardListen, o.Host = dir, c.Kubeconfig, "127.0.0.1:0", host
+		o.MemoryBudget, o.HostGrace = budget, 3*time.Second
+		o.LeaderElection.LeaseDuration, o.LeaderElection.RenewDeadline, o.LeaderElection.RetryPeriod = 4*time.Second, 3*time.Second, 500*time.Millisecond
+		m, err := Start(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	dirA, dirB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	a := start(dirA, "host-a", "1Gi")
+	defer func() { _ = a.Stop() }()
+	b := start(dirB, "host-b", "2Gi")
+	bStopped := false
+	defer func() {
+		if !bStopped {
+			_ = b.Stop()
+		}
+	}()
+	idA, _ := docker.LoadOrCreateIdentity(dirA)
+
+	envs := versioned.NewForConfigOrDie(c.RESTConfig()).BerthV1alpha1().Environments()
+	suffix := fmt.Sprint(time.Now().UnixNano() % 1e6)
+	mk := func(name, host string) *v1alpha1.Environment {
+		return &v1alpha1.Environment{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: v1alpha1.EnvironmentSpec{Host: host, Services: []v1alpha1.Service{{
+				Name: "web", Image: "berth-testapp:dev", ImagePullPolicy: v1alpha1.PullNever,
+			}}},
+		}
+	}
+	pinned, unpinned := "pin-"+suffix, "free-"+suffix
+	for _, e := range []*v1alpha1.Environment{mk(pinned, "host-a"), mk(unpinned, "")} {
+		if _, err := envs.Create(ctx, e, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		for _, n := range []string{pinned, unpinned} {
+			_ = envs.Delete(ctx, n, metav1.DeleteOptions{})
+		}
+	}()
+	get := func(name string) *v1alpha1.Environment {
+		e, err := envs.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("get %s: %v", name, err)
+		}
+		return e
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+			if cond() {
+				return
+			}
+		}
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	ready := func(name string) func() bool {
+		return func() bool { return meta.IsStatusConditionTrue(get(name).Status.Conditions, v1alpha1.ConditionReady) }
+	}
+
+	eventually(pinned+" Ready", ready(pinned))
+	if h := get(pinned).Status.Host; h != "host-a" {
+		t.Fatalf("pinned Environment bound to %q, want host-a", h)
+	}
+	// Its container is host-a's manager's.
+	dA, err := docker.New(docker.Config{Host: docker.DefaultConfig().Host, ManagerID: idA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dA.Close()
+	cts, err := dA.ListContainers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := 0
+	for _, ct := range cts {
+		if ct.Environment == pinned && ct.Labels[v1alpha1.LabelManagedBy] == idA {
+			owned++
+		}
+		if ct.Environment == unpinned {
+			t.Errorf("host-a's manager made a container of %s, bound elsewhere", unpinned)
+		}
+	}
+	if owned != 1 {
+		t.Fatalf("containers of %s owned by host-a's manager: %d, want 1", pinned, owned)
+	}
+
+	// host-b has more free budget (2Gi against 1Gi less the pinned one).
+	eventually(unpinned+" Ready", ready(unpinned))
+	if h := get(unpinned).Status.Host; h != "host-b" {
+		t.Fatalf("unpinned Environment bound to %q, want host-b (more free budget)", h)
+	}
+
+	if err := b.Stop(); err != nil {
+		t.Fatalf("stop host-b's manager: %v", err)
+	}
+	bStopped = true
+	eventually(unpinned+" HostUnreachable", func() bool {
+		r := meta.FindStatusCondition(get(unpinned).Status.Conditions, v1alpha1.ConditionReady)
+		return r != nil && r.Status == metav1.ConditionUnknown && r.Reason == v1alpha1.ReasonHostUnreachable
+	})
+	e := get(unpinned)
+	if e.Status.Host != "host-b" {
+		t.Errorf("after host-b went silent, %s is bound to %q: it must not move", unpinned, e.Status.Host)
+	}
+	t.Logf("Ready: %s", meta.FindStatusCondition(e.Status.Conditions, v1alpha1.ConditionReady).Message)
+	if !meta.IsStatusConditionTrue(get(pinned).Status.Conditions, v1alpha1.ConditionReady) {
+		t.Errorf("%s on the live host-a is no longer Ready", pinned)
+	}
+
+	// host-b's manager back: its own reconcile rewrites Ready; then both
+	// are torn down by their own hosts' managers.
+	b = start(dirB, "host-b", "2Gi")
+	bStopped = false
+	eventually(unpinned+" Ready again", ready(unpinned))
+	for _, n := range []string{pinned, unpinned} {
+		if err := envs.Delete(ctx, n, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{pinned, unpinned} {
+		eventually(n+" deleted", func() bool {
+			_, err := envs.Get(ctx, n, metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		})
+	}
+}

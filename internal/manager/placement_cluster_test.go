@@ -83,15 +83,7 @@ func TestPlacementAcrossHosts(t *testing.T) {
 		}
 		return e
 	}
-	eventually := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-			if cond() {
-				return
-			}
-		}
-		t.Fatalf("timed out waiting for %s", what)
-	}
+	eventually := func(what string, cond func() bool) { t.Helper(); waitUntil(t, what, cond) }
 	ready := func(name string) func() bool {
 		return func() bool { return meta.IsStatusConditionTrue(get(name).Status.Conditions, v1alpha1.ConditionReady) }
 	}
@@ -162,4 +154,15 @@ func TestPlacementAcrossHosts(t *testing.T) {
 			return apierrors.IsNotFound(err)
 		})
 	}
+}
+
+// waitUntil polls cond with a generous timeout (a shared, loaded machine).
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
 }

@@ -38,6 +38,15 @@ type placer struct {
 	grace  time.Duration
 	plan   plan.Options
 	log    logr.Logger
+	// wake asks for a pass before the next tick.
+	wake chan struct{}
+}
+
+func (p *placer) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
 }
 
 // runPlacement campaigns for the placement Lease until ctx is done and
@@ -73,6 +82,17 @@ func runPlacement(ctx context.Context, cfg *rest.Config, o *Options, identity st
 					inf := factory.Berth().V1alpha1().Environments()
 					p := &placer{envs: envs, kube: kube, lister: inf.Lister(), ns: le.Namespace, grace: o.HostGrace, plan: planOpts, log: log}
 					informer := inf.Informer()
+					// A new Environment is placed at once, not at the
+					// next tick.
+					p.wake = make(chan struct{}, 1)
+					_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+						AddFunc: func(any) { p.poke() },
+						UpdateFunc: func(_, obj any) {
+							if e, ok := obj.(*v1alpha1.Environment); ok && e.Status.Host == "" {
+								p.poke()
+							}
+						},
+					})
 					factory.Start(lctx.Done())
 					defer factory.Shutdown()
 					if !cache.WaitForCacheSync(lctx.Done(), informer.HasSynced) {
@@ -103,6 +123,7 @@ func (p *placer) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-p.wake:
 		}
 	}
 }

@@ -66,6 +66,10 @@ func unreachable(host string, hosts map[string]HostBudget, now time.Time, grace 
 		return "", false
 	}
 	ago := now.Sub(h.Renewed).Round(time.Second)
+	if ago <= grace {
+		// Just past grace: whole seconds would read as within it.
+		ago = now.Sub(h.Renewed).Round(10 * time.Millisecond)
+	}
 	return fmt.Sprintf("host %s was last seen %s ago (at %s; --host-grace %s); its containers are left where they are",
 		host, ago, h.Renewed.UTC().Format(time.RFC3339), grace), true
 }

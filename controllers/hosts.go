@@ -63,9 +63,20 @@ func routeOf(env *v1alpha1.Environment, host string, solo bool) hostRoute {
 	}
 }
 
-// route is routeOf for this controller.
+// route is routeOf for this controller, with one exception routeOf
+// cannot see: an unbound Environment whose containers this manager
+// already runs (made before berth bound Environments to hosts) is this
+// host's, to bind (or, being deleted, to tear down), wherever the
+// placement would have put it.
 func (c *Controller) route(env *v1alpha1.Environment) hostRoute {
-	return routeOf(env, c.opts.Host, c.opts.PlaceLocally)
+	r := routeOf(env, c.opts.Host, c.opts.PlaceLocally)
+	if env.Status.Host == "" && env.Spec.Host == "" && (r == routeSkip || r == routeRelease) && c.runsContainers(env) {
+		if r == routeRelease {
+			return routeServe
+		}
+		return routeBind
+	}
+	return r
 }
 
 // wants reports whether an event about obj should enqueue it: Environments

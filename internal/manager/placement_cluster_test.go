@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,4 +166,64 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// TestHostFieldsOnCluster checks the CRD's own rules for spec.host and
+// status.host on a real kube-apiserver (no manager runs): the pattern,
+// create-only spec.host, and status.host written once.
+func TestHostFieldsOnCluster(t *testing.T) {
+	if ok, _ := kubetest.Available(); !ok {
+		t.Skip("no kube-apiserver binaries (hack/ensure-kube-apiserver.sh)")
+	}
+	ctx := context.Background()
+	c, err := kubetest.Start(ctx, kubetest.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	envs := versioned.NewForConfigOrDie(c.RESTConfig()).BerthV1alpha1().Environments()
+	mk := func(name, host string) *v1alpha1.Environment {
+		return &v1alpha1.Environment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.EnvironmentSpec{Host: host,
+			Services: []v1alpha1.Service{{Name: "web", Image: "berth-testapp:dev"}}}}
+	}
+	refused := func(what string, err error, want string) {
+		t.Helper()
+		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want Invalid naming %q", what, err, want)
+		}
+	}
+	_, err = envs.Create(ctx, mk("bad-host", "Docker_2"), metav1.CreateOptions{})
+	refused("create with host Docker_2", err, "spec.host")
+
+	pinned, err := envs.Create(ctx, mk("pinned", "docker-2"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := pinned.DeepCopy()
+	moved.Spec.Host = "docker-3"
+	_, err = envs.Update(ctx, moved, metav1.UpdateOptions{})
+	refused("change spec.host", err, "spec.host may not be set, changed or removed after create")
+	unpinned, err := envs.Create(ctx, mk("unpinned", ""), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := unpinned.DeepCopy()
+	added.Spec.Host = "docker-3"
+	_, err = envs.Update(ctx, added, metav1.UpdateOptions{})
+	refused("add spec.host", err, "spec.host may not be set, changed or removed after create")
+
+	bound := unpinned.DeepCopy()
+	bound.Status.Host = "docker-1"
+	bound, err = envs.UpdateStatus(ctx, bound, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatalf("first binding refused: %v", err)
+	}
+	rebound := bound.DeepCopy()
+	rebound.Status.Host = "docker-2"
+	_, err = envs.UpdateStatus(ctx, rebound, metav1.UpdateOptions{})
+	refused("rebind", err, "status.host may not change once set")
+	unbound := bound.DeepCopy()
+	unbound.Status.Host = ""
+	_, err = envs.UpdateStatus(ctx, unbound, metav1.UpdateOptions{})
+	refused("unbind", err, "status.host may not change once set")
 }

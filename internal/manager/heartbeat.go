@@ -11,6 +11,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"berth.dev/berth/internal/admission"
 )
 
 // The host heartbeat's annotations: what the placement reads of a host.
@@ -41,6 +44,24 @@ func heartbeatEvery(grace time.Duration) time.Duration {
 // budgetReading is the admission figures a heartbeat publishes: budget
 // bytes (0 none, -1 not known yet) and the admitted requests.
 type budgetReading func() (budget, admitted int64)
+
+// startHeartbeat runs the host's heartbeat, with the ledger's figures,
+// until ctx is done.
+func startHeartbeat(ctx context.Context, cfg *rest.Config, o *Options, identity string, ledger *admission.Ledger, log logr.Logger) error {
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("heartbeat client: %w", err)
+	}
+	read := func() (int64, int64) {
+		budget, known := ledger.Budget()
+		if !known {
+			return -1, 0
+		}
+		return budget, ledger.Snapshot().Admitted
+	}
+	go runHeartbeat(ctx, kube, o.LeaderElection.Namespace, o.Host, identity, o.HostGrace, read, log)
+	return nil
+}
 
 // runHeartbeat publishes host's admission budget in its Lease until ctx is
 // done, renewing it every heartbeatEvery(grace). Errors are logged and

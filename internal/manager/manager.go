@@ -21,7 +21,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"berth.dev/berth/apis/v1alpha1"
@@ -415,18 +414,9 @@ func runControllers(ctx context.Context, api store, dockerClient *docker.Client,
 	if api.External() {
 		// The host's budget for the placement, published while this
 		// manager leads its host (this function runs only then).
-		kube, err := kubernetes.NewForConfig(api.RESTConfig())
-		if err != nil {
-			return fmt.Errorf("heartbeat client: %w", err)
+		if err := startHeartbeat(ctx, api.RESTConfig(), o, identity, ledger, log.WithName("heartbeat")); err != nil {
+			return err
 		}
-		read := func() (int64, int64) {
-			budget, known := ledger.Budget()
-			if !known {
-				return -1, 0
-			}
-			return budget, ledger.Snapshot().Admitted
-		}
-		go runHeartbeat(ctx, kube, o.LeaderElection.Namespace, o.Host, identity, o.HostGrace, read, log.WithName("heartbeat"))
 	}
 	informerDone := make(chan error, 1)
 	go func() { informerDone <- dockerInformer.Run(ctx) }()

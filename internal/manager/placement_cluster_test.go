@@ -73,8 +73,16 @@ func TestPlacementAcrossHosts(t *testing.T) {
 		}
 	}
 	defer func() {
+		// Before the managers stop (defers run last first): a failed
+		// run must not leave containers behind.
 		for _, n := range []string{pinned, unpinned} {
 			_ = envs.Delete(ctx, n, metav1.DeleteOptions{})
+		}
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+			l, err := envs.List(ctx, metav1.ListOptions{})
+			if err == nil && len(l.Items) == 0 {
+				return
+			}
 		}
 	}()
 	get := func(name string) *v1alpha1.Environment {

@@ -39,8 +39,14 @@ func TestSoloManagerPlacesItself(t *testing.T) {
 		}
 	}
 	defer func() {
+		// Before the manager stops: a failed run leaves no container.
 		_ = envs.Delete(ctx, here, metav1.DeleteOptions{})
 		_ = envs.Delete(ctx, elsewhere, metav1.DeleteOptions{})
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+			if l, err := envs.List(ctx, metav1.ListOptions{}); err == nil && len(l.Items) == 0 {
+				return
+			}
+		}
 	}()
 	get := func(name string) *v1alpha1.Environment {
 		e, err := envs.Get(ctx, name, metav1.GetOptions{})

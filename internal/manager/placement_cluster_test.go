@@ -8,12 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/client/clientset/versioned"
+	informers "berth.dev/berth/client/informers/externalversions"
+	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/kubetest"
 )
@@ -234,4 +238,98 @@ func TestHostFieldsOnCluster(t *testing.T) {
 	unbound.Status.Host = ""
 	_, err = envs.UpdateStatus(ctx, unbound, metav1.UpdateOptions{})
 	refused("unbind", err, "status.host may not change once set")
+}
+
+// TestPlacementPass drives one placement pass at a time on a real
+// kube-apiserver, with heartbeats written as a host's manager writes them
+// and the pass's clock chosen: no live host leaves an Environment unbound
+// (NoLiveHost); a live one gets it; the same host silent past the grace
+// turns it HostUnreachable, still bound.
+func TestPlacementPass(t *testing.T) {
+	if ok, _ := kubetest.Available(); !ok {
+		t.Skip("no kube-apiserver binaries (hack/ensure-kube-apiserver.sh)")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := kubetest.Start(ctx, kubetest.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	cs := versioned.NewForConfigOrDie(c.RESTConfig())
+	kube := kubernetes.NewForConfigOrDie(c.RESTConfig())
+	factory := informers.NewSharedInformerFactory(cs, time.Minute)
+	inf := factory.Berth().V1alpha1().Environments()
+	informer := inf.Informer()
+	factory.Start(ctx.Done())
+	// Shutdown waits for the informers, which stop with ctx.
+	defer func() { cancel(); factory.Shutdown() }()
+	grace := 10 * time.Second
+	p := &placer{envs: cs, kube: kube, lister: inf.Lister(), ns: "default", grace: grace,
+		plan: plan.Options{DefaultMemoryLimit: 64 << 20, DefaultMemoryReservation: 32 << 20}, log: logr.Discard()}
+	envs := cs.BerthV1alpha1().Environments()
+	e := &v1alpha1.Environment{ObjectMeta: metav1.ObjectMeta{Name: "unplaced"},
+		Spec: v1alpha1.EnvironmentSpec{Services: []v1alpha1.Service{{Name: "web", Image: "berth-testapp:dev"}}}}
+	if _, err := envs.Create(ctx, e, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cached := func(cond func(*v1alpha1.Environment) bool) *v1alpha1.Environment {
+		t.Helper()
+		var got *v1alpha1.Environment
+		waitUntil(t, "the cache to see the write", func() bool {
+			got, _ = p.lister.Get("unplaced")
+			return informer.HasSynced() && got != nil && cond(got)
+		})
+		return got
+	}
+	ready := func(e *v1alpha1.Environment) *metav1.Condition {
+		return meta.FindStatusCondition(e.Status.Conditions, v1alpha1.ConditionReady)
+	}
+	cached(func(*v1alpha1.Environment) bool { return true })
+
+	if err := p.pass(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	got := cached(func(e *v1alpha1.Environment) bool { return ready(e) != nil })
+	if got.Status.Host != "" || ready(got).Reason != v1alpha1.ReasonNoLiveHost || ready(got).Status != metav1.ConditionUnknown {
+		t.Fatalf("no host: bound to %q, Ready %+v", got.Status.Host, ready(got))
+	}
+
+	// Two heartbeats: docker-1 has 1Gi with 900Mi admitted, docker-2 512Mi.
+	for _, h := range []struct {
+		name             string
+		budget, admitted int64
+	}{{"docker-1", 1 << 30, 900 << 20}, {"docker-2", 512 << 20, 0}} {
+		read := func() (int64, int64) { return h.budget, h.admitted }
+		if err := renewHeartbeat(ctx, kube, "default", h.name, "manager-of-"+h.name, grace, read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.pass(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	got = cached(func(e *v1alpha1.Environment) bool { return e.Status.Host != "" })
+	if got.Status.Host != "docker-2" {
+		t.Fatalf("bound to %q, want docker-2 (512Mi free against 124Mi)", got.Status.Host)
+	}
+
+	// docker-2 silent for longer than the grace.
+	if err := p.pass(ctx, time.Now().Add(grace+5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got = cached(func(e *v1alpha1.Environment) bool {
+		return ready(e) != nil && ready(e).Reason == v1alpha1.ReasonHostUnreachable
+	})
+	if got.Status.Host != "docker-2" || ready(got).Status != metav1.ConditionUnknown ||
+		!strings.Contains(ready(got).Message, "host docker-2 was last seen") {
+		t.Fatalf("silent host: bound to %q, Ready %+v", got.Status.Host, ready(got))
+	}
+	l, err := kube.CoordinationV1().Leases("default").Get(ctx, HostLeaseName("docker-2"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *l.Spec.HolderIdentity != "manager-of-docker-2" || *l.Spec.LeaseDurationSeconds != 10 ||
+		l.Annotations[annotationBudgetBytes] != fmt.Sprint(512<<20) || l.Annotations[annotationAdmittedBytes] != "0" {
+		t.Errorf("heartbeat Lease: holder %q, duration %d, annotations %v", *l.Spec.HolderIdentity, *l.Spec.LeaseDurationSeconds, l.Annotations)
+	}
 }

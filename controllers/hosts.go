@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -23,11 +24,12 @@ const (
 	// routeBind: this host's to bind (pinned to it, or, when this
 	// manager places alone, unpinned): status.host first, then as usual.
 	routeBind
-	// routeUnserved: pinned to a host no manager serves, seen by a
-	// manager that places alone: Ready=Unknown HostUnreachable.
+	// routeUnserved: pinned or bound to a host no manager serves, seen
+	// by a manager that places alone: Ready=Unknown HostUnreachable.
 	routeUnserved
 	// routeRelease: being deleted and bound to no host, so it has no
-	// Docker objects: the finalizer goes.
+	// Docker objects (or, placing alone, bound to a host nobody serves):
+	// the finalizer goes.
 	routeRelease
 )
 
@@ -41,6 +43,15 @@ func routeOf(env *v1alpha1.Environment, host string, solo bool) hostRoute {
 		return routeServe
 	case env.Status.Host == host:
 		return routeServe
+	case env.Status.Host != "" && solo:
+		// Bound to a host this only manager does not serve (its --host
+		// changed since): nobody else will, so say so, and let a delete
+		// through (what is left on this daemon is then an orphan, and
+		// collected as one).
+		if env.DeletionTimestamp != nil {
+			return routeRelease
+		}
+		return routeUnserved
 	case env.Status.Host != "":
 		return routeSkip
 	case env.DeletionTimestamp != nil:
@@ -128,7 +139,9 @@ func (c *Controller) releaseUnbound(ctx context.Context, env *v1alpha1.Environme
 
 // markUnserved says, once, that no manager serves env's pinned host.
 func (c *Controller) markUnserved(ctx context.Context, env *v1alpha1.Environment) (Result, error) {
-	msg := fmt.Sprintf("no manager serves host %s: this manager serves %s only", env.Spec.Host, c.opts.Host)
+	host := cmp.Or(env.Status.Host, env.Spec.Host)
+	msg := fmt.Sprintf("no manager serves host %s: this manager serves %s only (start it with --host %s to converge this Environment)",
+		host, c.opts.Host, host)
 	cond, changed := HostUnreachableCondition(env, msg, time.Now())
 	if !changed {
 		return Result{}, nil

@@ -117,6 +117,9 @@ func (c *Controller) admissionCandidates() ([]admission.Candidate, error) {
 	}
 	out := make([]admission.Candidate, 0, len(envs))
 	for _, env := range envs {
+		if !c.mine(env) {
+			continue // another host's budget
+		}
 		req := c.requests.of(env, c.opts.Plan)
 		out = append(out, admission.Candidate{
 			Name:     env.Name,

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -73,6 +74,15 @@ type Options struct {
 	// zero) for the ledger's pressure check; nil never reports pressure.
 	Meter         admission.Meter
 	MeterInterval time.Duration
+	// Host is the Docker host this controller serves (--host): it
+	// reconciles only Environments bound to it (status.host), binds the
+	// ones pinned to it (spec.host) and leaves every other one alone.
+	// "" serves every Environment.
+	Host string
+	// PlaceLocally binds unpinned Environments to Host too, and marks the
+	// ones pinned to another host HostUnreachable: the embedded server's
+	// only manager, where no placement holder runs.
+	PlaceLocally bool
 }
 
 // Controller converges Docker to Environments: the sample-controller shape,
@@ -191,12 +201,14 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 	c.lister = envInformer.Lister()
 	if _, err := c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj interface{}) {
-			c.enqueueObject(obj)
+			if c.wants(obj) {
+				c.enqueueObject(obj)
+			}
 			c.enqueueLeaseObject(obj)
 			c.enqueueBinding(obj)
 		},
 		UpdateFunc: func(oldObj, newObj interface{}) {
-			if needsReconcile(oldObj, newObj) {
+			if needsReconcile(oldObj, newObj) && c.wants(newObj) {
 				c.enqueueObject(newObj)
 			}
 			if leaseChanged(oldObj, newObj) {
@@ -206,7 +218,9 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 			c.enqueueBinding(newObj)
 		},
 		DeleteFunc: func(obj interface{}) {
-			c.enqueueObject(obj)
+			if c.wants(obj) {
+				c.enqueueObject(obj)
+			}
 			c.enqueueLeaseObject(obj)
 			c.enqueueBinding(obj)
 		},
@@ -234,7 +248,8 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 // bypassing the workqueue's backoff (every failure writes a status event,
 // which would enqueue the key again immediately). Spec changes, metadata the
 // reconcile reads (deletion, finalizers, labels, annotations such as a
-// restart request) and periodic resyncs still enqueue.
+// restart request), a binding to a host (status.host, written by the
+// placement) and periodic resyncs still enqueue.
 func needsReconcile(oldObj, newObj interface{}) bool {
 	oldEnv, ok1 := oldObj.(*v1alpha1.Environment)
 	newEnv, ok2 := newObj.(*v1alpha1.Environment)
@@ -245,6 +260,8 @@ func needsReconcile(oldObj, newObj interface{}) bool {
 		return true // a resync
 	}
 	return oldEnv.Generation != newEnv.Generation ||
+		oldEnv.Status.Host != newEnv.Status.Host ||
+		markedUnreachable(oldEnv, newEnv) ||
 		!oldEnv.DeletionTimestamp.Equal(newEnv.DeletionTimestamp) ||
 		!equality.Semantic.DeepEqual(oldEnv.Finalizers, newEnv.Finalizers) ||
 		!equality.Semantic.DeepEqual(oldEnv.Labels, newEnv.Labels) ||
@@ -386,6 +403,7 @@ func (c *Controller) updateGauges(context.Context) {
 	if err != nil {
 		return
 	}
+	envs = slices.DeleteFunc(envs, func(e *v1alpha1.Environment) bool { return !c.mine(e) })
 	phases := map[string]float64{}
 	for _, p := range []v1alpha1.EnvironmentPhase{v1alpha1.PhasePending, v1alpha1.PhaseQueued, v1alpha1.PhaseProgressing, v1alpha1.PhaseReady,
 		v1alpha1.PhaseDegraded, v1alpha1.PhaseFailed, v1alpha1.PhaseTerminating} {

@@ -35,6 +35,11 @@ func TestNeedsReconcile(t *testing.T) {
 			e.Annotations = map[string]string{"berth.dev/restart.api": "2026-11-26T08:00:00Z"}
 		}, true},
 		{"label", func(e *v1alpha1.Environment) { e.ResourceVersion, e.Labels = "11", map[string]string{"team": "x"} }, true},
+		{"bound to a host by the placement", func(e *v1alpha1.Environment) { e.ResourceVersion, e.Status.Host = "11", "web-1" }, true},
+		{"marked HostUnreachable by the placement", func(e *v1alpha1.Environment) {
+			e.ResourceVersion = "11"
+			e.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionUnknown, Reason: v1alpha1.ReasonHostUnreachable}}
+		}, true},
 	}
 	for _, tt := range tests {
 		oldEnv, newEnv := base(), base()

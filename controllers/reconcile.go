@@ -50,6 +50,16 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	if err != nil {
 		return Result{}, fmt.Errorf("get environment %s: %w", name, err)
 	}
+	switch c.route(stored) {
+	case routeSkip:
+		return Result{}, nil // another host's
+	case routeRelease:
+		return c.releaseUnbound(ctx, stored)
+	case routeUnserved:
+		return c.markUnserved(ctx, stored)
+	case routeBind:
+		return c.bindHost(ctx, stored)
+	}
 	env := stored.DeepCopy()
 	if c.opts.ExternalAPI {
 		// A Kubernetes API stores the spec as written; berth's
@@ -375,6 +385,9 @@ func (c *Controller) writeStatusLatest(ctx context.Context, env *v1alpha1.Enviro
 	current, stored := env, env
 	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		desired := *status.DeepCopy()
+		// The binding is the placement's, written once: a status
+		// computed from an older copy must not drop it.
+		desired.Host = current.Status.Host
 		desired.Events = append([]v1alpha1.EnvironmentEvent(nil), current.Status.Events...)
 		for _, ev := range newEvents {
 			plan.AppendEvent(&desired, ev, 0)

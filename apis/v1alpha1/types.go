@@ -17,6 +17,7 @@ import (
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.ready`
 // +kubebuilder:printcolumn:name="Holder",type=string,JSONPath=`.spec.lease.holderIdentity`,priority=1
+// +kubebuilder:printcolumn:name="Host",type=string,JSONPath=`.status.host`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 40",message="metadata.name may not be more than 40 characters (berth's Docker names are built from it)"
 type Environment struct {
@@ -43,6 +44,7 @@ type EnvironmentList struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.poolRef) || !has(self.standby)",message="spec.standby may not be set together with spec.poolRef",fieldPath=".standby"
 // +kubebuilder:validation:XValidation:rule="has(self.poolRef) == has(oldSelf.poolRef) && (!has(self.poolRef) || self.poolRef.name == oldSelf.poolRef.name)",message="spec.poolRef.name may not change after create",fieldPath=".poolRef"
 // +kubebuilder:validation:XValidation:rule="has(self.standby) == has(oldSelf.standby) && (!has(self.standby) || (self.standby.pool == oldSelf.standby.pool && self.standby.mode == oldSelf.standby.mode))",message="spec.standby: pool and mode may not change after create",fieldPath=".standby"
+// +kubebuilder:validation:XValidation:rule="has(self.host) == has(oldSelf.host) && (!has(self.host) || self.host == oldSelf.host)",message="spec.host may not be set, changed or removed after create",fieldPath=".host"
 type EnvironmentSpec struct {
 	// Services are the containers of the Environment, one container each:
 	// at least one, unless spec.poolRef is set (a claimant's come from the
@@ -118,6 +120,16 @@ type EnvironmentSpec struct {
 	// controller).
 	// +optional
 	Standby *StandbySpec `json:"standby,omitempty"`
+
+	// Host pins the Environment to one Docker host: the manager started
+	// with that --host converges it. Unset, the placement holder binds it
+	// to the live host with the most free memory budget. Set at create
+	// only: the Environment's containers stay where they were made.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Host string `json:"host,omitempty"`
 }
 
 // PullPolicy says when an image is pulled.
@@ -568,7 +580,14 @@ const (
 )
 
 // EnvironmentStatus is what berth observed, never what it intended.
+//
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.host) || (has(self.host) && self.host == oldSelf.host)",message="status.host may not change once set",fieldPath=".host"
 type EnvironmentStatus struct {
+	// Host is the Docker host the Environment is bound to, written once,
+	// before any Docker object is made: spec.host, or the placement's
+	// choice. Only that host's manager reconciles it.
+	// +optional
+	Host string `json:"host,omitempty"`
 	// +optional
 	Phase EnvironmentPhase `json:"phase,omitempty"`
 	// ObservedGeneration is the generation the status describes.

@@ -57,6 +57,7 @@ func ValidateEnvironmentUpdate(newEnv, oldEnv *Environment) field.ErrorList {
 		return append(allErrs, field.Forbidden(specPath, "may not change while the Environment is being deleted"))
 	}
 	allErrs = append(allErrs, validateSpec(&newEnv.Spec, specPath)...)
+	allErrs = append(allErrs, validateHostUpdate(&newEnv.Spec, &oldEnv.Spec, specPath.Child("host"))...)
 	return append(allErrs, validatePoolFieldsUpdate(&newEnv.Spec, &oldEnv.Spec, specPath)...)
 }
 
@@ -167,7 +168,7 @@ func validateSpec(spec *EnvironmentSpec, path *field.Path) field.ErrorList {
 	}
 	allErrs = append(allErrs, validateLeaseBinding(spec.Lease, path.Child("lease"))...)
 	allErrs = append(allErrs, validatePoolFields(spec, path)...)
-	return allErrs
+	return append(allErrs, validateHost(spec.Host, path.Child("host"))...)
 }
 
 // validateEnum reports an empty value as Required and any other value

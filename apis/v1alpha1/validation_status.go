@@ -27,6 +27,7 @@ func ValidateEnvironmentStatusUpdate(newEnv, oldEnv *Environment) field.ErrorLis
 		return field.ErrorList{field.Required(nil, "both the new and the old Environment are required")}
 	}
 	allErrs := apivalidation.ValidateObjectMetaUpdate(&newEnv.ObjectMeta, &oldEnv.ObjectMeta, field.NewPath("metadata"))
+	allErrs = append(allErrs, validateStatusHostUpdate(&newEnv.Status, &oldEnv.Status, field.NewPath("status", "host"))...)
 	return append(allErrs, validateStatus(&newEnv.Status, field.NewPath("status"))...)
 }
 

@@ -14,6 +14,7 @@ func TestValidateEnvironmentAcceptsValidSpecs(t *testing.T) {
 		mutate func(env *Environment)
 	}{
 		{"every feature", func(*Environment) {}},
+		{"pinned to a host", func(env *Environment) { env.Spec.Host = "docker-2.lab" }},
 		{"one service with an image only", func(env *Environment) {
 			env.Spec = EnvironmentSpec{Services: []Service{{Name: "web", Image: "nginx"}}}
 		}},
@@ -108,6 +109,10 @@ func TestValidateEnvironmentRejectsInvalidSpecs(t *testing.T) {
 		detail string
 		count  int // errors expected in all; 0 means 1
 	}{
+		{"host with an underscore", func(e *Environment) { e.Spec.Host = "docker_2" },
+			"spec.host", invalid, "RFC 1123 subdomain", 0},
+		{"upper-case host", func(e *Environment) { e.Spec.Host = "Docker-2" },
+			"spec.host", invalid, "RFC 1123 subdomain", 0},
 		// metadata
 		{"no name", func(e *Environment) { e.Name = "" },
 			"metadata.name", required, "name or generateName is required", 0},

@@ -49,6 +49,16 @@ func TestValidateEnvironmentUpdate(t *testing.T) {
 			n.DeletionTimestamp = o.DeletionTimestamp.DeepCopy()
 			n.Finalizers = append(n.Finalizers, "example.com/other")
 		}, "metadata.finalizers", field.ErrorTypeForbidden, "no new finalizers"},
+		{"host added after create", func(n, _ *Environment) { n.Spec.Host = "web-1" },
+			"spec.host", field.ErrorTypeInvalid, "after create (it was unset)"},
+		{"host changed", func(n, o *Environment) { o.Spec.Host, n.Spec.Host = "web-1", "web-2" },
+			"spec.host", field.ErrorTypeInvalid, `after create (it was "web-1")`},
+		{"host removed", func(n, o *Environment) { o.Spec.Host = "web-1" },
+			"spec.host", field.ErrorTypeInvalid, "after create"},
+		{"host kept while the rest changes", func(n, o *Environment) {
+			o.Spec.Host, n.Spec.Host = "web-1", "web-1"
+			n.Spec.Services[2].Image = "api:v2"
+		}, "", "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,6 +135,9 @@ func TestValidateEnvironmentStatusUpdate(t *testing.T) {
 			"status.events[0].type", field.ErrorTypeNotSupported, `"Normal", "Warning"`},
 		{"event without reason", func(st *EnvironmentStatus, _ *Environment) { st.Events[0].Reason = "" },
 			"status.events[0].reason", field.ErrorTypeRequired, ""},
+		{"host bound", func(st *EnvironmentStatus, _ *Environment) { st.Host = "web-1.example" }, "", "", ""},
+		{"host not a DNS name", func(st *EnvironmentStatus, _ *Environment) { st.Host = "Web_1" },
+			"status.host", field.ErrorTypeInvalid, "RFC 1123"},
 		{"metadata still checked", func(_ *EnvironmentStatus, n *Environment) { n.Name = "other" },
 			"metadata.name", field.ErrorTypeInvalid, "immutable"},
 	}
@@ -143,6 +156,12 @@ func TestValidateEnvironmentStatusUpdate(t *testing.T) {
 			expectError(t, errs, 1, tc.path, tc.typ, tc.detail)
 		})
 	}
+	// Once bound, the host stays.
+	oldEnv, newEnv := storedEnv(), storedEnv()
+	oldEnv.Status.Host, newEnv.Status.Host = "web-1", "web-2"
+	expectError(t, ValidateEnvironmentStatusUpdate(newEnv, oldEnv), 1, "status.host", field.ErrorTypeInvalid, `once set (bound to "web-1")`)
+	newEnv.Status.Host = ""
+	expectError(t, ValidateEnvironmentStatusUpdate(newEnv, oldEnv), 1, "status.host", field.ErrorTypeInvalid, "once set")
 	if errs := ValidateEnvironmentStatusUpdate(storedEnv(), nil); len(errs) == 0 || !strings.Contains(errs[0].Detail, "required") {
 		t.Errorf("nil old object: %v", errs)
 	}

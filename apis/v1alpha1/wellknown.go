@@ -121,3 +121,16 @@ func ReplicaContainerName(env, service string, i int) string {
 	}
 	return ContainerName(env, service) + DockerNameSeparator + strconv.Itoa(i)
 }
+
+// Reasons of the Ready condition about hosts, written by the placement
+// (or, on the embedded server, by the only manager) rather than by the
+// host's own manager.
+const (
+	// ReasonHostUnreachable: the Environment's host has no live manager
+	// (its heartbeat is older than --host-grace, or there never was one);
+	// its containers, if any, are left where they are.
+	ReasonHostUnreachable = "HostUnreachable"
+	// ReasonNoLiveHost: unbound, and no host has a live manager to place
+	// it on.
+	ReasonNoLiveHost = "NoLiveHost"
+)

@@ -902,6 +902,13 @@ func schema_berthdev_berth_apis_v1alpha1_EnvironmentSpec(ref common.ReferenceCal
 							Ref:         ref(StandbySpec{}.OpenAPIModelName()),
 						},
 					},
+					"host": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Host pins the Environment to one Docker host: the manager started with that --host converges it. Unset, the placement holder binds it to the live host with the most free memory budget. Set at create only: the Environment's containers stay where they were made.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 				},
 			},
 		},
@@ -917,6 +924,13 @@ func schema_berthdev_berth_apis_v1alpha1_EnvironmentStatus(ref common.ReferenceC
 				Description: "EnvironmentStatus is what berth observed, never what it intended.",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
+					"host": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Host is the Docker host the Environment is bound to, written once, before any Docker object is made: spec.host, or the placement's choice. Only that host's manager reconciles it.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 					"phase": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Possible enum values:\n - `\"Degraded\"`\n - `\"Failed\"`\n - `\"Pending\"`\n - `\"Progressing\"`\n - `\"Queued\"` waits for admission: its memory requests do not fit the manager's budget yet, or the daemon is under memory pressure. The Admitted condition says what it needs, what is free and its place.\n - `\"Ready\"`\n - `\"Terminating\"`",

@@ -303,3 +303,11 @@ func (l *Ledger) evaluate(cands []Candidate) evaluation {
 func quantity(b int64) string {
 	return resource.NewQuantity(b, resource.BinarySI).String()
 }
+
+// Budget is the budget in bytes (0: unlimited) and whether it is known
+// yet: a share of the daemon's memory is known once the daemon answered.
+func (l *Ledger) Budget() (int64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return max(l.budget, 0), l.budget >= 0
+}

@@ -14,7 +14,7 @@ import (
 )
 
 // environmentTable renders Environments as the columns `get` prints:
-// NAME, PHASE, READY, AGE (and SERVICES, REASON, MESSAGE, HOLDER with
+// NAME, PHASE, READY, AGE (and SERVICES, REASON, MESSAGE, HOLDER, HOST with
 // -o wide).
 type environmentTable struct{}
 
@@ -27,6 +27,7 @@ var environmentColumns = []metav1.TableColumnDefinition{
 	{Name: "Reason", Type: "string", Priority: 1, Description: "The Ready condition's reason when it is not True (e.g. NetworkCreateFailed, ImagePullFailed)"},
 	{Name: "Message", Type: "string", Priority: 1, Description: "Why the Environment is not Ready"},
 	{Name: "Holder", Type: "string", Priority: 1, Description: "Who holds the Environment's lease (spec.lease.holderIdentity)"},
+	{Name: "Host", Type: "string", Priority: 1, Description: "The Docker host the Environment is bound to (status.host)"},
 }
 
 func (environmentTable) ConvertToTable(_ context.Context, obj runtime.Object, _ runtime.Object) (*metav1.Table, error) {
@@ -54,6 +55,7 @@ func (environmentTable) ConvertToTable(_ context.Context, obj runtime.Object, _ 
 				notReadyReason(env),
 				notReadyMessage(env),
 				holderOf(env),
+				hostOf(env),
 			},
 			Object: runtime.RawExtension{Object: env},
 		})
@@ -114,6 +116,14 @@ func holderOf(env *v1alpha1.Environment) string {
 		return "<none>"
 	}
 	return env.Spec.Lease.HolderIdentity
+}
+
+// hostOf is the bound host, "<none>" before placement.
+func hostOf(env *v1alpha1.Environment) string {
+	if env.Status.Host == "" {
+		return "<none>"
+	}
+	return env.Status.Host
 }
 
 // newTable is a table of columns carrying obj's list metadata (resource

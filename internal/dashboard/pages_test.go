@@ -28,7 +28,7 @@ func TestPagesRender(t *testing.T) {
 		Spec: v1alpha1.EnvironmentSpec{Services: []v1alpha1.Service{{Name: "api", Image: "berth-testapp:dev",
 			Ports: []v1alpha1.ServicePort{{Name: "http", ContainerPort: 8080}}}}},
 		Status: v1alpha1.EnvironmentStatus{
-			Phase: v1alpha1.PhaseDegraded, Ready: "0/1", ObservedGeneration: 1,
+			Phase: v1alpha1.PhaseDegraded, Ready: "0/1", ObservedGeneration: 1, Host: "docker-2",
 			Conditions: []metav1.Condition{{Type: "Ready", Status: "False", Reason: "ServiceFailing", Message: "api <exited>"}},
 			Services: []v1alpha1.ServiceStatus{{Name: "api", ContainerID: strings.Repeat("ab", 32), State: "exited", LastExitCode: &exit,
 				Ports: []v1alpha1.PortStatus{{Name: "http", ContainerPort: 8080, HostIP: "127.0.0.1", HostPort: 40001}}}},
@@ -45,7 +45,7 @@ func TestPagesRender(t *testing.T) {
 	}
 
 	out := render("overview", pageData{Page: "overview", Data: overviewData{Summary: countPhases([]*v1alpha1.Environment{env}), Rows: []envRow{rowOf(env)}}})
-	for _, want := range []string{`data-name="shop"`, `<span class="badge warn">Degraded</span>`, `<b>1</b> Degraded`, "ServiceFailing: api &lt;exited&gt;", "3h"} {
+	for _, want := range []string{`data-name="shop"`, `<span class="badge warn">Degraded</span>`, `<b>1</b> Degraded`, "ServiceFailing: api &lt;exited&gt;", "3h", `<td class="host">docker-2</td>`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("overview lacks %q", want)
 		}
@@ -53,7 +53,7 @@ func TestPagesRender(t *testing.T) {
 
 	out = render("env", pageData{Page: "env", Env: "shop", Data: envData{View: viewOf(env)}})
 	for _, want := range []string{`<code>abababababab</code>`, `<span class="badge bad">exited</span>`, `>137<`,
-		`href="http://127.0.0.1:40001"`, "(observed 1)", `data-service="api"`, "containerPort: 8080", "Restarted"} {
+		`href="http://127.0.0.1:40001"`, "(observed 1)", `data-service="api"`, "containerPort: 8080", "Restarted", `<dd class="host">docker-2</dd>`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("env page lacks %q", want)
 		}

@@ -23,6 +23,9 @@ type envRow struct {
 	Services int
 	Created  time.Time
 	Labels   []string // key=value, sorted
+	// Host is the Docker host it is bound to (status.host), "" before
+	// placement.
+	Host string
 	// Status is the Ready condition's reason and message while it is not
 	// True: the one line that says what the Environment is waiting for.
 	Status string
@@ -88,6 +91,7 @@ func rowOf(env *v1alpha1.Environment) envRow {
 		Ready:    env.Status.Ready,
 		Services: len(env.Spec.Services),
 		Created:  env.CreationTimestamp.Time,
+		Host:     env.Status.Host,
 	}
 	if r.Ready == "" {
 		r.Ready = fmt.Sprintf("0/%d", r.Services)

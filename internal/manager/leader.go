@@ -15,6 +15,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
+	"berth.dev/berth/apis/v1alpha1"
 )
 
 // LeaderElection are the --leader-elect flags: several managers serving
@@ -191,11 +193,43 @@ func runLeaderElection(ctx context.Context, cfg *rest.Config, o *Options, identi
 	return ErrLostLeadership
 }
 
-// defaultHost is --host's default, the machine's hostname.
+// defaultHost is --host's default, the machine's hostname, lower-cased
+// (and made a DNS label if it is not a DNS name even then), so that it is
+// a valid spec.host.
 func defaultHost() string {
 	h, err := os.Hostname()
 	if err != nil {
 		return ""
 	}
+	h = strings.ToLower(h)
+	if len(v1alpha1.ValidateHostName(h)) > 0 {
+		h = sanitizeName(h, 63)
+	}
 	return h
+}
+
+// checkHostFlags refuses a --host that no spec.host could name and a
+// --host-grace the heartbeat cannot keep.
+func checkHostFlags(o *Options) error {
+	if msgs := v1alpha1.ValidateHostName(o.Host); len(msgs) > 0 {
+		return fmt.Errorf("--host %q: %s (it is what spec.host and status.host name)", o.Host, strings.Join(msgs, "; "))
+	}
+	if o.HostGrace < 2*time.Second {
+		return fmt.Errorf("--host-grace %s: must be at least 2s (the heartbeat is renewed several times within it)", o.HostGrace)
+	}
+	return nil
+}
+
+// registerManagerInfo publishes berth_manager_info{host,identity} = 1:
+// which Docker host and which manager a /metrics belongs to.
+func registerManagerInfo(reg prometheus.Registerer, host, identity string) error {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "berth_manager_info",
+		Help: "Always 1: the Docker host (--host) this manager serves and its identity.",
+	}, []string{"host", "identity"})
+	if err := reg.Register(g); err != nil {
+		return fmt.Errorf("register berth_manager_info: %w", err)
+	}
+	g.WithLabelValues(host, identity).Set(1)
+	return nil
 }

@@ -66,8 +66,13 @@ type Options struct {
 	// use above which nothing new is admitted (90%; 0 is off).
 	MemoryBudget   string
 	MemoryPressure string
-	// Host names the Docker host this manager serves.
+	// Host names the Docker host this manager serves: it reconciles only
+	// the Environments bound to it (status.host).
 	Host string
+	// HostGrace (--host-grace), with a cluster: how long a host's
+	// heartbeat may be stale before its Environments show Ready=Unknown
+	// (HostUnreachable); the heartbeat is renewed several times within it.
+	HostGrace time.Duration
 	// LeaderElection (--leader-elect…): managers of one Host, on a
 	// cluster, elect one leader that runs the controllers.
 	LeaderElection LeaderElection
@@ -104,6 +109,7 @@ func DefaultOptions() Options {
 		MemoryBudget:             "80%",
 		MemoryPressure:           "90%",
 		Host:                     defaultHost(),
+		HostGrace:                defaultHostGrace,
 		LeaderElection:           DefaultLeaderElection(),
 	}
 }
@@ -131,6 +137,9 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 		return err
 	}
 	if err := checkLeaderFlags(o); err != nil {
+		return err
+	}
+	if err := checkHostFlags(o); err != nil {
 		return err
 	}
 	hostRoots, err := hostPathRoots(o.AllowHostPaths)
@@ -185,6 +194,9 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	}
 	if !o.LeaderElection.Enabled {
 		role.set(true)
+	}
+	if err := registerManagerInfo(registry, o.Host, identity); err != nil {
+		return err
 	}
 	o.Docker.ManagerID = managerID
 	o.Docker.Logger = log
@@ -264,7 +276,17 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	ready := func() {
 		close(controllersStarted)
 		controllers := func(ctx context.Context) error {
-			return runControllers(ctx, api, dockerClient, dockerInformer, registry, o, managerID, memLimit, memReservation, log)
+			return runControllers(ctx, api, dockerClient, dockerInformer, registry, o, managerID, identity, memLimit, memReservation, log)
+		}
+		if api.External() {
+			// Every manager campaigns, standbys too: placement reads
+			// Leases and writes bindings, no Docker object.
+			go func() {
+				planOpts := plan.Options{DefaultMemoryLimit: memLimit, DefaultMemoryReservation: memReservation}
+				if err := runPlacement(ctx, api.RESTConfig(), o, identity, planOpts, log.WithName("placement")); err != nil {
+					log.Error(err, "placement stopped")
+				}
+			}()
 		}
 		go func() {
 			if !o.LeaderElection.Enabled {
@@ -337,7 +359,7 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 // runControllers runs the Docker informer and the Environment controller
 // until ctx is done.
 func runControllers(ctx context.Context, api store, dockerClient *docker.Client, dockerInformer *informer.Informer,
-	registry *prometheus.Registry, o *Options, managerID string, memLimit, memReservation int64, log logr.Logger) error {
+	registry *prometheus.Registry, o *Options, managerID, identity string, memLimit, memReservation int64, log logr.Logger) error {
 	clientset, err := versioned.NewForConfig(api.RESTConfig())
 	if err != nil {
 		return fmt.Errorf("clientset: %w", err)
@@ -389,9 +411,18 @@ func runControllers(ctx context.Context, api store, dockerClient *docker.Client,
 		Admission:        ledger,
 		Meter:            meter,
 		MeterInterval:    localMeterInterval,
+		Host:             o.Host,
+		PlaceLocally:     !api.External(),
 	})
 	if err != nil {
 		return err
+	}
+	if api.External() {
+		// The host's budget for the placement, published while this
+		// manager leads its host (this function runs only then).
+		if err := startHeartbeat(ctx, api.RESTConfig(), o, identity, ledger, log.WithName("heartbeat")); err != nil {
+			return err
+		}
 	}
 	informerDone := make(chan error, 1)
 	go func() { informerDone <- dockerInformer.Run(ctx) }()

@@ -96,7 +96,7 @@ func TestPlacementAcrossHosts(t *testing.T) {
 		}
 		return e
 	}
-	eventually := func(what string, cond func() bool) { t.Helper(); waitUntil(t, what, cond) }
+	eventually := func(what string, cond func() bool) { t.Helper(); waitUntil(t, 90*time.Second, what, cond) }
 	ready := func(name string) func() bool {
 		return func() bool { return meta.IsStatusConditionTrue(get(name).Status.Conditions, v1alpha1.ConditionReady) }
 	}
@@ -167,17 +167,6 @@ func TestPlacementAcrossHosts(t *testing.T) {
 			return apierrors.IsNotFound(err)
 		})
 	}
-}
-
-// waitUntil polls cond with a generous timeout (a shared, loaded machine).
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 // TestHostFieldsOnCluster checks the CRD's own rules for spec.host and
@@ -276,7 +265,7 @@ func TestPlacementPass(t *testing.T) {
 	cached := func(cond func(*v1alpha1.Environment) bool) *v1alpha1.Environment {
 		t.Helper()
 		var got *v1alpha1.Environment
-		waitUntil(t, "the cache to see the write", func() bool {
+		waitUntil(t, 90*time.Second, "the cache to see the write", func() bool {
 			got, _ = p.lister.Get("unplaced")
 			return informer.HasSynced() && got != nil && cond(got)
 		})

@@ -55,11 +55,11 @@ func TestSoloManagerPlacesItself(t *testing.T) {
 		}
 		return e
 	}
-	waitUntil(t, here+" Ready", func() bool { return meta.IsStatusConditionTrue(get(here).Status.Conditions, v1alpha1.ConditionReady) })
+	waitUntil(t, 90*time.Second, here+" Ready", func() bool { return meta.IsStatusConditionTrue(get(here).Status.Conditions, v1alpha1.ConditionReady) })
 	if h := get(here).Status.Host; h != "solo-host" {
 		t.Fatalf("%s bound to %q, want solo-host", here, h)
 	}
-	waitUntil(t, elsewhere+" HostUnreachable", func() bool {
+	waitUntil(t, 90*time.Second, elsewhere+" HostUnreachable", func() bool {
 		r := meta.FindStatusCondition(get(elsewhere).Status.Conditions, v1alpha1.ConditionReady)
 		return r != nil && r.Status == metav1.ConditionUnknown && r.Reason == v1alpha1.ReasonHostUnreachable &&
 			strings.Contains(r.Message, "no manager serves host other-host")
@@ -72,7 +72,7 @@ func TestSoloManagerPlacesItself(t *testing.T) {
 		if err := envs.Delete(ctx, n, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		waitUntil(t, n+" deleted", func() bool {
+		waitUntil(t, 90*time.Second, n+" deleted", func() bool {
 			_, err := envs.Get(ctx, n, metav1.GetOptions{})
 			return apierrors.IsNotFound(err)
 		})

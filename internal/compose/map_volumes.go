@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/internal/dnsname"
 )
 
 // volumeSet is spec.volumes as the services' mounts need them: the
@@ -57,7 +58,7 @@ func (vs *volumeSet) add(key, prefix, hint string, v v1alpha1.Volume) string {
 	}
 	sum := sha256.Sum256([]byte(key))
 	name := prefix + "-"
-	if h := labelPart(hint, 20); h != "" {
+	if h := dnsname.Part(hint, 20); h != "" {
 		name += h + "-"
 	}
 	name += hex.EncodeToString(sum[:4])
@@ -69,24 +70,6 @@ func (vs *volumeSet) add(key, prefix, hint string, v v1alpha1.Volume) string {
 	vs.byKey[key] = name
 	vs.derived = append(vs.derived, v)
 	return name
-}
-
-// labelPart is s as lower-case letters, digits and inner dashes, at most
-// n long.
-func labelPart(s string, n int) string {
-	var b strings.Builder
-	for _, c := range strings.ToLower(s) {
-		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
-			b.WriteRune(c)
-		} else {
-			b.WriteByte('-')
-		}
-	}
-	out := strings.Trim(b.String(), "-")
-	if len(out) > n {
-		out = strings.Trim(out[:n], "-")
-	}
-	return out
 }
 
 // defaultTmpfsBytes bounds a tmpfs without a size in a service without a

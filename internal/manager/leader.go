@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/internal/dnsname"
 )
 
 // LeaderElection are the --leader-elect flags: several managers serving
@@ -83,23 +84,13 @@ func HostOwnerID(host string) string {
 	return "berth-host-" + sanitizeName(host, 63-len("berth-host-"))
 }
 
+// sanitizeName is s as a DNS label part of at most max bytes, "x" when
+// nothing of it is left.
 func sanitizeName(s string, max int) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '-' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('-')
-		}
+	if out := dnsname.Part(s, max); out != "" {
+		return out
 	}
-	out := strings.Trim(b.String(), "-")
-	if len(out) > max {
-		out = strings.TrimRight(out[:max], "-")
-	}
-	if out == "" {
-		out = "x"
-	}
-	return out
+	return "x"
 }
 
 // leaderRole publishes berth_manager_leader (1 leader, 0 standby) with the

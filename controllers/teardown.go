@@ -1,0 +1,107 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/controllers/plan"
+)
+
+// teardown removes an Environment's Docker objects in reverse dependency
+// order, gracefully, then releases the finalizer.
+func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (Result, error) {
+	if !hasFinalizer(env) {
+		return Result{}, nil
+	}
+	now := time.Now()
+	obs := c.observe(env)
+	p := plan.Teardown(env, obs, c.opts.Plan)
+	c.probes.Sync(env.Name, nil)
+
+	// The previous pass's failure, if the teardown is being retried.
+	obs.Failure = c.failures.get(env)
+	if p.Empty() {
+		return c.finishTeardown(ctx, env, obs, p, now)
+	}
+	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
+	// Say what is happening before it happens: a long grace period should
+	// read as Terminating with its reason, not as a frozen Ready.
+	if err := c.writeStatus(ctx, env, status, nil); err != nil {
+		return Result{}, err
+	}
+	outcomes, err := c.execute(ctx, env, p)
+	c.refusals.record(env, outcomes)
+	c.failures.record(env, outcomes)
+	if len(outcomes) > 0 {
+		// The status write above changed the object: start from the latest.
+		if latest, getErr := c.clientset.BerthV1alpha1().Environments().Get(ctx, env.Name, metav1.GetOptions{}); getErr == nil {
+			if werr := c.writeStatus(ctx, latest, latest.Status, outcomeEvents(outcomes, time.Now())); werr != nil && err == nil {
+				err = werr
+			}
+			env = latest
+		}
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	// The removals Docker confirmed are out of the cache already
+	// (writes.go): the pass that sees nothing left releases the
+	// finalizer, rather than a requeue that waits its turn behind every
+	// other Environment's.
+	now = time.Now()
+	obs = c.observe(env)
+	obs.Failure = c.failures.get(env)
+	if p := plan.Teardown(env, obs, c.opts.Plan); p.Empty() {
+		return c.finishTeardown(ctx, env, obs, p, now)
+	}
+	// Something is left the cache has not seen go: the next pass sees.
+	return Result{RequeueAfter: 200 * time.Millisecond}, nil
+}
+
+// finishTeardown ends the teardown of env once its plan is empty: the
+// TornDown event, the built images, the controller's memory of it, its
+// lease record, then the finalizer.
+func (c *Controller) finishTeardown(ctx context.Context, env *v1alpha1.Environment, obs plan.Observed, p plan.Plan, now time.Time) (Result, error) {
+	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
+	if !hasTeardownEvent(env.Status) {
+		ev := v1alpha1.EnvironmentEvent{
+			Time: metav1.NewTime(now.Truncate(time.Second)), Type: plan.EventNormal, Reason: "TornDown",
+			Message: "every container, the network and the volumes are gone",
+		}
+		evs := []v1alpha1.EnvironmentEvent{ev}
+		if left := p.LeftNetwork; left != nil {
+			// The daemon will not let the network go (stale
+			// endpoints): finish anyway rather than stay
+			// Terminating for good, and say so where it is seen.
+			warn := left.Event(now)
+			c.log.Error(errors.New(warn.Message), "teardown finished without its network", "environment", env.Name, "network", left.Name)
+			evs[0].Message = fmt.Sprintf("every container and volume is gone; network %s is left to the orphan collector (see the %s warning)", left.Name, plan.EventNetworkLeftBehind)
+			evs = []v1alpha1.EnvironmentEvent{warn, evs[0]}
+		}
+		// Best effort: the object is about to disappear anyway.
+		_ = c.writeStatus(ctx, env, status, evs)
+	}
+	// Images last: the containers that used them are gone.
+	if err := c.removeBuiltImages(ctx, env); err != nil {
+		return Result{}, err
+	}
+	c.images.forget(env.Name)
+	c.builds.forget(env.Name)
+	c.buildLogs.Forget(env.Name)
+	c.runs.forget(env.Name)
+	c.refusals.forget(env.Name)
+	c.failures.forget(env.Name)
+	if err := c.deleteLeaseRecord(ctx, env); err != nil {
+		return Result{}, err
+	}
+	return Result{}, c.removeFinalizer(ctx, env.Name)
+}
+
+func hasTeardownEvent(st v1alpha1.EnvironmentStatus) bool {
+	return len(st.Events) > 0 && st.Events[len(st.Events)-1].Reason == "TornDown"
+}

@@ -6,26 +6,18 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1"
+	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"berth.dev/berth/internal/docker"
-	"berth.dev/berth/internal/kubetest"
 )
 
 // TestLeaderHandsOverOnStop runs two managers of one host with
 // --leader-elect on a real kube-apiserver: one holds the Lease; stopping it
 // releases the Lease and the other takes it.
 func TestLeaderHandsOverOnStop(t *testing.T) {
-	if ok, _ := kubetest.Available(); !ok {
-		t.Skip("no kube-apiserver binaries (hack/ensure-kube-apiserver.sh)")
-	}
 	ctx := context.Background()
-	c, err := kubetest.Start(ctx, kubetest.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
+	c := startCluster(t)
 	start := func(dir string) *Manager {
 		o := DefaultOptions()
 		o.DataDir, o.Kubeconfig, o.DashboardListen, o.Host = dir, c.Kubeconfig, "127.0.0.1:0", "leader-test-host"

@@ -19,7 +19,6 @@ import (
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/client/clientset/versioned"
 	"berth.dev/berth/internal/docker/faultproxy"
-	"berth.dev/berth/internal/kubetest"
 )
 
 const leaderTestImage = "berth-testapp:dev"
@@ -35,18 +34,11 @@ const leaderTestImage = "berth-testapp:dev"
 //     ErrLostLeadership, and its controllers no longer act: a service
 //     added afterwards gets no container and Docker sees no write.
 func TestStandbyWritesNothingAndLeaderExitsOnLostLease(t *testing.T) {
-	if ok, _ := kubetest.Available(); !ok {
-		t.Skip("no kube-apiserver binaries (hack/ensure-kube-apiserver.sh)")
-	}
 	if err := exec.Command("docker", "image", "inspect", leaderTestImage).Run(); err != nil {
 		t.Skipf("no %s image (make images): %v", leaderTestImage, err)
 	}
 	ctx := context.Background()
-	c, err := kubetest.Start(ctx, kubetest.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop() })
+	c := startCluster(t)
 	kube := kubernetes.NewForConfigOrDie(c.RESTConfig())
 	berth := versioned.NewForConfigOrDie(c.RESTConfig())
 	host := "lost-lease-test-host"

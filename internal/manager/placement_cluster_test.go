@@ -19,7 +19,6 @@ import (
 	informers "berth.dev/berth/client/informers/externalversions"
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/docker"
-	"berth.dev/berth/internal/kubetest"
 )
 
 // TestPlacementAcrossHosts runs two managers of two hosts on a real
@@ -28,15 +27,8 @@ import (
 // the host with more free budget, and stopping a host's manager turns its
 // Environments Ready=Unknown (HostUnreachable) without moving them.
 func TestPlacementAcrossHosts(t *testing.T) {
-	if ok, _ := kubetest.Available(); !ok {
-		t.Skip("no kube-apiserver binaries (hack/ensure-kube-apiserver.sh)")
-	}
 	ctx := context.Background()
-	c, err := kubetest.Start(ctx, kubetest.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
+	c := startCluster(t)
 	start := func(dir, host, budget string) *Manager {
 		o := DefaultOptions()
 		o.DataDir, o.Kubeconfig, o.DashboardListen, o.Host = dir, c.Kubeconfig, "127.0.0.1:0", host
@@ -173,15 +165,8 @@ func TestPlacementAcrossHosts(t *testing.T) {
 // status.host on a real kube-apiserver (no manager runs): the pattern,
 // create-only spec.host, and status.host written once.
 func TestHostFieldsOnCluster(t *testing.T) {
-	if ok, _ := kubetest.Available(); !ok {
-		t.Skip("no kube-apiserver binaries (hack/ensure-kube-apiserver.sh)")
-	}
 	ctx := context.Background()
-	c, err := kubetest.Start(ctx, kubetest.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
+	c := startCluster(t)
 	envs := versioned.NewForConfigOrDie(c.RESTConfig()).BerthV1alpha1().Environments()
 	mk := func(name, host string) *v1alpha1.Environment {
 		return &v1alpha1.Environment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.EnvironmentSpec{Host: host,
@@ -193,7 +178,7 @@ func TestHostFieldsOnCluster(t *testing.T) {
 			t.Errorf("%s: got %v, want Invalid naming %q", what, err, want)
 		}
 	}
-	_, err = envs.Create(ctx, mk("bad-host", "Docker_2"), metav1.CreateOptions{})
+	_, err := envs.Create(ctx, mk("bad-host", "Docker_2"), metav1.CreateOptions{})
 	refused("create with host Docker_2", err, "spec.host")
 
 	pinned, err := envs.Create(ctx, mk("pinned", "docker-2"), metav1.CreateOptions{})
@@ -235,16 +220,9 @@ func TestHostFieldsOnCluster(t *testing.T) {
 // (NoLiveHost); a live one gets it; the same host silent past the grace
 // turns it HostUnreachable, still bound.
 func TestPlacementPass(t *testing.T) {
-	if ok, _ := kubetest.Available(); !ok {
-		t.Skip("no kube-apiserver binaries (hack/ensure-kube-apiserver.sh)")
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c, err := kubetest.Start(ctx, kubetest.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
+	c := startCluster(t)
 	cs := versioned.NewForConfigOrDie(c.RESTConfig())
 	kube := kubernetes.NewForConfigOrDie(c.RESTConfig())
 	factory := informers.NewSharedInformerFactory(cs, time.Minute)

@@ -84,9 +84,41 @@ func runHeartbeat(ctx context.Context, cs kubernetes.Interface, ns, host, identi
 		}
 		select {
 		case <-ctx.Done():
+			retireHeartbeat(cs, ns, host, identity, log)
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// retireHeartbeat marks the heartbeat of a manager that stops as having no
+// known budget, so nothing new is placed on a host nobody serves now: its
+// last renewal would keep it live, and placeable, for --host-grace. The
+// renewal time stays as it was, so its Environments still turn Unknown a
+// grace after the last real heartbeat, not later; the next manager of the
+// host publishes its budget again. A heartbeat someone else renewed since
+// (the next leader of the host) is left alone.
+func retireHeartbeat(cs kubernetes.Interface, ns, host, identity string, log logr.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	leases := cs.CoordinationV1().Leases(ns)
+	name := HostLeaseName(host)
+	l, err := leases.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		if !apierrors.IsNotFound(err) {
+			log.Error(err, "host heartbeat not retired", "lease", ns+"/"+name)
+		}
+		return
+	}
+	if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != identity {
+		return
+	}
+	if l.Annotations == nil {
+		l.Annotations = map[string]string{}
+	}
+	l.Annotations[annotationBudgetBytes] = "-1"
+	if _, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err != nil {
+		log.Error(err, "host heartbeat not retired", "lease", ns+"/"+name)
 	}
 }
 

@@ -62,7 +62,7 @@ func TestPlacementAcrossHosts(t *testing.T) {
 			}}},
 		}
 	}
-	pinned, unpinned := "pin-"+suffix, "free-"+suffix
+	pinned, unpinned, late := "pin-"+suffix, "free-"+suffix, "late-"+suffix
 	for _, e := range []*v1alpha1.Environment{mk(pinned, "host-a"), mk(unpinned, "")} {
 		if _, err := envs.Create(ctx, e, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -71,7 +71,7 @@ func TestPlacementAcrossHosts(t *testing.T) {
 	defer func() {
 		// Before the managers stop (defers run last first): a failed
 		// run must not leave containers behind.
-		for _, n := range []string{pinned, unpinned} {
+		for _, n := range []string{pinned, unpinned, late} {
 			_ = envs.Delete(ctx, n, metav1.DeleteOptions{})
 		}
 		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
@@ -130,6 +130,16 @@ func TestPlacementAcrossHosts(t *testing.T) {
 		t.Fatalf("stop host-b's manager: %v", err)
 	}
 	bStopped = true
+	// Stopped, not gone silent: host-b's heartbeat says its budget is no
+	// longer known, so a new Environment goes to host-a at once, though
+	// host-b's last heartbeat is within the grace and had more room.
+	if _, err := envs.Create(ctx, mk(late, ""), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(late+" bound", func() bool { return get(late).Status.Host != "" })
+	if h := get(late).Status.Host; h != "host-a" {
+		t.Errorf("created after host-b's manager stopped, %s was bound to %q, want host-a", late, h)
+	}
 	eventually(unpinned+" HostUnreachable", func() bool {
 		r := meta.FindStatusCondition(get(unpinned).Status.Conditions, v1alpha1.ConditionReady)
 		return r != nil && r.Status == metav1.ConditionUnknown && r.Reason == v1alpha1.ReasonHostUnreachable
@@ -148,12 +158,12 @@ func TestPlacementAcrossHosts(t *testing.T) {
 	b = start(dirB, "host-b", "2Gi")
 	bStopped = false
 	eventually(unpinned+" Ready again", ready(unpinned))
-	for _, n := range []string{pinned, unpinned} {
+	for _, n := range []string{pinned, unpinned, late} {
 		if err := envs.Delete(ctx, n, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, n := range []string{pinned, unpinned} {
+	for _, n := range []string{pinned, unpinned, late} {
 		eventually(n+" deleted", func() bool {
 			_, err := envs.Get(ctx, n, metav1.GetOptions{})
 			return apierrors.IsNotFound(err)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -46,20 +45,8 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 	}
 
 	BeforeAll(func() {
-		if _, _, err := kubetest.Binaries(); errors.Is(err, kubetest.ErrNoBinaries) {
-			Skip("no kube-apiserver built: run hack/ensure-kube-apiserver.sh (CI does) or set " + kubetest.EnvAPIServer)
-		} else {
-			Expect(err).NotTo(HaveOccurred())
-		}
-		ensureTestImage()
 		dir = GinkgoT().TempDir()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		var err error
-		cluster, err = kubetest.Start(ctx, kubetest.Options{Dir: filepath.Join(dir, "cluster"), SkipCRDs: true, Users: []string{"berth-manager"}})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { Expect(cluster.Stop()).To(Succeed()) })
-		fmt.Fprintf(GinkgoWriter, "etcd + kube-apiserver ready in %s\n", cluster.Started.Round(time.Millisecond))
+		cluster = startTestCluster(dir)
 
 		// berth install, as a user would run it against their cluster;
 		// the second run replaces what the first stored (an upgrade).
@@ -71,6 +58,7 @@ var _ = Describe("Kubernetes API", Ordered, func() {
 
 		// RBAC as usual: the manager runs as an identity of its own with
 		// config/rbac's ClusterRole and nothing else.
+		var err error
 		managerKubeconfig, err = cluster.KubeconfigFor("berth-manager")
 		Expect(err).NotTo(HaveOccurred())
 		kubectl(cluster.Kubeconfig, "apply", "-f", "../../config/rbac/manager-role.yaml")

@@ -71,7 +71,9 @@ func ClaimedBy(standby, claimant *v1alpha1.Environment) bool {
 
 // DecideClaim is the claimant side. standbys are the Environments whose
 // spec.standby.pool is the claimant's pool; pool is nil when it does not
-// exist.
+// exist. A claimant binds only a standby on its own host (SameHost): its
+// status.host was written before anything else and never changes, and
+// what it serves must run where it says.
 func DecideClaim(claimant *v1alpha1.Environment, standbys []*v1alpha1.Environment, pool *v1alpha1.EnvironmentPool) ClaimDecision {
 	ref := claimant.Spec.PoolRef
 	if ref == nil || len(claimant.Spec.Services) > 0 {
@@ -94,11 +96,18 @@ func DecideClaim(claimant *v1alpha1.Environment, standbys []*v1alpha1.Environmen
 		return ClaimDecision{Action: ClaimWaitPool}
 	}
 	for _, s := range sortedStandbys(standbys) {
-		if StandbyAvailable(s) && s.Spec.Standby.Pool == pool.Name && StandbyCurrent(pool, s) {
+		if StandbyAvailable(s) && s.Spec.Standby.Pool == pool.Name && StandbyCurrent(pool, s) && SameHost(claimant, s) {
 			return ClaimDecision{Action: ClaimBind, Standby: s}
 		}
 	}
 	return ClaimDecision{Action: ClaimFallback}
+}
+
+// SameHost says whether standby is bound to the claimant's host. Both
+// unbound ("") is a controller that serves every host (no --host); a
+// standby not bound yet is on no host, so no bound claimant takes it.
+func SameHost(claimant, standby *v1alpha1.Environment) bool {
+	return claimant.Status.Host == standby.Status.Host
 }
 
 // sortedStandbys orders standbys oldest first (then by name), so claims

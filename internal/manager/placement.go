@@ -168,6 +168,7 @@ func (p *placer) pass(ctx context.Context, now time.Time) error {
 	slices.SortFunc(envs, func(a, b *v1alpha1.Environment) int {
 		return cmp.Or(a.CreationTimestamp.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Name, b.Name))
 	})
+	free := freeStandbys(envs)
 	var firstErr error
 	keep := func(err error) {
 		if err != nil && firstErr == nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
@@ -181,6 +182,10 @@ func (p *placer) pass(ctx context.Context, now time.Time) error {
 		switch {
 		case e.Status.Host == "" && e.Spec.Host == "":
 			host, ok := choosePlacement(hosts, now, p.grace)
+			if ref := e.Spec.PoolRef; ref != nil && len(e.Spec.Services) == 0 {
+				// A claimant binds only a standby on its own host.
+				host, ok = placeClaimant(ref.Name, free, hosts, now, p.grace)
+			}
 			if !ok {
 				keep(p.markUnknown(ctx, e, controllers.NoLiveHostCondition, noLiveHostMessage(hosts, p.grace), now))
 				continue

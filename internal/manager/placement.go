@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -52,7 +53,7 @@ func (p *placer) poke() {
 // runPlacement campaigns for the placement Lease until ctx is done and
 // places while it holds it; losing it only stops placing (another
 // manager places then), it is no reason to exit.
-func runPlacement(ctx context.Context, cfg *rest.Config, o *Options, identity string, planOpts plan.Options, log logr.Logger) error {
+func runPlacement(ctx context.Context, cfg *rest.Config, o *Options, identity string, planOpts plan.Options, placing *atomic.Bool, log logr.Logger) error {
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("placement client: %w", err)
@@ -78,6 +79,8 @@ func runPlacement(ctx context.Context, cfg *rest.Config, o *Options, identity st
 			Callbacks: leaderelection.LeaderCallbacks{
 				OnStartedLeading: func(lctx context.Context) {
 					log.Info("placing Environments", "lease", le.Namespace+"/"+placementLeaseName, "identity", identity)
+					placing.Store(true)
+					defer placing.Store(false)
 					factory := informers.NewSharedInformerFactory(envs, o.Resync)
 					inf := factory.Berth().V1alpha1().Environments()
 					p := &placer{envs: envs, kube: kube, lister: inf.Lister(), ns: le.Namespace, grace: o.HostGrace, plan: planOpts, log: log}
@@ -100,7 +103,10 @@ func runPlacement(ctx context.Context, cfg *rest.Config, o *Options, identity st
 					}
 					p.run(lctx)
 				},
-				OnStoppedLeading: func() { log.Info("stopped placing", "identity", identity) },
+				OnStoppedLeading: func() {
+					placing.Store(false)
+					log.Info("stopped placing", "identity", identity)
+				},
 			},
 		})
 		if err != nil {

@@ -231,6 +231,9 @@ func ClaimantSpec(claimant *v1alpha1.Environment, pool *v1alpha1.EnvironmentPool
 	spec.PoolRef.Standby = ""
 	spec.Lease = claimant.Spec.Lease.DeepCopy()
 	spec.TTLSecondsAfterReady = claimant.Spec.TTLSecondsAfterReady
+	// spec.host is create-only: the claimant keeps its own pin (or none),
+	// whatever the template says.
+	spec.Host = claimant.Spec.Host
 	spec.Standby = nil
 	return spec
 }
@@ -260,7 +263,13 @@ func StandbyCurrent(pool *v1alpha1.EnvironmentPool, standby *v1alpha1.Environmen
 // NewStandbySpec is the spec of a standby the pool creates.
 func NewStandbySpec(pool *v1alpha1.EnvironmentPool) v1alpha1.EnvironmentSpec {
 	spec := *pool.Spec.Template.DeepCopy()
-	spec.Standby = &v1alpha1.StandbySpec{Pool: pool.Name, Mode: pool.Spec.Standby}
+	mode := pool.Spec.Standby
+	if mode == "" {
+		// The embedded server defaults the pool's mode; a cluster's CRD
+		// does not, and a standby must name one.
+		mode = v1alpha1.StandbyPaused
+	}
+	spec.Standby = &v1alpha1.StandbySpec{Pool: pool.Name, Mode: mode}
 	return spec
 }
 

@@ -91,6 +91,31 @@ func TestDecideClaimBindsOnlyAStandbyOnItsOwnHost(t *testing.T) {
 	}
 }
 
+func TestNewStandbySpecDefaultsTheMode(t *testing.T) {
+	p := testPool(1)
+	p.Spec.Standby = "" // a pool stored by a cluster, whose CRD defaults nothing
+	if got := NewStandbySpec(p).Standby; got.Mode != v1alpha1.StandbyPaused || got.Pool != "p" {
+		t.Fatalf("standby %+v, want pool p mode Paused", got)
+	}
+	p.Spec.Standby = v1alpha1.StandbyRunning
+	if got := NewStandbySpec(p).Standby.Mode; got != v1alpha1.StandbyRunning {
+		t.Fatalf("mode %q, want Running", got)
+	}
+}
+
+func TestClaimantSpecKeepsTheClaimantsHost(t *testing.T) {
+	c := claimant("a")
+	c.Spec.Host = "host-b"
+	pool := testPool(1)
+	pool.Spec.Template.Host = "host-a"
+	if got := ClaimantSpec(c, pool); got.Host != "host-b" || len(got.Services) != 1 {
+		t.Fatalf("fallback spec host %q services %d, want host-b and the template's service", got.Host, len(got.Services))
+	}
+	if got := ClaimantSpec(claimant("x"), pool).Host; got != "" {
+		t.Fatalf("an unpinned claimant's fallback pinned to %q", got)
+	}
+}
+
 func TestDecideClaimWaitsForAMissingPool(t *testing.T) {
 	if d := DecideClaim(claimant("a"), nil, nil); d.Action != ClaimWaitPool {
 		t.Fatalf("decision %+v, want wait for the pool", d)

@@ -34,12 +34,15 @@ func sizedService(name string, mib int64) M {
 func createEnv(cs versioned.Interface, doc M) {
 	GinkgoHelper()
 	var env v1alpha1.Environment
-	Expect(yaml.Unmarshal([]byte(render(doc)), &env)).To(Succeed())
+	Expect(yamlInto(render(doc), &env)).To(Succeed())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := cs.BerthV1alpha1().Environments().Create(ctx, &env, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred(), "create %s", env.Name)
 }
+
+// yamlInto decodes a rendered document into v, by its JSON field names.
+func yamlInto(doc string, v any) error { return yaml.Unmarshal([]byte(doc), v) }
 
 // heartbeat is a host's heartbeat Lease as the placement reads it: the
 // budget and the admitted requests its manager published, in bytes (-1

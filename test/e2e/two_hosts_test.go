@@ -282,7 +282,7 @@ var _ = Describe("Two Docker hosts", Ordered, func() {
 
 	// One spec: execManager's cleanup stops a manager started in an It
 	// when that It ends, and the deletes need the restarted one.
-	It("has host-b's restarted manager converge its own again, and each host's manager tear down its own on delete", func() {
+	It("has host-b's restarted manager converge its own again, each host's manager tear down its own on delete, and claims take standbys of their own host", func() {
 		onB := containersOfB()
 		begin := time.Now()
 		b = startB()
@@ -325,6 +325,8 @@ var _ = Describe("Two Docker hosts", Ordered, func() {
 		c := mustInspect(decoy)
 		Expect(c.State.Running).To(BeTrue(), "decoy %s was stopped", decoy)
 		Expect(c.State.StartedAt).To(Equal(decoyT), "decoy %s was restarted", decoy)
+
+		twoHostsPools(twoHostsRig{cs: cs, kube: kube, a: a, b: b, d: d, idA: idA, idB: idB})
 
 		By("both managers stop cleanly, then the second daemon, docker0 untouched")
 		_, docker0Err := net.InterfaceByName("docker0")

@@ -83,6 +83,11 @@ type Options struct {
 	// ones pinned to another host HostUnreachable: the embedded server's
 	// only manager, where no placement holder runs.
 	PlaceLocally bool
+	// RefillPools says whether this controller is the one that refills
+	// warm pools now (creates missing standbys, deletes surplus ones,
+	// writes the pools' status): on a cluster, the placement holder, so
+	// the hosts' managers do not refill at once. nil always refills.
+	RefillPools func() bool
 }
 
 // Controller converges Docker to Environments: the sample-controller shape,

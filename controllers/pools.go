@@ -28,6 +28,11 @@ import (
 // arrives must not stop the refill forever.
 const createdExpiry = time.Minute
 
+// refillerPoll is how often a controller that is not the refiller
+// (Options.RefillPools) looks again whether it has become it: the
+// placement Lease may move to it without any pool event.
+const refillerPoll = 5 * time.Second
+
 // poolExpectations remembers the standbys created but not yet seen in
 // the cache (the ReplicaSet controller's expectations), so a reconcile
 // between a create and its event does not create another.
@@ -143,6 +148,12 @@ func (c *Controller) standbysOf(pool string) ([]*v1alpha1.Environment, error) {
 }
 
 func (c *Controller) reconcilePool(ctx context.Context, name string) error {
+	if c.opts.RefillPools != nil && !c.opts.RefillPools() {
+		if _, err := c.poolLister.Get(name); err == nil {
+			c.poolQueue.AddAfter(name, refillerPoll)
+		}
+		return nil
+	}
 	pool, err := c.poolLister.Get(name)
 	if apierrors.IsNotFound(err) {
 		pool = nil

@@ -30,7 +30,11 @@ func (c *Controller) validate(env *v1alpha1.Environment) field.ErrorList {
 	if c.valid.has(env) || acceptedBefore(env) {
 		return nil
 	}
-	errs := v1alpha1.ValidateEnvironment(env)
+	// Not the create rules: a claimant's binding to its standby and its
+	// copy of the pool's template are berth's own writes, and their
+	// generation must not be refused when the cache shows it before the
+	// status that accepts it.
+	errs := v1alpha1.ValidateStoredEnvironment(env)
 	errs = append(errs, v1alpha1.ValidatePolicy(&env.Spec, c.opts.Policy)...)
 	if len(errs) == 0 {
 		c.valid.remember(env)

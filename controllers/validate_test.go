@@ -59,3 +59,35 @@ func TestValidateRemembersValidGenerations(t *testing.T) {
 		t.Error("a generation the status does not describe was let through")
 	}
 }
+
+// TestValidateAcceptsABoundClaimant: a claimant's generations berth
+// writes (naming its standby, the pool's template copied in) are not
+// refused by the create rules, whatever the cache shows of its status;
+// the spec is still validated.
+func TestValidateAcceptsABoundClaimant(t *testing.T) {
+	c := &Controller{valid: newValidMemory()}
+	bound := &v1alpha1.Environment{
+		ObjectMeta: metav1.ObjectMeta{Name: "claim", UID: "u1", Generation: 2},
+		Spec:       v1alpha1.EnvironmentSpec{PoolRef: &v1alpha1.PoolRef{Name: "p", Standby: "p-x1"}},
+	}
+	if errs := c.validate(bound); len(errs) != 0 {
+		t.Fatalf("bound claimant refused: %v", errs)
+	}
+	if bound.Spec.PoolRef.Standby != "p-x1" {
+		t.Fatal("validate changed the Environment")
+	}
+	// The template copied in (the fallback) is validated as a spec.
+	copied := bound.DeepCopy()
+	copied.Generation = 3
+	copied.Spec.PoolRef.Standby = ""
+	copied.Spec.Services = []v1alpha1.Service{{Name: "api", Image: "berth-testapp:dev"}}
+	v1alpha1.SetDefaults(copied)
+	if errs := c.validate(copied); len(errs) != 0 {
+		t.Fatalf("claimant with the pool's template refused: %v", errs)
+	}
+	copied.Generation = 4
+	copied.Spec.Services[0].Privileged = true
+	if errs := c.validate(copied); len(errs) == 0 {
+		t.Fatal("a privileged service was accepted")
+	}
+}

@@ -38,6 +38,18 @@ func ValidateEnvironment(env *Environment) field.ErrorList {
 	return append(allErrs, validateClaimOnCreate(&env.Spec, field.NewPath("spec"))...)
 }
 
+// ValidateStoredEnvironment is ValidateEnvironment without the rules that
+// hold for a create only (a claimant's spec left to its pool and berth):
+// what a controller checks of a stored Environment, whose binding or
+// template copy is berth's own later write.
+func ValidateStoredEnvironment(env *Environment) field.ErrorList {
+	if env == nil {
+		return field.ErrorList{field.Required(nil, "an Environment is required")}
+	}
+	allErrs := apivalidation.ValidateObjectMeta(&env.ObjectMeta, false, validateEnvironmentName, field.NewPath("metadata"))
+	return append(allErrs, validateSpec(&env.Spec, field.NewPath("spec"))...)
+}
+
 // ValidateEnvironmentUpdate checks a defaulted Environment replacing oldEnv.
 // The whole spec may change (changed services are recreated), except while
 // the Environment is being deleted. An unchanged spec is not validated

@@ -71,7 +71,9 @@ func ClaimedBy(standby, claimant *v1alpha1.Environment) bool {
 
 // DecideClaim is the claimant side. standbys are the Environments whose
 // spec.standby.pool is the claimant's pool; pool is nil when it does not
-// exist.
+// exist. A claimant binds only a standby on its own host (SameHost): its
+// status.host was written before anything else and never changes, and
+// what it serves must run where it says.
 func DecideClaim(claimant *v1alpha1.Environment, standbys []*v1alpha1.Environment, pool *v1alpha1.EnvironmentPool) ClaimDecision {
 	ref := claimant.Spec.PoolRef
 	if ref == nil || len(claimant.Spec.Services) > 0 {
@@ -94,11 +96,18 @@ func DecideClaim(claimant *v1alpha1.Environment, standbys []*v1alpha1.Environmen
 		return ClaimDecision{Action: ClaimWaitPool}
 	}
 	for _, s := range sortedStandbys(standbys) {
-		if StandbyAvailable(s) && s.Spec.Standby.Pool == pool.Name && StandbyCurrent(pool, s) {
+		if StandbyAvailable(s) && s.Spec.Standby.Pool == pool.Name && StandbyCurrent(pool, s) && SameHost(claimant, s) {
 			return ClaimDecision{Action: ClaimBind, Standby: s}
 		}
 	}
 	return ClaimDecision{Action: ClaimFallback}
+}
+
+// SameHost says whether standby is bound to the claimant's host. Both
+// unbound ("") is a controller that serves every host (no --host); a
+// standby not bound yet is on no host, so no bound claimant takes it.
+func SameHost(claimant, standby *v1alpha1.Environment) bool {
+	return claimant.Status.Host == standby.Status.Host
 }
 
 // sortedStandbys orders standbys oldest first (then by name), so claims
@@ -222,6 +231,9 @@ func ClaimantSpec(claimant *v1alpha1.Environment, pool *v1alpha1.EnvironmentPool
 	spec.PoolRef.Standby = ""
 	spec.Lease = claimant.Spec.Lease.DeepCopy()
 	spec.TTLSecondsAfterReady = claimant.Spec.TTLSecondsAfterReady
+	// spec.host is create-only: the claimant keeps its own pin (or none),
+	// whatever the template says.
+	spec.Host = claimant.Spec.Host
 	spec.Standby = nil
 	return spec
 }
@@ -251,7 +263,13 @@ func StandbyCurrent(pool *v1alpha1.EnvironmentPool, standby *v1alpha1.Environmen
 // NewStandbySpec is the spec of a standby the pool creates.
 func NewStandbySpec(pool *v1alpha1.EnvironmentPool) v1alpha1.EnvironmentSpec {
 	spec := *pool.Spec.Template.DeepCopy()
-	spec.Standby = &v1alpha1.StandbySpec{Pool: pool.Name, Mode: pool.Spec.Standby}
+	mode := pool.Spec.Standby
+	if mode == "" {
+		// The embedded server defaults the pool's mode; a cluster's CRD
+		// does not, and a standby must name one.
+		mode = v1alpha1.StandbyPaused
+	}
+	spec.Standby = &v1alpha1.StandbySpec{Pool: pool.Name, Mode: mode}
 	return spec
 }
 

@@ -67,6 +67,55 @@ func TestDecideClaimSkipsUnavailableStandbys(t *testing.T) {
 	}
 }
 
+func TestDecideClaimBindsOnlyAStandbyOnItsOwnHost(t *testing.T) {
+	onB, onA, unbound := readyStandby("p-b", 1), readyStandby("p-a", 2), readyStandby("p-none", 0)
+	onB.Status.Host, onA.Status.Host = "host-b", "host-a"
+	c := claimant("a")
+	c.Status.Host = "host-a"
+	d := DecideClaim(c, []*v1alpha1.Environment{onB, unbound, onA}, testPool(2))
+	if d.Action != ClaimBind || d.Standby.Name != "p-a" {
+		t.Fatalf("decision %+v, want bind p-a (the oldest, p-b, is on another host)", d)
+	}
+	if d := DecideClaim(c, []*v1alpha1.Environment{onB, unbound}, testPool(2)); d.Action != ClaimFallback {
+		t.Fatalf("decision %+v, want fallback (no standby on host-a)", d)
+	}
+	// A standby of another host that names the claimant already (an older
+	// manager bound it) stays bound: the binding is not undone.
+	claim(onB, c)
+	if d := DecideClaim(c, []*v1alpha1.Environment{onB, onA}, testPool(2)); d.Action != ClaimFinish || d.Standby.Name != "p-b" {
+		t.Fatalf("decision %+v, want finish p-b", d)
+	}
+	// Without hosts (a controller serving all), every standby is a match.
+	if d := DecideClaim(claimant("x"), []*v1alpha1.Environment{unbound}, testPool(2)); d.Action != ClaimBind {
+		t.Fatalf("decision %+v, want bind p-none", d)
+	}
+}
+
+func TestNewStandbySpecDefaultsTheMode(t *testing.T) {
+	p := testPool(1)
+	p.Spec.Standby = "" // a pool stored by a cluster, whose CRD defaults nothing
+	if got := NewStandbySpec(p).Standby; got.Mode != v1alpha1.StandbyPaused || got.Pool != "p" {
+		t.Fatalf("standby %+v, want pool p mode Paused", got)
+	}
+	p.Spec.Standby = v1alpha1.StandbyRunning
+	if got := NewStandbySpec(p).Standby.Mode; got != v1alpha1.StandbyRunning {
+		t.Fatalf("mode %q, want Running", got)
+	}
+}
+
+func TestClaimantSpecKeepsTheClaimantsHost(t *testing.T) {
+	c := claimant("a")
+	c.Spec.Host = "host-b"
+	pool := testPool(1)
+	pool.Spec.Template.Host = "host-a"
+	if got := ClaimantSpec(c, pool); got.Host != "host-b" || len(got.Services) != 1 {
+		t.Fatalf("fallback spec host %q services %d, want host-b and the template's service", got.Host, len(got.Services))
+	}
+	if got := ClaimantSpec(claimant("x"), pool).Host; got != "" {
+		t.Fatalf("an unpinned claimant's fallback pinned to %q", got)
+	}
+}
+
 func TestDecideClaimWaitsForAMissingPool(t *testing.T) {
 	if d := DecideClaim(claimant("a"), nil, nil); d.Action != ClaimWaitPool {
 		t.Fatalf("decision %+v, want wait for the pool", d)

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -198,16 +199,6 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 		controllers := func(ctx context.Context) error {
 			return runControllers(ctx, api, dockerClient, dockerInformer, registry, o, managerID, identity, memLimit, memReservation, log)
 		}
-		if api.External() {
-			// Every manager campaigns, standbys too: placement reads
-			// Leases and writes bindings, no Docker object.
-			go func() {
-				planOpts := plan.Options{DefaultMemoryLimit: memLimit, DefaultMemoryReservation: memReservation}
-				if err := runPlacement(ctx, api.RESTConfig(), o, identity, planOpts, log.WithName("placement")); err != nil {
-					log.Error(err, "placement stopped")
-				}
-			}()
-		}
 		go func() {
 			if !o.LeaderElection.Enabled {
 				controllersDone <- controllers(ctx)
@@ -294,6 +285,22 @@ func runControllers(ctx context.Context, api store, dockerClient *docker.Client,
 		return err
 	}
 	meter := &lazyMeter{}
+	// On a cluster the manager that holds the placement Lease is the one
+	// that refills warm pools: one refiller, so two hosts' managers never
+	// both create a pool's missing standbys. It campaigns only while it
+	// runs its host's controllers (this function), so the holder always
+	// has a pool worker; on the embedded server the only manager refills.
+	var refills func() bool
+	if api.External() {
+		placing := &atomic.Bool{}
+		refills = placing.Load
+		go func() {
+			planOpts := plan.Options{DefaultMemoryLimit: memLimit, DefaultMemoryReservation: memReservation}
+			if err := runPlacement(ctx, api.RESTConfig(), o, identity, planOpts, placing, log.WithName("placement")); err != nil {
+				log.Error(err, "placement stopped")
+			}
+		}()
+	}
 	go func() {
 		budget, info, err := o.admission.resolve(ctx, o.memoryBudget, dockerClient, log)
 		if err != nil {
@@ -333,6 +340,7 @@ func runControllers(ctx context.Context, api store, dockerClient *docker.Client,
 		MeterInterval:    localMeterInterval,
 		Host:             o.Host,
 		PlaceLocally:     !api.External(),
+		RefillPools:      refills,
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -52,7 +53,7 @@ func (p *placer) poke() {
 // runPlacement campaigns for the placement Lease until ctx is done and
 // places while it holds it; losing it only stops placing (another
 // manager places then), it is no reason to exit.
-func runPlacement(ctx context.Context, cfg *rest.Config, o *Options, identity string, planOpts plan.Options, log logr.Logger) error {
+func runPlacement(ctx context.Context, cfg *rest.Config, o *Options, identity string, planOpts plan.Options, placing *atomic.Bool, log logr.Logger) error {
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("placement client: %w", err)
@@ -78,6 +79,8 @@ func runPlacement(ctx context.Context, cfg *rest.Config, o *Options, identity st
 			Callbacks: leaderelection.LeaderCallbacks{
 				OnStartedLeading: func(lctx context.Context) {
 					log.Info("placing Environments", "lease", le.Namespace+"/"+placementLeaseName, "identity", identity)
+					placing.Store(true)
+					defer placing.Store(false)
 					factory := informers.NewSharedInformerFactory(envs, o.Resync)
 					inf := factory.Berth().V1alpha1().Environments()
 					p := &placer{envs: envs, kube: kube, lister: inf.Lister(), ns: le.Namespace, grace: o.HostGrace, plan: planOpts, log: log}
@@ -100,7 +103,10 @@ func runPlacement(ctx context.Context, cfg *rest.Config, o *Options, identity st
 					}
 					p.run(lctx)
 				},
-				OnStoppedLeading: func() { log.Info("stopped placing", "identity", identity) },
+				OnStoppedLeading: func() {
+					placing.Store(false)
+					log.Info("stopped placing", "identity", identity)
+				},
 			},
 		})
 		if err != nil {
@@ -168,6 +174,7 @@ func (p *placer) pass(ctx context.Context, now time.Time) error {
 	slices.SortFunc(envs, func(a, b *v1alpha1.Environment) int {
 		return cmp.Or(a.CreationTimestamp.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Name, b.Name))
 	})
+	free := freeStandbys(envs)
 	var firstErr error
 	keep := func(err error) {
 		if err != nil && firstErr == nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
@@ -181,6 +188,10 @@ func (p *placer) pass(ctx context.Context, now time.Time) error {
 		switch {
 		case e.Status.Host == "" && e.Spec.Host == "":
 			host, ok := choosePlacement(hosts, now, p.grace)
+			if ref := e.Spec.PoolRef; ref != nil && len(e.Spec.Services) == 0 {
+				// A claimant binds only a standby on its own host.
+				host, ok = placeClaimant(ref.Name, free, hosts, now, p.grace)
+			}
 			if !ok {
 				keep(p.markUnknown(ctx, e, controllers.NoLiveHostCondition, noLiveHostMessage(hosts, p.grace), now))
 				continue

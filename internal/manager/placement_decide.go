@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"berth.dev/berth/apis/v1alpha1"
+	"berth.dev/berth/controllers/plan"
 )
 
 // HostBudget is one host's heartbeat as the placement reads it: the
@@ -80,4 +83,41 @@ func noLiveHostMessage(hosts []HostBudget, grace time.Duration) string {
 		return "not placed: no host has a manager (no berth-host-* heartbeat in the cluster)"
 	}
 	return fmt.Sprintf("not placed: none of the %d known hosts has a live manager with a known budget (heartbeats within --host-grace %s)", len(hosts), grace)
+}
+
+// freeStandbys counts, per pool and host, the standbys a claim could take
+// (plan.StandbyAvailable, bound to a host): where an unpinned claimant
+// should be placed, since it binds only a standby on its own host.
+func freeStandbys(envs []*v1alpha1.Environment) map[string]map[string]int {
+	out := map[string]map[string]int{}
+	for _, e := range envs {
+		if e.Status.Host == "" || !plan.StandbyAvailable(e) {
+			continue
+		}
+		pool := e.Spec.Standby.Pool
+		if out[pool] == nil {
+			out[pool] = map[string]int{}
+		}
+		out[pool][e.Status.Host]++
+	}
+	return out
+}
+
+// placeClaimant is choosePlacement for an unpinned claimant of pool: among
+// the live hosts with a free standby of it (free[pool]), the most free
+// budget; with none, any live host (its claim then falls back to the
+// pool's template there). The chosen host's count is taken, so a burst of
+// claimants spreads over the standbys.
+func placeClaimant(pool string, free map[string]map[string]int, hosts []HostBudget, now time.Time, grace time.Duration) (string, bool) {
+	var with []HostBudget
+	for _, h := range hosts {
+		if free[pool][h.Name] > 0 {
+			with = append(with, h)
+		}
+	}
+	if host, ok := choosePlacement(with, now, grace); ok {
+		free[pool][host]--
+		return host, true
+	}
+	return choosePlacement(hosts, now, grace)
 }

@@ -46,11 +46,13 @@ func heartbeatEvery(grace time.Duration) time.Duration {
 type budgetReading func() (budget, admitted int64)
 
 // startHeartbeat runs the host's heartbeat, with the ledger's figures,
-// until ctx is done.
-func startHeartbeat(ctx context.Context, cfg *rest.Config, o *Options, identity string, ledger *admission.Ledger, log logr.Logger) error {
+// until ctx is done; done is closed once it has retired the heartbeat, so
+// a manager that stops returns only after nothing new can be placed on
+// its host.
+func startHeartbeat(ctx context.Context, cfg *rest.Config, o *Options, identity string, ledger *admission.Ledger, log logr.Logger) (done <-chan struct{}, err error) {
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return fmt.Errorf("heartbeat client: %w", err)
+		return nil, fmt.Errorf("heartbeat client: %w", err)
 	}
 	read := func() (int64, int64) {
 		budget, known := ledger.Budget()
@@ -59,8 +61,12 @@ func startHeartbeat(ctx context.Context, cfg *rest.Config, o *Options, identity 
 		}
 		return budget, ledger.Snapshot().Admitted
 	}
-	go runHeartbeat(ctx, kube, o.LeaderElection.Namespace, o.Host, identity, o.HostGrace, read, log)
-	return nil
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		runHeartbeat(ctx, kube, o.LeaderElection.Namespace, o.Host, identity, o.HostGrace, read, log)
+	}()
+	return finished, nil
 }
 
 // runHeartbeat publishes host's admission budget in its Lease until ctx is

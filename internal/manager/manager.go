@@ -348,9 +348,11 @@ func runControllers(ctx context.Context, api store, dockerClient *docker.Client,
 	if api.External() {
 		// The host's budget for the placement, published while this
 		// manager leads its host (this function runs only then).
-		if err := startHeartbeat(ctx, api.RESTConfig(), o, identity, ledger, log.WithName("heartbeat")); err != nil {
+		heartbeatDone, err := startHeartbeat(ctx, api.RESTConfig(), o, identity, ledger, log.WithName("heartbeat"))
+		if err != nil {
 			return err
 		}
+		defer func() { <-heartbeatDone }()
 	}
 	informerDone := make(chan error, 1)
 	go func() { informerDone <- dockerInformer.Run(ctx) }()

@@ -348,11 +348,15 @@ func runControllers(ctx context.Context, api store, dockerClient *docker.Client,
 	if api.External() {
 		// The host's budget for the placement, published while this
 		// manager leads its host (this function runs only then).
-		heartbeatDone, err := startHeartbeat(ctx, api.RESTConfig(), o, identity, ledger, log.WithName("heartbeat"))
+		hctx, stopHeartbeat := context.WithCancel(ctx)
+		heartbeatDone, err := startHeartbeat(hctx, api.RESTConfig(), o, identity, ledger, log.WithName("heartbeat"))
 		if err != nil {
+			stopHeartbeat()
 			return err
 		}
-		defer func() { <-heartbeatDone }()
+		// Also when the controller fails on its own: the heartbeat
+		// must not say this host is served once it is not.
+		defer func() { stopHeartbeat(); <-heartbeatDone }()
 	}
 	informerDone := make(chan error, 1)
 	go func() { informerDone <- dockerInformer.Run(ctx) }()

@@ -351,15 +351,22 @@ func daemonKeeps(m *managerProcess, name string) bool {
 	return true
 }
 
-// expectNothingLeft waits until env has no container, network or volume
-// left in Docker.
+// expectNothingLeft waits until env has no container of m, network or
+// volume left in Docker.
 func expectNothingLeft(m *managerProcess, envs ...string) {
 	GinkgoHelper()
 	id := m.identity()
+	expectNoneLeft(m, func(env string) []container.Summary { return envContainers(env, id) }, envs...)
+}
+
+// expectNoneLeft is expectNothingLeft with the containers that count
+// chosen by containers (e.g. any manager's but the decoys').
+func expectNoneLeft(m *managerProcess, containers func(env string) []container.Summary, envs ...string) {
+	GinkgoHelper()
 	for _, env := range envs {
 		Eventually(func(g Gomega) {
 			var names []string
-			for _, c := range envContainers(env, id) {
+			for _, c := range containers(env) {
 				names = append(names, c.Names...)
 			}
 			g.Expect(names).To(BeEmpty(), "containers of %s left behind", env)
@@ -571,15 +578,23 @@ func createDecoys(claimEnvs ...string) *decoys {
 		// Labelled as if berth made it, for an Environment of this suite,
 		// but by another manager: only the identity decides ownership.
 		name := uniqueName("decoy-foreign")
-		mustDocker("run", "-d", "--name", name, "--memory", "32m",
-			"--label", v1alpha1.LabelManagedBy+"=someone-else",
-			"--label", v1alpha1.LabelEnvironment+"="+env,
-			"--label", v1alpha1.LabelService+"=web",
-			testImage, "--http-port=0")
+		runForeignDecoy(name, env)
 		d.foreign = append(d.foreign, name)
 		d.foreignFor = append(d.foreignFor, env)
 	}
 	return d
+}
+
+// runForeignDecoy runs a container called name on the main daemon,
+// labelled as berth labels env's service web, but by another manager
+// (someone-else): only the manager's identity decides ownership.
+func runForeignDecoy(name, env string) {
+	GinkgoHelper()
+	mustDocker("run", "-d", "--name", name, "--memory", "32m",
+		"--label", v1alpha1.LabelManagedBy+"=someone-else",
+		"--label", v1alpha1.LabelEnvironment+"="+env,
+		"--label", v1alpha1.LabelService+"=web",
+		testImage, "--http-port=0")
 }
 
 // expectUntouched checks every decoy still exists and still runs the

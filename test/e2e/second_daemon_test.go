@@ -65,11 +65,7 @@ var _ = Describe("Second Docker daemon", Ordered, func() {
 		// The decoy before the manager: it has the very name and labels berth gives the
 		// spec's container, but on the main daemon and by another manager.
 		decoy = v1alpha1.ContainerName(env, "web")
-		mustDocker("run", "-d", "--name", decoy, "--memory", "32m",
-			"--label", v1alpha1.LabelManagedBy+"=someone-else",
-			"--label", v1alpha1.LabelEnvironment+"="+env,
-			"--label", v1alpha1.LabelService+"=web",
-			testImage, "--http-port=0")
+		runForeignDecoy(decoy, env)
 		DeferCleanup(func() {
 			_, _ = dockerCLI("stop", "--timeout", "5", decoy)
 			_, _ = dockerCLI("rm", decoy)

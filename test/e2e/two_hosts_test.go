@@ -182,11 +182,7 @@ var _ = Describe("Two Docker hosts", Ordered, func() {
 		// The decoy, on the main daemon, has the very name and labels
 		// host-b's manager gives pinB's container, by another manager.
 		decoy = v1alpha1.ContainerName(pinB, "web")
-		mustDocker("run", "-d", "--name", decoy, "--memory", "32m",
-			"--label", v1alpha1.LabelManagedBy+"=someone-else",
-			"--label", v1alpha1.LabelEnvironment+"="+pinB,
-			"--label", v1alpha1.LabelService+"=web",
-			testImage, "--http-port=0")
+		runForeignDecoy(decoy, pinB)
 		DeferCleanup(func() {
 			_, _ = dockerCLI("stop", "--timeout", "5", decoy)
 			_, _ = dockerCLI("rm", decoy)

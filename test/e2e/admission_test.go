@@ -27,9 +27,12 @@ var _ = Describe("Admission", func() {
 		}
 		base := uniqueName("admit")
 		first, second, third := base+"-1", base+"-2", base+"-3"
-		DeferCleanup(func() {
-			_, _, _ = m.berth("", "delete", "env", first, second, third, "--ignore-not-found")
-		})
+		// After each manager start: cleanups run last first, so this
+		// one runs while that manager still serves (a restarted
+		// manager's stop would otherwise come first and leave the
+		// containers behind).
+		deleteAll := func() { _, _, _ = m.berth("", "delete", "env", first, second, third, "--ignore-not-found") }
+		DeferCleanup(deleteAll)
 
 		apply(m, dir, "first.yaml", environment(first, gig()))
 		apply(m, dir, "second.yaml", environment(second, gig()))
@@ -77,6 +80,7 @@ var _ = Describe("Admission", func() {
 		}
 		m.kill()
 		m = startManager(dataDir, args...)
+		DeferCleanup(deleteAll)
 		Consistently(func(g Gomega) {
 			env := m.getEnv(third)
 			g.Expect(env.Status.Phase).To(Equal(v1alpha1.PhaseQueued), describeStatus(env))
@@ -111,7 +115,8 @@ var _ = Describe("Admission", func() {
 		// Any live host uses more than 0.5 % of its memory.
 		m := startManager(dataDir, append(args, "--memory-pressure", "0.5%")...)
 		name := uniqueName("pressure")
-		DeferCleanup(func() { _, _, _ = m.berth("", "delete", "env", name, "--ignore-not-found") })
+		deleteIt := func() { _, _, _ = m.berth("", "delete", "env", name, "--ignore-not-found") }
+		DeferCleanup(deleteIt) // again after the restart below: cleanups run last first
 		apply(m, dir, "env.yaml", environment(name, service("app")))
 		Eventually(func(g Gomega) {
 			env := m.getEnv(name)
@@ -125,6 +130,7 @@ var _ = Describe("Admission", func() {
 		By("started again with the default threshold, the manager admits it")
 		m.stop()
 		m = startManager(dataDir, args...)
+		DeferCleanup(deleteIt)
 		m.waitReady(2*time.Minute, name)
 	})
 })

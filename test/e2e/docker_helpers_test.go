@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/internal/docker/faultproxy"
+	"berth.dev/berth/internal/dockertest"
 )
 
 // The controller specs observe Docker directly, never through berth: what
@@ -650,5 +652,20 @@ func sweepLeftovers(envs []string) {
 			fmt.Fprintf(GinkgoWriter, "sweeping leftover volume %s\n", v)
 			_, _ = dockerCLI("volume", "rm", v)
 		}
+	}
+}
+
+// stopSecondDaemon stops a dockertest daemon and checks it took its own
+// bridge with it and left docker0 (when there was one) where it was.
+func stopSecondDaemon(d *dockertest.Daemon) {
+	GinkgoHelper()
+	_, docker0Err := net.InterfaceByName("docker0")
+	bridge := d.Bridge
+	Expect(d.Stop()).To(Succeed())
+	_, err := net.InterfaceByName(bridge)
+	Expect(err).To(HaveOccurred(), "bridge %s left after Stop", bridge)
+	if docker0Err == nil {
+		_, err := net.InterfaceByName("docker0")
+		Expect(err).NotTo(HaveOccurred(), "docker0 is gone")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"sort"
 	"time"
@@ -325,17 +324,9 @@ var _ = Describe("Two Docker hosts", Ordered, func() {
 		twoHostsPools(twoHostsRig{cs: cs, kube: kube, a: a, b: b, d: d, idA: idA, idB: idB})
 
 		By("both managers stop cleanly, then the second daemon, docker0 untouched")
-		_, docker0Err := net.InterfaceByName("docker0")
 		a.stop()
 		b.stop()
-		bridge := d.Bridge
-		Expect(d.Stop()).To(Succeed())
-		_, err := net.InterfaceByName(bridge)
-		Expect(err).To(HaveOccurred(), "bridge %s left after Stop", bridge)
-		if docker0Err == nil {
-			_, err := net.InterfaceByName("docker0")
-			Expect(err).NotTo(HaveOccurred(), "docker0 is gone")
-		}
+		stopSecondDaemon(d)
 		Expect(mustInspect(decoy).State.Running).To(BeTrue())
 	})
 })

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -40,22 +39,9 @@ func (c *Controller) admit(ctx context.Context, env *v1alpha1.Environment) (*v1a
 	if c.opts.Admission == nil || admitted(env) {
 		return env, true, nil
 	}
-	// The lister can lag behind this controller's own admission write:
-	// the stored object decides, so an admission is written (and its
-	// event recorded) once.
-	latest, err := c.clientset.BerthV1alpha1().Environments().Get(ctx, env.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("admission of %s: %w", env.Name, err)
-	}
-	if latest.UID != env.UID || latest.DeletionTimestamp != nil {
-		return nil, false, nil // another incarnation, or being deleted: the event for it enqueues it
-	}
-	if env = latest; admitted(env) {
-		return env, true, nil
-	}
+	// env is the lister's copy or, while the lister lags behind this
+	// controller's own writes, the last one written (writtenMemory): an
+	// admission is written, and its event recorded, once.
 	now := time.Now()
 	cands, err := c.admissionCandidates()
 	if err != nil {
@@ -95,11 +81,13 @@ func (c *Controller) admit(ctx context.Context, env *v1alpha1.Environment) (*v1a
 		status.Conditions = []metav1.Condition{}
 	}
 	meta.SetStatusCondition(&status.Conditions, cond)
-	latest, err = c.writeStatusLatest(ctx, env, *status, events)
+	latest, err := c.writeStatusLatest(ctx, env, *status, events)
 	if err != nil {
 		return nil, false, fmt.Errorf("admission of %s: %w", env.Name, err)
 	}
-	if latest == nil || !d.Admitted {
+	if latest == nil || !d.Admitted || latest.DeletionTimestamp != nil {
+		// Gone, queued, or deleted meanwhile (the write was retried on
+		// the stored object): the event for it enqueues it.
 		return latest, false, nil
 	}
 	c.log.Info("admitted", "environment", env.Name, "reason", cond.Reason, "requests", d.Requests, "free", d.Free, "budget", d.Budget)

@@ -205,7 +205,7 @@ func (c *Controller) teardownClaimant(ctx context.Context, env *v1alpha1.Environ
 	if err := c.deleteLeaseRecord(ctx, env); err != nil {
 		return Result{}, err
 	}
-	return Result{}, c.removeFinalizer(ctx, env.Name)
+	return Result{}, c.removeFinalizer(ctx, env)
 }
 
 // claimTTL applies ttlSecondsAfterReady to a bound claimant (an ordinary

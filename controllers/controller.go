@@ -112,6 +112,7 @@ type Controller struct {
 	refusals  *networkRefusals
 	valid     *validMemory
 	failures  *failureMemory
+	written   *writtenMemory
 	metrics   *reconcileMetrics
 	requests  requestBook
 
@@ -168,6 +169,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		refusals:  newNetworkRefusals(),
 		valid:     newValidMemory(),
 		failures:  newFailureMemory(),
+		written:   newWrittenMemory(),
 		metrics:   newReconcileMetrics(opts.Registerer),
 		// One unbound standby at a time does Docker work (see
 		// backgroundSlot), leaving the other workers to user work.

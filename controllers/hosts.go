@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -108,19 +109,24 @@ func (c *Controller) mine(env *v1alpha1.Environment) bool {
 }
 
 // bindHost writes status.host = this host before anything else happens to
-// env; the update event enqueues it again.
-func (c *Controller) bindHost(ctx context.Context, env *v1alpha1.Environment) (Result, error) {
+// env, and returns the stored object (nil when env is gone).
+func (c *Controller) bindHost(ctx context.Context, env *v1alpha1.Environment) (*v1alpha1.Environment, error) {
 	status := env.Status.DeepCopy()
 	status.Host = c.opts.Host
 	updated := env.DeepCopy()
 	updated.Status = *status
 	// No retry on conflict: the next pass decides again on what is
 	// stored then (the placement may have bound it elsewhere meanwhile).
-	if _, err := c.clientset.BerthV1alpha1().Environments().UpdateStatus(ctx, updated, metav1.UpdateOptions{}); err != nil {
-		return Result{}, fmt.Errorf("bind %s to host %s: %w", env.Name, c.opts.Host, err)
+	bound, err := c.clientset.BerthV1alpha1().Environments().UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
 	}
+	if err != nil {
+		return nil, fmt.Errorf("bind %s to host %s: %w", env.Name, c.opts.Host, err)
+	}
+	c.written.record(env, bound)
 	c.log.Info("bound to this host", "environment", env.Name, "host", c.opts.Host, "pinned", env.Spec.Host != "")
-	return Result{}, nil
+	return bound, nil
 }
 
 // releaseUnbound drops the finalizer of a deleted Environment that was

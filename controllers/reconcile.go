@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -39,6 +40,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		c.refusals.forget(name)
 		c.valid.forget(name)
 		c.failures.forget(name)
+		c.written.forget(name)
 		if c.opts.Admission != nil {
 			// Its room is free now that its teardown is done.
 			c.opts.Admission.Forget(name)
@@ -49,6 +51,8 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	if err != nil {
 		return Result{}, fmt.Errorf("get environment %s: %w", name, err)
 	}
+	stored = c.written.fresher(stored)
+	bind := false
 	switch c.route(stored) {
 	case routeSkip:
 		return Result{}, nil // another host's
@@ -57,13 +61,14 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	case routeUnserved:
 		return c.markUnserved(ctx, stored)
 	case routeBind:
-		return c.bindHost(ctx, stored)
+		// The binding goes to the store with the admission, in one
+		// write, or on its own right after it: either way before any
+		// Docker object exists.
+		bind = true
 	}
-	env := stored.DeepCopy()
-	if c.opts.ExternalAPI {
-		// A Kubernetes API stores the spec as written; berth's
-		// embedded server defaulted it on the way in.
-		v1alpha1.SetDefaults(env)
+	env := c.working(stored)
+	if bind {
+		env.Status.Host = c.opts.Host
 	}
 	log := c.log.WithValues("environment", name)
 
@@ -93,10 +98,11 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		// copy, is written back: the user's spec stays as applied.
 		withFinalizer := stored.DeepCopy()
 		withFinalizer.Finalizers = append(withFinalizer.Finalizers, v1alpha1.Finalizer)
-		_, err := c.clientset.BerthV1alpha1().Environments().Update(ctx, withFinalizer, metav1.UpdateOptions{})
+		written, err := c.clientset.BerthV1alpha1().Environments().Update(ctx, withFinalizer, metav1.UpdateOptions{})
 		if err != nil {
 			return Result{}, fmt.Errorf("add finalizer: %w", err)
 		}
+		c.written.record(stored, written)
 		return Result{}, nil // the update enqueues the Environment again
 	}
 	if c.opts.ExternalAPI {
@@ -105,10 +111,27 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 		}
 	}
 	if claimant {
+		if bind {
+			// Its writes start from stored copies: bind first.
+			bound, err := c.bindHost(ctx, env)
+			if err != nil || bound == nil {
+				return Result{}, err
+			}
+			env = c.working(bound)
+		}
 		return c.reconcileClaimant(ctx, env)
 	}
+	unwritten := env.ResourceVersion
 	env, admit, err := c.admit(ctx, env)
-	if err != nil || !admit {
+	if err == nil && bind && env != nil && (env.ResourceVersion == unwritten || env.Status.Host != c.opts.Host) {
+		// The admission wrote nothing, or its write was retried on a
+		// stored copy that did not carry the binding.
+		env, err = c.bindHost(ctx, env)
+	}
+	if env != nil && env.ResourceVersion != unwritten {
+		env = c.working(env)
+	}
+	if err != nil || !admit || env == nil {
 		// Queued: the ledger enqueues it when room frees.
 		return Result{}, err
 	}
@@ -193,6 +216,17 @@ func (c *Controller) reconcile(ctx context.Context, name string) (Result, error)
 	return standbyRequeue(env, status, res), nil
 }
 
+// working is the copy of a stored Environment a reconcile works on. A
+// Kubernetes API stores the spec as written; berth's embedded server
+// defaulted it on the way in.
+func (c *Controller) working(stored *v1alpha1.Environment) *v1alpha1.Environment {
+	env := stored.DeepCopy()
+	if c.opts.ExternalAPI {
+		v1alpha1.SetDefaults(env)
+	}
+	return env
+}
+
 // outcomeEvents turns executed ops into entries of the event record.
 func outcomeEvents(outcomes []outcome, now time.Time) []v1alpha1.EnvironmentEvent {
 	var evs []v1alpha1.EnvironmentEvent
@@ -254,14 +288,20 @@ func (c *Controller) writeStatusLatest(ctx context.Context, env *v1alpha1.Enviro
 			if getErr != nil {
 				return getErr
 			}
+			if latest.UID != env.UID {
+				// Deleted and created again: this status is not
+				// the new one's.
+				return errOtherIncarnation
+			}
 			current = latest
 		}
 		if err == nil {
+			c.written.record(current, written)
 			stored = written
 		}
 		return err
 	})
-	if apierrors.IsNotFound(err) {
+	if apierrors.IsNotFound(err) || errors.Is(err, errOtherIncarnation) {
 		return nil, nil
 	}
 	if err != nil {
@@ -269,6 +309,10 @@ func (c *Controller) writeStatusLatest(ctx context.Context, env *v1alpha1.Enviro
 	}
 	return stored, nil
 }
+
+// errOtherIncarnation ends a status write whose Environment was deleted and
+// created again under the same name meanwhile.
+var errOtherIncarnation = errors.New("another incarnation of the Environment")
 
 func hasFinalizer(env *v1alpha1.Environment) bool {
 	for _, f := range env.Finalizers {
@@ -280,31 +324,46 @@ func hasFinalizer(env *v1alpha1.Environment) bool {
 }
 
 // removeFinalizer releases the object: the API server deletes it once no
-// finalizer is left. It reads the latest copy so a concurrent status write
-// does not make it fail with a conflict.
-func (c *Controller) removeFinalizer(ctx context.Context, name string) error {
+// finalizer is left. It starts from env, the latest copy the caller has (its
+// own last write, usually); a conflict with a write it has not seen is
+// retried on the stored object.
+func (c *Controller) removeFinalizer(ctx context.Context, env *v1alpha1.Environment) error {
 	envs := c.clientset.BerthV1alpha1().Environments()
-	latest, err := envs.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	current := env
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		if current == nil {
+			latest, err := envs.Get(ctx, env.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if latest.UID != env.UID {
+				return errOtherIncarnation
+			}
+			current = latest
+		}
+		if !hasFinalizer(current) {
+			return nil
+		}
+		updated := current.DeepCopy()
+		updated.Finalizers = removeString(updated.Finalizers, v1alpha1.Finalizer)
+		released, err := envs.Update(ctx, updated, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			current = nil
+		}
+		if err == nil {
+			// A pass that runs before the lister sees the release
+			// must not release it again.
+			c.written.record(current, released)
+		}
+		return err
+	})
+	if apierrors.IsNotFound(err) || errors.Is(err, errOtherIncarnation) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("get %s: %w", name, err)
+		return fmt.Errorf("remove finalizer of %s: %w", env.Name, err)
 	}
-	kept := latest.Finalizers[:0:0]
-	for _, f := range latest.Finalizers {
-		if f != v1alpha1.Finalizer {
-			kept = append(kept, f)
-		}
-	}
-	if len(kept) == len(latest.Finalizers) {
-		return nil
-	}
-	latest.Finalizers = kept
-	if _, err := envs.Update(ctx, latest, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("remove finalizer of %s: %w", name, err)
-	}
-	c.log.Info("torn down", "environment", name)
+	c.log.Info("torn down", "environment", env.Name)
 	return nil
 }
 

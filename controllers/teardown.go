@@ -31,33 +31,35 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
 	// Say what is happening before it happens: a long grace period should
 	// read as Terminating with its reason, not as a frozen Ready.
-	if err := c.writeStatus(ctx, env, status, nil); err != nil {
+	latest, err := c.writeStatusLatest(ctx, env, status, nil)
+	if err != nil || latest == nil {
 		return Result{}, err
 	}
+	env = latest
 	outcomes, err := c.execute(ctx, env, p)
 	c.refusals.record(env, outcomes)
 	c.failures.record(env, outcomes)
-	if len(outcomes) > 0 {
-		// The status write above changed the object: start from the latest.
-		if latest, getErr := c.clientset.BerthV1alpha1().Environments().Get(ctx, env.Name, metav1.GetOptions{}); getErr == nil {
-			if werr := c.writeStatus(ctx, latest, latest.Status, outcomeEvents(outcomes, time.Now())); werr != nil && err == nil {
-				err = werr
-			}
-			env = latest
+	events := outcomeEvents(outcomes, time.Now())
+	if err == nil {
+		// The removals Docker confirmed are out of the cache already
+		// (writes.go): the pass that sees nothing left releases the
+		// finalizer, and its one status write carries what the ops
+		// did, rather than a requeue that waits its turn behind every
+		// other Environment's.
+		now = time.Now()
+		obs = c.observe(env)
+		obs.Failure = c.failures.get(env)
+		if p := plan.Teardown(env, obs, c.opts.Plan); p.Empty() {
+			return c.finishTeardown(ctx, env, obs, p, now, events...)
+		}
+	}
+	if len(events) > 0 {
+		if werr := c.writeStatus(ctx, env, env.Status, events); werr != nil && err == nil {
+			err = werr
 		}
 	}
 	if err != nil {
 		return Result{}, err
-	}
-	// The removals Docker confirmed are out of the cache already
-	// (writes.go): the pass that sees nothing left releases the
-	// finalizer, rather than a requeue that waits its turn behind every
-	// other Environment's.
-	now = time.Now()
-	obs = c.observe(env)
-	obs.Failure = c.failures.get(env)
-	if p := plan.Teardown(env, obs, c.opts.Plan); p.Empty() {
-		return c.finishTeardown(ctx, env, obs, p, now)
 	}
 	// Something is left the cache has not seen go: the next pass sees.
 	return Result{RequeueAfter: 200 * time.Millisecond}, nil
@@ -66,7 +68,8 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 // finishTeardown ends the teardown of env once its plan is empty: the
 // TornDown event, the built images, the controller's memory of it, its
 // lease record, then the finalizer.
-func (c *Controller) finishTeardown(ctx context.Context, env *v1alpha1.Environment, obs plan.Observed, p plan.Plan, now time.Time) (Result, error) {
+// done are the events of this pass's ops, written with the TornDown event.
+func (c *Controller) finishTeardown(ctx context.Context, env *v1alpha1.Environment, obs plan.Observed, p plan.Plan, now time.Time, done ...v1alpha1.EnvironmentEvent) (Result, error) {
 	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
 	if !hasTeardownEvent(env.Status) {
 		ev := v1alpha1.EnvironmentEvent{
@@ -84,7 +87,9 @@ func (c *Controller) finishTeardown(ctx context.Context, env *v1alpha1.Environme
 			evs = []v1alpha1.EnvironmentEvent{warn, evs[0]}
 		}
 		// Best effort: the object is about to disappear anyway.
-		_ = c.writeStatus(ctx, env, status, evs)
+		if latest, err := c.writeStatusLatest(ctx, env, status, append(done, evs...)); err == nil && latest != nil {
+			env = latest
+		}
 	}
 	// Images last: the containers that used them are gone.
 	if err := c.removeBuiltImages(ctx, env); err != nil {
@@ -99,7 +104,7 @@ func (c *Controller) finishTeardown(ctx context.Context, env *v1alpha1.Environme
 	if err := c.deleteLeaseRecord(ctx, env); err != nil {
 		return Result{}, err
 	}
-	return Result{}, c.removeFinalizer(ctx, env.Name)
+	return Result{}, c.removeFinalizer(ctx, env)
 }
 
 func hasTeardownEvent(st v1alpha1.EnvironmentStatus) bool {

@@ -65,6 +65,7 @@ type Server struct {
 	opts     Options
 	creds    *credentials
 	listener net.Listener
+	local    net.Listener // the manager's own clients (local.go)
 	etcd     *embeddedEtcd
 	generic  *genericapiserver.GenericAPIServer
 	host     string
@@ -99,8 +100,14 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 			s.stopStreams()
 			s.closeStorage()
 			ln.Close()
+			if s.local != nil {
+				s.local.Close()
+			}
 		}
 	}()
+	if s.local, err = listenLocal(opts.DataDir); err != nil {
+		return nil, err
+	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	host, _, err := net.SplitHostPort(opts.ListenAddress)
 	if err != nil {
@@ -250,6 +257,12 @@ func (s *Server) Run(ctx context.Context, ready func()) error {
 	if err := s.waitReady(ctx, errc); err != nil {
 		return err
 	}
+	localDone := make(chan struct{})
+	go func() {
+		defer close(localDone)
+		s.serveLocal(ctx)
+	}()
+	defer func() { <-localDone }()
 	kc, err := s.creds.kubeconfigBytes(s.host)
 	if err != nil {
 		return err

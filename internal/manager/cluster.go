@@ -58,6 +58,7 @@ func newClusterStore(kubeconfig, dataDir string, log logr.Logger) (*clusterStore
 func (s *clusterStore) Host() string             { return s.config.Host }
 func (s *clusterStore) KubeconfigPath() string   { return s.kubeconfig }
 func (s *clusterStore) RESTConfig() *rest.Config { return rest.CopyConfig(s.config) }
+func (s *clusterStore) OwnConfig() *rest.Config  { return s.RESTConfig() }
 func (s *clusterStore) DashboardToken() string   { return s.token }
 func (*clusterStore) External() bool             { return true }
 

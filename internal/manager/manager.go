@@ -174,7 +174,7 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	}
 	// Dashboard: pages at / next to /metrics and /healthz; the whole
 	// listener needs the API token, loopback included.
-	dash, err := newDashboard(api.RESTConfig(), dockerClient, dockerInformer, registry, log)
+	dash, err := newDashboard(api.OwnConfig(), dockerClient, dockerInformer, registry, log)
 	if err != nil {
 		return err
 	}
@@ -271,7 +271,7 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 // until ctx is done.
 func runControllers(ctx context.Context, api store, dockerClient *docker.Client, dockerInformer *informer.Informer,
 	registry *prometheus.Registry, o *Options, managerID, identity string, memLimit, memReservation int64, log logr.Logger) error {
-	clientset, err := versioned.NewForConfig(api.RESTConfig())
+	clientset, err := versioned.NewForConfig(api.OwnConfig())
 	if err != nil {
 		return fmt.Errorf("clientset: %w", err)
 	}

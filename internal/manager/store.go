@@ -17,9 +17,13 @@ type store interface {
 	Host() string
 	// KubeconfigPath is the kubeconfig berth and kubectl use for it.
 	KubeconfigPath() string
-	// RESTConfig is the client configuration of the controller and the
-	// dashboard.
+	// RESTConfig is the client configuration of the API as the world
+	// outside this process sees it (the kubeconfig's).
 	RESTConfig() *rest.Config
+	// OwnConfig is the client configuration of this process's own
+	// clients, the controller and the dashboard: on the embedded server
+	// its local socket, on a cluster RESTConfig.
+	OwnConfig() *rest.Config
 	// DashboardToken is the bearer token that opens the dashboard and
 	// /metrics listener.
 	DashboardToken() string
@@ -34,5 +38,6 @@ type store interface {
 // embeddedStore is berth's own API server; its token opens the dashboard.
 type embeddedStore struct{ *apiserver.Server }
 
-func (s embeddedStore) DashboardToken() string { return s.RESTConfig().BearerToken }
-func (embeddedStore) External() bool           { return false }
+func (s embeddedStore) DashboardToken() string  { return s.RESTConfig().BearerToken }
+func (embeddedStore) External() bool            { return false }
+func (s embeddedStore) OwnConfig() *rest.Config { return s.LocalRESTConfig() }

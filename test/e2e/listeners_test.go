@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
@@ -252,6 +253,35 @@ var _ = Describe("Listeners", Ordered, ContinueOnFailure, func() {
 			paths = append(paths, s.addr)
 		}
 		Expect(paths).To(ContainElement(filepath.Join(dataDir, "etcd", "peer.sock")))
+	})
+
+	It("serves the manager's own clients on api.sock in the data dir, and only with the token", func() {
+		sock := filepath.Join(dataDir, "api.sock")
+		var paths []string
+		for _, s := range unixListeners(m.cmd.Process.Pid) {
+			paths = append(paths, s.addr)
+		}
+		Expect(paths).To(ContainElement(sock))
+		client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", sock)
+			},
+		}}
+		tokenBytes, err := os.ReadFile(filepath.Join(dataDir, "token"))
+		Expect(err).NotTo(HaveOccurred())
+		for token, want := range map[string]int{"": http.StatusUnauthorized, "wrong-token": http.StatusUnauthorized,
+			strings.TrimSpace(string(tokenBytes)): http.StatusOK} {
+			req, err := http.NewRequest(http.MethodGet, "http://berth/apis/berth.dev/v1alpha1/environments", nil)
+			Expect(err).NotTo(HaveOccurred())
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := client.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			resp.Body.Close()
+			Expect(resp.StatusCode).To(Equal(want), "token %q", token)
+		}
 	})
 
 	It("refuses an unauthenticated state read or write on every TCP socket but the dashboard's", func() {

@@ -184,6 +184,7 @@ func printScale(stdout io.Writer, o scaleOptions, res scaleResult, floor dockerb
 		max(res.hwmMB, res.rssMB), res.hwmMB, res.rssMB, scaleTargetRSSMB)
 	fmt.Fprintf(stdout, "manager CPU: %.2f s apply→gone = %.4f CPU-s per container (target <= %.2f); up %.2f s, down %.2f s\n",
 		res.cpuUp+res.cpuDown, (res.cpuUp+res.cpuDown)/float64(n), scaleTargetCPUCtr, res.cpuUp, res.cpuDown)
+	fmt.Fprintf(stdout, "API requests per Environment (the bench's own creates, deletes, list and watch included): %s\n", res.requests)
 }
 
 // memoryQuantity is how a flag's quantity goes into a spec.

@@ -27,6 +27,9 @@ type scaleResult struct {
 	up, down       time.Duration
 	cpuUp, cpuDown float64
 	hwmMB, rssMB   float64
+	// requests is the API server's request count for Environments per
+	// Environment of the run, by verb, subresource and code.
+	requests string
 }
 
 // scaleClients is how many API calls (creates, deletes) are sent at once:
@@ -148,6 +151,11 @@ func scaleBerth(ctx context.Context, o scaleOptions, prefix string, out io.Write
 	}
 	res.hwmMB = float64(hwm) / 1024
 	res.rssMB = float64(sampler.stop()) / 1024
+	if totals, err := apiRequests(ctx, cs); err == nil {
+		res.requests = formatPerEnvironment(totals, o.envs)
+	} else {
+		res.requests = err.Error()
+	}
 	return res, nil
 }
 

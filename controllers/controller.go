@@ -19,6 +19,7 @@ import (
 	"berth.dev/berth/apis/v1alpha1"
 	"berth.dev/berth/client/clientset/versioned"
 	informers "berth.dev/berth/client/informers/externalversions"
+	envinformers "berth.dev/berth/client/informers/externalversions/apis/v1alpha1"
 	listers "berth.dev/berth/client/listers/apis/v1alpha1"
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/admission"
@@ -35,10 +36,21 @@ type Options struct {
 	Clientset versioned.Interface
 	Docker    docker.Docker
 	Cache     informer.Cache
+	// Environments, when set, is a shared Environment informer the
+	// controller uses instead of building its own, so one process that
+	// also watches Environments elsewhere (the manager's dashboard) keeps
+	// one watch. Its owner starts it and keeps it running while the
+	// controller runs; Run only waits for it to sync. The controller's
+	// event handler is added when Run starts and removed when it returns,
+	// so none outlives a run (a leader's term). Its factory's resync
+	// should be Resync: the handler asks for Resync, and a started
+	// informer cannot resync more often than its factory was built for.
+	Environments envinformers.EnvironmentInformer
 	// Workers reconcile different Environments in parallel; one
 	// Environment is never reconciled by two workers at once.
 	Workers int
-	// Resync re-lists Environments and collects orphans this often.
+	// Resync re-lists Environments and collects orphans this often
+	// (DefaultResync when zero).
 	Resync time.Duration
 	// Plan carries the manager identity and default memory limits.
 	Plan plan.Options
@@ -133,6 +145,9 @@ type Controller struct {
 // The per-item backoff mirrors the seed's 1→2→4 s retries, capped like
 // kubelet's CrashLoopBackOff.
 const (
+	// DefaultResync is Options.Resync when zero.
+	DefaultResync = 10 * time.Minute
+
 	itemBaseDelay = time.Second
 	itemMaxDelay  = 5 * time.Minute
 )
@@ -143,7 +158,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		opts.Workers = 8
 	}
 	if opts.Resync <= 0 {
-		opts.Resync = 10 * time.Minute
+		opts.Resync = DefaultResync
 	}
 	if opts.QueueQPS <= 0 {
 		opts.QueueQPS = 10
@@ -203,10 +218,33 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 	c.probes = probes
 
 	c.factory = informers.NewSharedInformerFactory(opts.Clientset, opts.Resync)
-	envInformer := c.factory.Berth().V1alpha1().Environments()
+	envInformer := opts.Environments
+	if envInformer == nil {
+		envInformer = c.factory.Berth().V1alpha1().Environments()
+	}
 	c.informer = envInformer.Informer()
 	c.lister = envInformer.Lister()
-	if _, err := c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if err := c.setupLeases(); err != nil {
+		return nil, err
+	}
+	if err := c.setupPools(); err != nil {
+		return nil, err
+	}
+	// A Docker object changing (a container dying, removed from outside,
+	// an orphan appearing) enqueues the Environment it belongs to.
+	opts.Cache.AddHandler(func(env string, _ informer.Event) {
+		if env != "" {
+			c.enqueue(env)
+		}
+	})
+	return c, nil
+}
+
+// environmentHandler enqueues an Environment's own key, its lease check
+// and the other side of its pool relations. Run adds it to the
+// Environment informer for the length of the run.
+func (c *Controller) environmentHandler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj interface{}) {
 			if c.wants(obj) {
 				c.enqueueObject(obj)
@@ -231,23 +269,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 			c.enqueueLeaseObject(obj)
 			c.enqueueBinding(obj)
 		},
-	}); err != nil {
-		return nil, fmt.Errorf("environment informer handler: %w", err)
 	}
-	if err := c.setupLeases(); err != nil {
-		return nil, err
-	}
-	if err := c.setupPools(); err != nil {
-		return nil, err
-	}
-	// A Docker object changing (a container dying, removed from outside,
-	// an orphan appearing) enqueues the Environment it belongs to.
-	opts.Cache.AddHandler(func(env string, _ informer.Event) {
-		if env != "" {
-			c.enqueue(env)
-		}
-	})
-	return c, nil
 }
 
 // needsReconcile filters the controller's own status writes out of the
@@ -292,10 +314,23 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer utilruntime.HandleCrash()
 	defer c.probes.Stop()
 
+	// A shared informer may be running already: it then replays every
+	// Environment to the handler as an add, as a fresh informer's first
+	// list does.
+	reg, err := c.informer.AddEventHandlerWithResyncPeriod(c.environmentHandler(), c.opts.Resync)
+	if err != nil {
+		c.queue.ShutDown()
+		c.leaseQueue.ShutDown()
+		c.poolQueue.ShutDown()
+		return fmt.Errorf("environment informer handler: %w", err)
+	}
+	defer func() { _ = c.informer.RemoveEventHandler(reg) }()
+	// Starts the lease and pool informers, and the Environment informer
+	// unless it is the caller's.
 	c.factory.Start(ctx.Done())
 	defer c.factory.Shutdown()
 	c.log.Info("waiting for caches")
-	if ok := cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced, c.leaseInformer.HasSynced, c.poolInformer.HasSynced); !ok {
+	if ok := cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced, reg.HasSynced, c.leaseInformer.HasSynced, c.poolInformer.HasSynced); !ok {
 		c.queue.ShutDown()
 		c.leaseQueue.ShutDown()
 		c.poolQueue.ShutDown()

@@ -14,6 +14,7 @@ import (
 
 	"berth.dev/berth/client/clientset/versioned"
 	informers "berth.dev/berth/client/informers/externalversions"
+	envinformers "berth.dev/berth/client/informers/externalversions/apis/v1alpha1"
 	listers "berth.dev/berth/client/listers/apis/v1alpha1"
 	"berth.dev/berth/internal/docker"
 	"berth.dev/berth/internal/governor"
@@ -40,13 +41,20 @@ type Cache interface {
 
 // Options configure the dashboard.
 type Options struct {
-	// Clientset reaches the API server; the dashboard watches Environments
-	// with its own shared informer and mutates only through it.
+	// Clientset reaches the API server; the dashboard mutates only
+	// through it, and watches Environments with an informer of its own
+	// unless Environments is set.
 	Clientset versioned.Interface
-	Docker    Docker
-	Cache     Cache
-	// Gatherer is the manager's metrics registry: the engine charts sample
-	// the governor and workqueue families from it in-process.
+	// Environments, when set, is a shared Environment informer (the
+	// manager's, which its controller also uses): its owner starts it
+	// and keeps it running while the dashboard runs; Run only waits for
+	// it to sync.
+	Environments envinformers.EnvironmentInformer
+	Docker       Docker
+	Cache        Cache
+	// Gatherer is berth's own metrics registry (the manager keeps the Go
+	// and process collectors out of it): the engine charts sample the
+	// governor and workqueue families from it in-process every 2 s.
 	Gatherer prometheus.Gatherer
 	// SampleInterval is how often the engine charts get a point (2 s);
 	// History is how many points they keep (120, four minutes).
@@ -121,17 +129,21 @@ func New(opts Options) (*Server, error) {
 		logStreams:  streamcap.New("dashboard log streams", opts.MaxLogStreams, opts.MaxLogStreamsPerContainer),
 		pageStreams: streamcap.New("dashboard page streams", opts.MaxPageStreams, opts.MaxPageStreams),
 	}
-	// Resync 0: the dashboard only needs changes, and a periodic resync
-	// would push every row to every open page for nothing.
-	s.factory = informers.NewSharedInformerFactory(opts.Clientset, 0)
-	envs := s.factory.Berth().V1alpha1().Environments()
+	envs := opts.Environments
+	if envs == nil {
+		s.factory = informers.NewSharedInformerFactory(opts.Clientset, 0)
+		envs = s.factory.Berth().V1alpha1().Environments()
+	}
 	s.informer = envs.Informer()
 	s.lister = envs.Lister()
-	if _, err := s.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	// Resync 0, also on a shared informer that resyncs for its other
+	// handlers: the dashboard only needs changes, and a periodic resync
+	// would push every row to every open page for nothing.
+	if _, err := s.informer.AddEventHandlerWithResyncPeriod(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.hub.changed(objectName(obj)) },
 		UpdateFunc: func(_, obj any) { s.hub.changed(objectName(obj)) },
 		DeleteFunc: func(obj any) { s.hub.changed(objectName(obj)) },
-	}); err != nil {
+	}, 0); err != nil {
 		return nil, fmt.Errorf("dashboard informer handler: %w", err)
 	}
 	s.handler = s.routes()
@@ -143,11 +155,14 @@ func New(opts Options) (*Server, error) {
 // (the token on every listener).
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Run watches Environments and samples the engine figures until ctx ends.
+// Run watches Environments (or waits for the shared informer to sync)
+// and samples the engine figures until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	defer close(s.done)
-	s.factory.Start(ctx.Done())
-	defer s.factory.Shutdown()
+	if s.factory != nil {
+		s.factory.Start(ctx.Done())
+		defer s.factory.Shutdown()
+	}
 	go s.sampler.run(ctx, s.opts.SampleInterval)
 	if !cache.WaitForCacheSync(ctx.Done(), s.informer.HasSynced) {
 		return ctx.Err()

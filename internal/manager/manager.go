@@ -24,6 +24,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"berth.dev/berth/client/clientset/versioned"
+	informers "berth.dev/berth/client/informers/externalversions"
+	envinformers "berth.dev/berth/client/informers/externalversions/apis/v1alpha1"
 	"berth.dev/berth/controllers"
 	"berth.dev/berth/controllers/plan"
 	"berth.dev/berth/internal/admission"
@@ -95,8 +97,7 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	}
 	defer lock.Release()
 
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry, allMetrics := newRegistries()
 
 	managerID, err := docker.LoadOrCreateIdentity(o.DataDir)
 	if err != nil {
@@ -162,19 +163,41 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 		return err
 	}
 
+	// One Environment informer for the controllers and the dashboard:
+	// one watch, one decode of every Environment write. It runs for the
+	// whole process, as the dashboard does; the controllers add their
+	// handler for each run (with --leader-elect, only while leading) and
+	// remove it when the run ends.
+	envClient, err := versioned.NewForConfig(api.OwnConfig())
+	if err != nil {
+		return fmt.Errorf("environment informer clientset: %w", err)
+	}
+	resync := o.Resync
+	if resync <= 0 {
+		resync = controllers.DefaultResync
+	}
+	envFactory := informers.NewSharedInformerFactory(envClient, resync)
+	envs := envFactory.Berth().V1alpha1().Environments()
+	envs.Informer() // registered with the factory before Start
+	informersCtx, stopInformers := context.WithCancel(ctx)
+	defer func() {
+		stopInformers()
+		envFactory.Shutdown()
+	}()
+
 	httpLn, err := net.Listen("tcp", o.DashboardListen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.DashboardListen, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(allMetrics, promhttp.HandlerOpts{Registry: registry}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	if o.Profiling {
 		mountProfiling(mux)
 	}
 	// Dashboard: pages at / next to /metrics and /healthz; the whole
 	// listener needs the API token, loopback included.
-	dash, err := newDashboard(api.OwnConfig(), dockerClient, dockerInformer, registry, log)
+	dash, err := newDashboard(api.OwnConfig(), envs, dockerClient, dockerInformer, registry, log)
 	if err != nil {
 		return err
 	}
@@ -196,8 +219,9 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	leaderLost := make(chan error, 1)
 	ready := func() {
 		close(controllersStarted)
+		envFactory.Start(informersCtx.Done())
 		controllers := func(ctx context.Context) error {
-			return runControllers(ctx, api, dockerClient, dockerInformer, registry, o, managerID, identity, memLimit, memReservation, log)
+			return runControllers(ctx, api, envs, dockerClient, dockerInformer, registry, o, managerID, identity, memLimit, memReservation, log)
 		}
 		go func() {
 			if !o.LeaderElection.Enabled {
@@ -267,9 +291,24 @@ func run(ctx context.Context, o *Options, log logr.Logger) error {
 	return nil
 }
 
+// newRegistries returns berth's own metrics registry (every berth_* and
+// workqueue family is registered there) and what /metrics serves: that
+// registry plus the Go runtime and process collectors, kept in a registry
+// of their own. The dashboard samples berth's registry every 2 s and
+// charts none of the runtime families; gathering them would read
+// /proc/self and the runtime's metrics on every sample, a quarter of an
+// idle manager's CPU.
+func newRegistries() (berth *prometheus.Registry, all prometheus.Gatherer) {
+	berth = prometheus.NewRegistry()
+	runtime := prometheus.NewRegistry()
+	runtime.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return berth, prometheus.Gatherers{berth, runtime}
+}
+
 // runControllers runs the Docker informer and the Environment controller
-// until ctx is done.
-func runControllers(ctx context.Context, api store, dockerClient *docker.Client, dockerInformer *informer.Informer,
+// until ctx is done. envs is the manager's Environment informer, already
+// started: the controller only adds its handler for this run.
+func runControllers(ctx context.Context, api store, envs envinformers.EnvironmentInformer, dockerClient *docker.Client, dockerInformer *informer.Informer,
 	registry *prometheus.Registry, o *Options, managerID, identity string, memLimit, memReservation int64, log logr.Logger) error {
 	clientset, err := versioned.NewForConfig(api.OwnConfig())
 	if err != nil {
@@ -315,11 +354,12 @@ func runControllers(ctx context.Context, api store, dockerClient *docker.Client,
 		log.Info("admission", "budget", budget, "daemonMemory", info.MemTotal, "pressure", o.memoryPressure, "memoryUse", kind)
 	}()
 	ctrl, err := controllers.New(ctx, controllers.Options{
-		Clientset: clientset,
-		Docker:    dockerClient,
-		Cache:     dockerInformer,
-		Workers:   o.Workers,
-		Resync:    o.Resync,
+		Clientset:    clientset,
+		Environments: envs,
+		Docker:       dockerClient,
+		Cache:        dockerInformer,
+		Workers:      o.Workers,
+		Resync:       o.Resync,
 		Plan: plan.Options{
 			ManagerID:                managerID,
 			DefaultMemoryLimit:       memLimit,
@@ -365,20 +405,22 @@ func runControllers(ctx context.Context, api store, dockerClient *docker.Client,
 	return err
 }
 
-// newDashboard builds the web dashboard over the API (its own watch of
-// Environments), the Docker layer and the metrics registry.
-func newDashboard(cfg *rest.Config, dockerClient *docker.Client, dockerInformer *informer.Informer,
+// newDashboard builds the web dashboard over the API (the manager's
+// Environment informer, shared with the controllers), the Docker layer
+// and berth's metrics registry.
+func newDashboard(cfg *rest.Config, envs envinformers.EnvironmentInformer, dockerClient *docker.Client, dockerInformer *informer.Informer,
 	registry *prometheus.Registry, log logr.Logger) (*dashboard.Server, error) {
 	clientset, err := versioned.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard clientset: %w", err)
 	}
 	return dashboard.New(dashboard.Options{
-		Clientset: clientset,
-		Docker:    dockerClient,
-		Cache:     dockerInformer,
-		Gatherer:  registry,
-		Log:       log.WithName("dashboard"),
+		Clientset:    clientset,
+		Environments: envs,
+		Docker:       dockerClient,
+		Cache:        dockerInformer,
+		Gatherer:     registry,
+		Log:          log.WithName("dashboard"),
 	})
 }
 

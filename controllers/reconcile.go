@@ -284,14 +284,10 @@ func (c *Controller) writeStatusLatest(ctx context.Context, env *v1alpha1.Enviro
 		updated.Status = desired
 		written, err := envs.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) {
-			latest, getErr := envs.Get(ctx, env.Name, metav1.GetOptions{})
+			// This status is not a new incarnation's.
+			latest, getErr := c.sameIncarnation(ctx, env)
 			if getErr != nil {
 				return getErr
-			}
-			if latest.UID != env.UID {
-				// Deleted and created again: this status is not
-				// the new one's.
-				return errOtherIncarnation
 			}
 			current = latest
 		}
@@ -310,9 +306,22 @@ func (c *Controller) writeStatusLatest(ctx context.Context, env *v1alpha1.Enviro
 	return stored, nil
 }
 
-// errOtherIncarnation ends a status write whose Environment was deleted and
+// errOtherIncarnation ends a write whose Environment was deleted and
 // created again under the same name meanwhile.
 var errOtherIncarnation = errors.New("another incarnation of the Environment")
+
+// sameIncarnation reads env as stored now: errOtherIncarnation when the name
+// belongs to a new Environment since.
+func (c *Controller) sameIncarnation(ctx context.Context, env *v1alpha1.Environment) (*v1alpha1.Environment, error) {
+	latest, err := c.clientset.BerthV1alpha1().Environments().Get(ctx, env.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if latest.UID != env.UID {
+		return nil, errOtherIncarnation
+	}
+	return latest, nil
+}
 
 func hasFinalizer(env *v1alpha1.Environment) bool {
 	for _, f := range env.Finalizers {
@@ -332,12 +341,9 @@ func (c *Controller) removeFinalizer(ctx context.Context, env *v1alpha1.Environm
 	current := env
 	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		if current == nil {
-			latest, err := envs.Get(ctx, env.Name, metav1.GetOptions{})
+			latest, err := c.sameIncarnation(ctx, env)
 			if err != nil {
 				return err
-			}
-			if latest.UID != env.UID {
-				return errOtherIncarnation
 			}
 			current = latest
 		}

@@ -261,15 +261,7 @@ spec:
 			TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"},
 		}}
 		for _, token := range []string{"", "wrong-token"} {
-			req, err := http.NewRequest(http.MethodGet, m.apiHost+"/apis/berth.dev/v1alpha1/environments", nil)
-			Expect(err).NotTo(HaveOccurred())
-			if token != "" {
-				req.Header.Set("Authorization", "Bearer "+token)
-			}
-			resp, err := client.Do(req)
-			Expect(err).NotTo(HaveOccurred())
-			resp.Body.Close()
-			Expect(resp.StatusCode).To(Equal(http.StatusUnauthorized), "token %q", token)
+			Expect(statusWithToken(client, m.apiHost+"/apis/berth.dev/v1alpha1/environments", token)).To(Equal(http.StatusUnauthorized), "token %q", token)
 		}
 	})
 

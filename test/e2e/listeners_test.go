@@ -272,15 +272,7 @@ var _ = Describe("Listeners", Ordered, ContinueOnFailure, func() {
 		Expect(err).NotTo(HaveOccurred())
 		for token, want := range map[string]int{"": http.StatusUnauthorized, "wrong-token": http.StatusUnauthorized,
 			strings.TrimSpace(string(tokenBytes)): http.StatusOK} {
-			req, err := http.NewRequest(http.MethodGet, "http://berth/apis/berth.dev/v1alpha1/environments", nil)
-			Expect(err).NotTo(HaveOccurred())
-			if token != "" {
-				req.Header.Set("Authorization", "Bearer "+token)
-			}
-			resp, err := client.Do(req)
-			Expect(err).NotTo(HaveOccurred())
-			resp.Body.Close()
-			Expect(resp.StatusCode).To(Equal(want), "token %q", token)
+			Expect(statusWithToken(client, "http://berth/apis/berth.dev/v1alpha1/environments", token)).To(Equal(want), "token %q", token)
 		}
 	})
 
@@ -336,3 +328,18 @@ var _ = Describe("Listeners", Ordered, ContinueOnFailure, func() {
 		Expect(code).To(BeElementOf(http.StatusUnauthorized, http.StatusForbidden), "GET /metrics without the token")
 	})
 })
+
+// statusWithToken is the status code of a GET of url with token as the
+// bearer token ("" sends none).
+func statusWithToken(client *http.Client, url, token string) int {
+	GinkgoHelper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	Expect(err).NotTo(HaveOccurred())
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	Expect(err).NotTo(HaveOccurred())
+	resp.Body.Close()
+	return resp.StatusCode
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/moby/moby/client"
 
@@ -119,26 +120,47 @@ func (c *Client) subnetPool(ctx context.Context) (*subnetPool, error) {
 }
 
 // networkSubnets lists the subnets of every network on the daemon (one
-// read), and separately those of this manager's own networks.
+// read), and which of them are this manager's.
 func (c *Client) networkSubnets(ctx context.Context) (all, ours []netip.Prefix, err error) {
-	err = c.gov.Do(ctx, governor.Call{Op: "network_list", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error {
+	l, err := c.listAllNetworks(ctx, "")
+	return l.subnets, l.ours, err
+}
+
+// networkListing is one read of every network on the daemon: the subnets
+// in use (all, and this manager's) and the networks named exactly name.
+type networkListing struct {
+	listed        time.Time
+	subnets, ours []netip.Prefix
+	named         []Network
+}
+
+// listAllNetworks reads every network once. A network create needs it
+// twice, whether its name is taken and which subnets are: under the
+// desktop profile each call costs half a second.
+func (c *Client) listAllNetworks(ctx context.Context, name string) (networkListing, error) {
+	var l networkListing
+	err := c.gov.Do(ctx, governor.Call{Op: "network_list", Lane: governor.LaneRead, Idempotent: true}, func(ctx context.Context, _ int) error {
+		l = networkListing{listed: time.Now()}
 		r, err := c.api.NetworkList(ctx, client.NetworkListOptions{})
 		if err != nil {
 			return err
 		}
-		all, ours = all[:0], ours[:0]
 		for _, n := range r.Items {
+			if name != "" && n.Name == name {
+				l.named = append(l.named, fromNetwork(n.Network, l.listed))
+			}
 			for _, cfg := range n.IPAM.Config {
 				if !cfg.Subnet.IsValid() {
 					continue
 				}
-				all = append(all, cfg.Subnet)
+				l.subnets = append(l.subnets, cfg.Subnet)
 				if Owned(n.Labels, c.id) {
-					ours = append(ours, cfg.Subnet)
+					l.ours = append(l.ours, cfg.Subnet)
 				}
 			}
 		}
 		return nil
 	})
-	return all, ours, err
+	sortNetworks(l.named)
+	return l, err
 }

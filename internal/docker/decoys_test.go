@@ -41,7 +41,7 @@ func (d *decoySet) create() error {
 		name   string
 		labels map[string]string
 	}{{d.unlabelledNetwork, nil}, {d.foreignNetwork, foreign}} {
-		subnet, release, err := picker.ipamFor(ctx, NetworkSpec{})
+		subnet, release, err := picker.ipamFor(ctx, NetworkSpec{}, nil)
 		if err != nil {
 			return fmt.Errorf("decoy network %s: %w", n.name, err)
 		}

@@ -70,13 +70,19 @@ func (c *Client) networksNamed(ctx context.Context, name string) ([]Network, err
 		}
 		return nil
 	})
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.Before(out[j].CreatedAt)
-		}
-		return out[i].ID < out[j].ID
-	})
+	sortNetworks(out)
 	return out, err
+}
+
+// sortNetworks orders networks of one name oldest first: the oldest of
+// duplicates wins.
+func sortNetworks(nets []Network) {
+	sort.Slice(nets, func(i, j int) bool {
+		if !nets[i].CreatedAt.Equal(nets[j].CreatedAt) {
+			return nets[i].CreatedAt.Before(nets[j].CreatedAt)
+		}
+		return nets[i].ID < nets[j].ID
+	})
 }
 
 // ListNetworks lists every network carrying this manager's identity.
@@ -129,11 +135,9 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 	unlock := c.nameLocks.lock("network/" + name)
 	defer unlock()
 
-	found := func(ctx context.Context) (Network, bool, error) {
-		nets, err := c.networksNamed(ctx, name)
-		if err != nil {
-			return Network{}, false, err
-		}
+	// decide picks the network of this Environment among those named
+	// name.
+	decide := func(ctx context.Context, nets []Network) (Network, bool, error) {
 		var owned []Network
 		var refused error
 		for _, n := range nets {
@@ -156,8 +160,21 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 		}
 		return owned[0], true, nil
 	}
+	found := func(ctx context.Context) (Network, bool, error) {
+		nets, err := c.networksNamed(ctx, name)
+		if err != nil {
+			return Network{}, false, err
+		}
+		return decide(ctx, nets)
+	}
 
-	if n, ok, err := found(ctx); err != nil || ok {
+	// One list of every network answers both questions of the first
+	// create: is the name taken, and which subnets are.
+	listing, err := c.listAllNetworks(ctx, name)
+	if err != nil {
+		return Network{}, fmt.Errorf("ensure network %s: %w", name, err)
+	}
+	if n, ok, err := decide(ctx, listing.named); err != nil || ok {
 		if err != nil {
 			return Network{}, fmt.Errorf("ensure network %s: %w", name, err)
 		}
@@ -173,11 +190,12 @@ func (c *Client) EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, 
 		return ok, err
 	}
 	labels := c.berthLabels(spec.Labels, spec.Environment, spec.EnvironmentUID)
-	var err error
 	for pick := 0; pick < 3; pick++ {
 		var ipam *network.IPAM
 		var release func()
-		ipam, release, err = c.ipamFor(ctx, spec)
+		ipam, release, err = c.ipamFor(ctx, spec, &listing)
+		// A retry lists again: someone took the subnet meanwhile.
+		listing = networkListing{}
 		if err != nil {
 			return Network{}, fmt.Errorf("ensure network %s: %w", name, err)
 		}
@@ -229,7 +247,8 @@ func (c *Client) createNetwork(ctx context.Context, name string, labels map[stri
 
 // ipamFor is the IPAM config of a new network: the spec's subnet, or a
 // free one from the address pool, reserved until release is called.
-func (c *Client) ipamFor(ctx context.Context, spec NetworkSpec) (ipam *network.IPAM, release func(), err error) {
+// listing, when it has been read, is the daemon's networks as just listed.
+func (c *Client) ipamFor(ctx context.Context, spec NetworkSpec, listing *networkListing) (ipam *network.IPAM, release func(), err error) {
 	var subnet netip.Prefix
 	release = func() {}
 	if spec.Subnet != "" {
@@ -239,7 +258,7 @@ func (c *Client) ipamFor(ctx context.Context, spec NetworkSpec) (ipam *network.I
 		}
 		subnet = p.Masked()
 	} else {
-		subnet, release, err = c.pickSubnet(ctx)
+		subnet, release, err = c.pickSubnet(ctx, listing)
 		if err != nil {
 			return nil, nil, err
 		}

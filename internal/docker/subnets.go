@@ -80,15 +80,22 @@ func uintToIPv4(v uint32) netip.Addr {
 
 // usedSubnets lists the subnets of every network on the daemon (one read),
 // whoever owns it, and on a local daemon this host's routes: berth must
-// overlap none of them.
-func (c *Client) usedSubnets(ctx context.Context) ([]netip.Prefix, error) {
-	used, _, err := c.networkSubnets(ctx)
+// overlap none of them. A listing already read (listed set) is used instead
+// of a new read; the time returned is when the list was read.
+func (c *Client) usedSubnets(ctx context.Context, listing *networkListing) ([]netip.Prefix, time.Time, error) {
+	var err error
+	if listing == nil || listing.listed.IsZero() {
+		var l networkListing
+		l, err = c.listAllNetworks(ctx, "")
+		listing = &l
+	}
+	used := append([]netip.Prefix(nil), listing.subnets...)
 	if err == nil && c.localDaemon {
 		// A local daemon shares this host's routes; a subnet that shadows
 		// one would cut the host off from that network.
 		used = append(used, hostRoutes("/proc/net/route")...)
 	}
-	return used, err
+	return used, listing.listed, err
 }
 
 // hostRoutes reads the IPv4 routes of this host (Linux), default route
@@ -133,13 +140,12 @@ func hostRoutes(path string) []netip.Prefix {
 // without picking one subnet twice. release, called once the create has
 // returned, keeps the subnet reserved for pickers whose network list was
 // read before then (it may not show the new network yet).
-func (c *Client) pickSubnet(ctx context.Context) (subnet netip.Prefix, release func(), err error) {
+func (c *Client) pickSubnet(ctx context.Context, listing *networkListing) (subnet netip.Prefix, release func(), err error) {
 	pool, err := c.subnetPool(ctx)
 	if err != nil {
 		return netip.Prefix{}, nil, err
 	}
-	listed := time.Now()
-	used, err := c.usedSubnets(ctx)
+	used, listed, err := c.usedSubnets(ctx, listing)
 	if err != nil {
 		return netip.Prefix{}, nil, err
 	}

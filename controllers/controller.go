@@ -319,9 +319,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	// list does.
 	reg, err := c.informer.AddEventHandlerWithResyncPeriod(c.environmentHandler(), c.opts.Resync)
 	if err != nil {
-		c.queue.ShutDown()
-		c.leaseQueue.ShutDown()
-		c.poolQueue.ShutDown()
+		c.shutDownQueues()
 		return fmt.Errorf("environment informer handler: %w", err)
 	}
 	defer func() { _ = c.informer.RemoveEventHandler(reg) }()
@@ -331,15 +329,11 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer c.factory.Shutdown()
 	c.log.Info("waiting for caches")
 	if ok := cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced, reg.HasSynced, c.leaseInformer.HasSynced, c.poolInformer.HasSynced); !ok {
-		c.queue.ShutDown()
-		c.leaseQueue.ShutDown()
-		c.poolQueue.ShutDown()
+		c.shutDownQueues()
 		return fmt.Errorf("environment cache did not sync")
 	}
 	if err := c.cache.WaitForSync(ctx); err != nil {
-		c.queue.ShutDown()
-		c.leaseQueue.ShutDown()
-		c.poolQueue.ShutDown()
+		c.shutDownQueues()
 		return fmt.Errorf("docker cache did not sync: %w", err)
 	}
 
@@ -394,6 +388,13 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.queue.ShutDownWithDrain()
 	wg.Wait()
 	return nil
+}
+
+// shutDownQueues ends a Run that failed before its workers started.
+func (c *Controller) shutDownQueues() {
+	c.queue.ShutDown()
+	c.leaseQueue.ShutDown()
+	c.poolQueue.ShutDown()
 }
 
 func (c *Controller) runWorker(ctx context.Context) {

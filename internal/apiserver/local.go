@@ -19,8 +19,8 @@ const localSocketFile = "api.sock"
 
 // The manager's own clients are in the same process as the server: every
 // status write, and every watch event sent to them, would otherwise be
-// TLS-encrypted, framed as HTTP/2 and decrypted again, about a tenth of
-// the manager's CPU at scale. They get the same handler chain (the token
+// TLS-encrypted, framed as HTTP/2 and decrypted again (TLS alone was 5-7%
+// of the manager's CPU at 100 Environments). They get the same handler chain (the token
 // is still checked) over plain HTTP/1.1 on a unix socket in the 0700
 // data dir: the protection of the etcd sockets next to it, and no port.
 
@@ -57,16 +57,13 @@ func (s *Server) serveLocal(ctx context.Context) {
 // (the kubeconfig's HTTPS address).
 func (s *Server) LocalRESTConfig() *restclient.Config {
 	path := filepath.Join(s.opts.DataDir, localSocketFile)
-	return &restclient.Config{
-		// The host only names the server in URLs: Dial decides where
-		// requests go.
-		Host:        "http://berth-apiserver.local",
-		BearerToken: s.creds.token,
-		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		},
-		QPS:   50,
-		Burst: 100,
+	// The host only names the server in URLs: Dial decides where
+	// requests go. No TLS: the socket is plain HTTP.
+	cfg := s.creds.restConfig("http://berth-apiserver.local")
+	cfg.TLSClientConfig = restclient.TLSClientConfig{}
+	cfg.Dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
 	}
+	return cfg
 }

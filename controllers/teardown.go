@@ -29,23 +29,20 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 		return c.finishTeardown(ctx, env, obs, p, now)
 	}
 	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
-	// Say what is happening before it happens: a long grace period should
-	// read as Terminating with its reason, not as a frozen Ready.
-	latest, err := c.writeStatusLatest(ctx, env, status, nil)
-	if err != nil || latest == nil {
-		return Result{}, err
-	}
-	env = latest
+	// A long grace period should read as Terminating with its reason,
+	// not as a frozen Ready; most teardowns are over before anyone could
+	// read it, and then the release is their only write.
+	notice := c.announceTeardown(ctx, env, status)
 	outcomes, err := c.execute(ctx, env, p)
+	env = notice.stop()
 	c.refusals.record(env, outcomes)
 	c.failures.record(env, outcomes)
 	events := outcomeEvents(outcomes, time.Now())
 	if err == nil {
 		// The removals Docker confirmed are out of the cache already
 		// (writes.go): the pass that sees nothing left releases the
-		// finalizer, and its one status write carries what the ops
-		// did, rather than a requeue that waits its turn behind every
-		// other Environment's.
+		// finalizer, rather than a requeue that waits its turn behind
+		// every other Environment's.
 		now = time.Now()
 		obs = c.observe(env)
 		obs.Failure = c.failures.get(env)
@@ -53,8 +50,9 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 			return c.finishTeardown(ctx, env, obs, p, now, events...)
 		}
 	}
-	if len(events) > 0 {
-		if werr := c.writeStatus(ctx, env, env.Status, events); werr != nil && err == nil {
+	if len(events) > 0 || err != nil {
+		// The teardown goes on in a later pass: its status says so.
+		if werr := c.writeStatus(ctx, env, status, events); werr != nil && err == nil {
 			err = werr
 		}
 	}
@@ -66,12 +64,15 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 }
 
 // finishTeardown ends the teardown of env once its plan is empty: the
-// TornDown event, the built images, the controller's memory of it, its
+// TornDown event (when the status has said Terminating), the built images, the controller's memory of it, its
 // lease record, then the finalizer.
 // done are the events of this pass's ops, written with the TornDown event.
 func (c *Controller) finishTeardown(ctx context.Context, env *v1alpha1.Environment, obs plan.Observed, p plan.Plan, now time.Time, done ...v1alpha1.EnvironmentEvent) (Result, error) {
 	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
-	if !hasTeardownEvent(env.Status) {
+	// The record of the teardown is written where someone may have seen
+	// it run (the status says Terminating) or something must be said;
+	// a teardown over before its notice is in the log only.
+	if !hasTeardownEvent(env.Status) && (env.Status.Phase == v1alpha1.PhaseTerminating || p.LeftNetwork != nil) {
 		ev := v1alpha1.EnvironmentEvent{
 			Time: metav1.NewTime(now.Truncate(time.Second)), Type: plan.EventNormal, Reason: "TornDown",
 			Message: "every container, the network and the volumes are gone",

@@ -1,65 +1,19 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"sort"
-	"strconv"
 	"strings"
 
 	"berth.dev/berth/client/clientset/versioned"
+	"berth.dev/berth/internal/apimetrics"
 )
 
-// apiRequests reads the API server's apiserver_request_total for
-// Environments from /metrics and sums it by verb, subresource and code
-// ("PUT status 200"): what the run cost the store, per request kind.
+// apiRequests reads the API server's request counts for Environments:
+// what the run cost the store, per request kind.
 func apiRequests(ctx context.Context, cs versioned.Interface) (map[string]float64, error) {
-	body, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read the API server's /metrics: %w", err)
-	}
-	return parseRequestTotals(bytes.NewReader(body), "environments")
-}
-
-// parseRequestTotals sums the apiserver_request_total samples of resource
-// by "VERB subresource code" (subresource "-" for the object itself).
-func parseRequestTotals(r io.Reader, resource string) (map[string]float64, error) {
-	out := map[string]float64{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "apiserver_request_total{") {
-			continue
-		}
-		end := strings.LastIndexByte(line, '}')
-		if end < 0 {
-			continue
-		}
-		labels := map[string]string{}
-		for _, kv := range strings.Split(line[len("apiserver_request_total{"):end], ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			if ok {
-				labels[k] = strings.Trim(v, `"`)
-			}
-		}
-		if labels["resource"] != resource {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(line[end+1:]), 64)
-		if err != nil {
-			return nil, fmt.Errorf("metrics line %q: %w", line, err)
-		}
-		sub := labels["subresource"]
-		if sub == "" {
-			sub = "-"
-		}
-		out[labels["verb"]+" "+sub+" "+labels["code"]] += v
-	}
-	return out, sc.Err()
+	return apimetrics.Read(ctx, cs.Discovery().RESTClient(), "environments")
 }
 
 // formatPerEnvironment prints each request kind's count per Environment.

@@ -63,32 +63,29 @@ func (c *Controller) teardown(ctx context.Context, env *v1alpha1.Environment) (R
 	return Result{RequeueAfter: 200 * time.Millisecond}, nil
 }
 
-// finishTeardown ends the teardown of env once its plan is empty: the
-// TornDown event (when the status has said Terminating), the built images, the controller's memory of it, its
-// lease record, then the finalizer.
-// done are the events of this pass's ops, written with the TornDown event.
+// finishTeardown ends the teardown of env once its plan is empty: a
+// warning when the network had to be left, the built images, the
+// controller's memory of it, its lease record, then the finalizer. done
+// are the events of this pass's ops, written with the warning.
+//
+// A teardown that went as planned writes no record of itself: the object
+// disappears with the release (which deletes it without storing anything),
+// so a record would be stored only to be deleted a moment later, one write
+// per Environment. Its steps are in the manager's log.
 func (c *Controller) finishTeardown(ctx context.Context, env *v1alpha1.Environment, obs plan.Observed, p plan.Plan, now time.Time, done ...v1alpha1.EnvironmentEvent) (Result, error) {
-	status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
-	// The record of the teardown is written where someone may have seen
-	// it run (the status says Terminating) or something must be said;
-	// a teardown over before its notice is in the log only.
-	if !hasTeardownEvent(env.Status) && (env.Status.Phase == v1alpha1.PhaseTerminating || p.LeftNetwork != nil) {
-		ev := v1alpha1.EnvironmentEvent{
+	if left := p.LeftNetwork; left != nil && !hasTeardownEvent(env.Status) {
+		// The daemon will not let the network go (stale endpoints):
+		// finish anyway rather than stay Terminating for good, and say
+		// so where it is seen.
+		status := plan.ComputeStatus(env, obs, c.opts.Plan, p, env.Status, now)
+		warn := left.Event(now)
+		c.log.Error(errors.New(warn.Message), "teardown finished without its network", "environment", env.Name, "network", left.Name)
+		torn := v1alpha1.EnvironmentEvent{
 			Time: metav1.NewTime(now.Truncate(time.Second)), Type: plan.EventNormal, Reason: "TornDown",
-			Message: "every container, the network and the volumes are gone",
-		}
-		evs := []v1alpha1.EnvironmentEvent{ev}
-		if left := p.LeftNetwork; left != nil {
-			// The daemon will not let the network go (stale
-			// endpoints): finish anyway rather than stay
-			// Terminating for good, and say so where it is seen.
-			warn := left.Event(now)
-			c.log.Error(errors.New(warn.Message), "teardown finished without its network", "environment", env.Name, "network", left.Name)
-			evs[0].Message = fmt.Sprintf("every container and volume is gone; network %s is left to the orphan collector (see the %s warning)", left.Name, plan.EventNetworkLeftBehind)
-			evs = []v1alpha1.EnvironmentEvent{warn, evs[0]}
+			Message: fmt.Sprintf("every container and volume is gone; network %s is left to the orphan collector (see the %s warning)", left.Name, plan.EventNetworkLeftBehind),
 		}
 		// Best effort: the object is about to disappear anyway.
-		if latest, err := c.writeStatusLatest(ctx, env, status, append(done, evs...)); err == nil && latest != nil {
+		if latest, err := c.writeStatusLatest(ctx, env, status, append(done, warn, torn)); err == nil && latest != nil {
 			env = latest
 		}
 	}

@@ -19,7 +19,8 @@ import (
 // API server and Docker Engine. One whose containers exit on SIGTERM is
 // over before its Terminating notice: the finalizer's release is its only
 // write. One whose container waits out a 3 s grace period reads
-// Terminating (Ready False, TearingDown) while it runs.
+// Terminating (Ready False, TearingDown) while it runs: one status write,
+// then the release.
 func TestTeardownWrites(t *testing.T) {
 	ctx := context.Background()
 	m, err := Start(ctx, testOptions(t))
@@ -87,6 +88,7 @@ func TestTeardownWrites(t *testing.T) {
 		t.Errorf("the quick teardown made %v object updates, want 1 (the finalizer's release)", d)
 	}
 
+	before = after
 	if err := envs.Delete(ctx, slow, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -101,5 +103,12 @@ func TestTeardownWrites(t *testing.T) {
 	})
 	if !sawTerminating {
 		t.Error("the teardown waiting out its grace period never read Terminating with Ready False, TearingDown")
+	}
+	after = requests()
+	if d := after["PUT status 200"] - before["PUT status 200"]; d != 1 {
+		t.Errorf("the slow teardown wrote its status %v times, want 1 (the Terminating notice)", d)
+	}
+	if d := after["PUT - 200"] - before["PUT - 200"]; d != 1 {
+		t.Errorf("the slow teardown made %v object updates, want 1 (the finalizer's release)", d)
 	}
 }

@@ -8,12 +8,15 @@ import (
 )
 
 // terminatingNotice is how long a teardown runs before its status is
-// written as Terminating. Stopping a container that exits on SIGTERM and
-// removing it takes well under a second; one that waits out its grace
-// period is then seen Terminating, with the Ready condition saying why,
-// for as long as it takes. (Tables and the dashboard show Terminating from
-// the deletion timestamp at once.)
-const terminatingNotice = time.Second
+// written as Terminating. Tables and the dashboard show Terminating from
+// the deletion timestamp at once; the status write is for a teardown that
+// waits out a grace period, which then reads Terminating, with the Ready
+// condition saying why, for as long as it takes. Stopping a container that
+// exits on SIGTERM and removing it takes well under a second, but 100
+// Environments deleted at once share the governor's slots, and each one's
+// teardown then takes a few seconds (about 4 s at 100 × 5 here): 5 s keeps
+// the write off all of those.
+const terminatingNotice = 5 * time.Second
 
 // teardownNotice is the Terminating status write of one teardown pass,
 // made only if the pass is still running after terminatingNotice.

@@ -18,7 +18,7 @@ import (
 // TestTeardownWrites counts the manager's writes of a teardown on the real
 // API server and Docker Engine. One whose containers exit on SIGTERM is
 // over before its Terminating notice: the finalizer's release is its only
-// write. One whose container waits out a 3 s grace period reads
+// write. One whose container waits out an 8 s grace period reads
 // Terminating (Ready False, TearingDown) while it runs: one status write,
 // then the release.
 func TestTeardownWrites(t *testing.T) {
@@ -32,7 +32,7 @@ func TestTeardownWrites(t *testing.T) {
 	envs := cs.BerthV1alpha1().Environments()
 	suffix := fmt.Sprint(time.Now().UnixNano() % 1e6)
 	quick, slow := "quick-"+suffix, "slow-"+suffix
-	grace := int64(3)
+	grace := int64(8)
 	for name, args := range map[string][]string{quick: {"--http-port=0"}, slow: {"--http-port=0", "--ignore-sigterm"}} {
 		e := &v1alpha1.Environment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.EnvironmentSpec{
 			Services: []v1alpha1.Service{{Name: "web", Image: "berth-testapp:dev", ImagePullPolicy: v1alpha1.PullNever,

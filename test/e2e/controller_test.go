@@ -342,7 +342,7 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 		db := service("db", "--http-port=0")
 		db["volumeMounts"] = []M{{"name": "data", "mountPath": "/data"}}
 		stubborn := withDeps(service("stubborn", "--http-port=0", "--ignore-sigterm"), "db")
-		stubborn["terminationGracePeriodSeconds"] = 3
+		stubborn["terminationGracePeriodSeconds"] = 8
 		envDoc := environment(name,
 			db,
 			withDeps(service("app", "--http-port=0"), "db"),
@@ -369,7 +369,7 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 		m.waitGone(2*time.Minute, name)
 		took := time.Since(start)
 		expectNothingLeft(m, name)
-		Expect(took).To(BeNumerically(">=", 3*time.Second), "teardown did not wait for stubborn's grace period")
+		Expect(took).To(BeNumerically(">=", 8*time.Second), "teardown did not wait for stubborn's grace period")
 
 		var evs []events.Message
 		Eventually(func() int {
@@ -394,14 +394,14 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 		Expect(first("app", "die")).To(BeTemporally("<", first("db", "die")))
 		Expect(first("stubborn", "die")).To(BeTemporally("<", first("db", "die")))
 
-		By("stubborn ignored SIGTERM and got its 3 s before Docker's kill")
+		By("stubborn ignored SIGTERM and got its 8 s before Docker's kill")
 		kills := eventsOf(evs, ids["stubborn"], "kill")
 		Expect(kills).NotTo(BeEmpty())
 		Expect(kills[0].Actor.Attributes).To(HaveKeyWithValue("signal", "15"))
 		died := eventsOf(evs, ids["stubborn"], "die")
 		Expect(died).To(HaveLen(1))
 		Expect(died[0].Actor.Attributes).To(HaveKeyWithValue("exitCode", "137"))
-		Expect(eventTime(died[0]).Sub(eventTime(kills[0]))).To(BeNumerically(">=", 3*time.Second))
+		Expect(eventTime(died[0]).Sub(eventTime(kills[0]))).To(BeNumerically(">=", 8*time.Second))
 		for _, svc := range []string{"db", "app", "front"} {
 			dies := eventsOf(evs, ids[svc], "die")
 			Expect(dies).To(HaveLen(1))
@@ -432,7 +432,7 @@ var _ = Describe("Environment controller", Ordered, ContinueOnFailure, func() {
 			Expect(stops[0].Start).To(BeTemporally("<", dels[0].Start))
 			grace := "t=1"
 			if svc == "stubborn" {
-				grace = "t=3"
+				grace = "t=8"
 			}
 			Expect(stops[0].URI).To(ContainSubstring(grace), "%s stopped with the wrong grace period", svc)
 		}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -42,6 +43,11 @@ type Client struct {
 	// process: Docker (before API 1.44) happily creates two networks with
 	// one name.
 	nameLocks keyedMutex
+	// exits and daemonAPI: one container of an Environment goes at a time
+	// on a daemon that keeps a stored endpoint count (exitturns.go);
+	// daemonAPI is the daemon's API version from the last Ping.
+	exits     exitTurns
+	daemonAPI atomic.Value
 	// owned holds container IDs verified to carry this manager's identity.
 	owned ownedIDs
 	// known is what this process created, for the informer (known.go).
@@ -115,6 +121,9 @@ func (c *Client) Ping(ctx context.Context) (apiVersion string, err error) {
 		apiVersion = r.APIVersion
 		return err
 	})
+	if err == nil && apiVersion != "" {
+		c.daemonAPI.Store(apiVersion)
+	}
 	return apiVersion, err
 }
 

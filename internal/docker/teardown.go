@@ -29,6 +29,12 @@ const stopSlack = 60 * time.Second
 // without this manager's identity, and a container that is already gone is
 // success.
 func (c *Client) StopAndRemove(ctx context.Context, idOrName string, grace time.Duration) error {
+	return c.stopAndRemove(ctx, idOrName, grace, false)
+}
+
+// stopAndRemove is StopAndRemove; turnHeld says the caller holds the
+// container's exit turn already (RemoveKnown's fallback).
+func (c *Client) stopAndRemove(ctx context.Context, idOrName string, grace time.Duration, turnHeld bool) error {
 	if grace < 0 {
 		grace = 0
 	}
@@ -41,6 +47,13 @@ func (c *Client) StopAndRemove(ctx context.Context, idOrName string, grace time.
 	}
 	if err := c.checkOwned("container_remove", cur.Name, cur.Labels); err != nil {
 		return err
+	}
+	if !turnHeld {
+		release, err := c.exitTurn(ctx, cur.Name, cur.Labels)
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
 	// From here on only the inspected ID is used: the name could be
 	// reassigned to someone else's container in between.
@@ -105,6 +118,11 @@ func (c *Client) RemoveKnown(ctx context.Context, k KnownContainer, grace time.D
 	if err := c.checkOwned("container_remove", k.Name, k.Labels); err != nil {
 		return err
 	}
+	release, err := c.exitTurn(ctx, k.Name, k.Labels)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if grace < 0 {
 		grace = 0
 	}
@@ -116,13 +134,13 @@ func (c *Client) RemoveKnown(ctx context.Context, k KnownContainer, grace time.D
 			return fmt.Errorf("teardown %s: %w", k.Name, err)
 		}
 	}
-	err := c.remove(ctx, k.ID)
+	err = c.remove(ctx, k.ID)
 	switch {
 	case err == nil || IsNotFound(err):
 		return nil
 	case IsConflict(err):
 		c.log.Info("container not removable as the cache saw it; inspecting", "container", k.Name, "error", err.Error())
-		return c.StopAndRemove(ctx, k.ID, grace)
+		return c.stopAndRemove(ctx, k.ID, grace, true)
 	}
 	return fmt.Errorf("teardown %s: %w", k.Name, err)
 }

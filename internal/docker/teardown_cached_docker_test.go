@@ -67,6 +67,11 @@ func TestRemoveKnownAsksOnlyStopAndRemove(t *testing.T) {
 	// A second's delay on SIGTERM: a stop that did not wait for the exit
 	// would make the remove meet a running container.
 	known := startOwned(t, ctx, c, env, 3, "--stop-delay", "1s")
+	// The manager pings the daemon at start: the version it answers tells
+	// whether an Environment's containers go one at a time (exitturns.go).
+	if _, err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
 	p.Reset()
 
 	for _, k := range known {

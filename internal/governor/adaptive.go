@@ -51,29 +51,55 @@ type aimd struct {
 	onChange  func(limit int, why string)
 }
 
+// baseline is an operation's fastest recent call and how many calls were
+// in flight with it.
 type baseline struct {
 	epochStart time.Time
-	cur, prev  time.Duration // 0 = no sample
+	cur, prev  sample // zero latency = no sample
 }
 
-func (b *baseline) observe(now time.Time, d time.Duration) {
+type sample struct {
+	d        time.Duration
+	inflight int
+}
+
+func (b *baseline) observe(now time.Time, s sample) {
 	if now.Sub(b.epochStart) >= baselineEpoch {
-		b.prev, b.cur, b.epochStart = b.cur, 0, now
+		b.prev, b.cur, b.epochStart = b.cur, sample{}, now
 	}
-	if b.cur == 0 || d < b.cur {
-		b.cur = d
+	if b.cur.d == 0 || s.d < b.cur.d {
+		b.cur = s
 	}
 }
 
-func (b *baseline) value() time.Duration {
+func (b *baseline) value() sample {
 	switch {
-	case b.prev == 0:
+	case b.prev.d == 0:
 		return b.cur
-	case b.cur == 0:
+	case b.cur.d == 0 || b.prev.d < b.cur.d:
 		return b.prev
 	default:
-		return min(b.cur, b.prev)
+		return b.cur
 	}
+}
+
+// isSpike tells a call slower than its operation's baseline allows. The
+// daemon does most of a create or start one call at a time, so n calls in
+// flight take about n times as long each as one alone: that is queueing,
+// which the cap already bounds, not congestion, and cutting the limit for
+// it only idles the daemon (100 Environments × 5 services swung the limit
+// between 2 and 7 every few seconds while direct calls at 8 were faster).
+// So the allowance grows with the calls in flight beyond the baseline's
+// own: a spike is a daemon slower per call, not merely busier.
+func isSpike(ref, s sample) bool {
+	if ref.d <= 0 {
+		return false
+	}
+	scale := 1.0
+	if ref.inflight > 0 && s.inflight > ref.inflight {
+		scale = float64(s.inflight) / float64(ref.inflight)
+	}
+	return float64(s.d) > spikeFactor*scale*float64(ref.d)+float64(spikeSlack)
 }
 
 func newAIMD(initial, lo, hi int, now time.Time, onChange func(int, string)) *aimd {
@@ -84,9 +110,11 @@ func newAIMD(initial, lo, hi int, now time.Time, onChange func(int, string)) *ai
 	}
 }
 
-// observe feeds one finished call: its operation, latency, whether it failed
-// transiently, and whether the shared cap was full when it was admitted.
-func (a *aimd) observe(now time.Time, op string, d time.Duration, transient, saturated bool) {
+// observe feeds one finished call: its operation, latency, how many calls
+// held the shared cap with it when it was admitted (itself included),
+// whether it failed transiently, and whether the shared cap was full when
+// it was admitted.
+func (a *aimd) observe(now time.Time, op string, d time.Duration, inflight int, transient, saturated bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if now.Before(a.holdUntil) {
@@ -101,10 +129,10 @@ func (a *aimd) observe(now time.Time, op string, d time.Duration, transient, sat
 		b = &baseline{epochStart: now}
 		a.base[op] = b
 	}
-	ref := b.value()
-	b.observe(now, d)
+	ref, s := b.value(), sample{d: d, inflight: inflight}
+	b.observe(now, s)
 	a.samples++
-	if ref > 0 && float64(d) > spikeFactor*float64(ref)+float64(spikeSlack) {
+	if isSpike(ref, s) {
 		a.spikes++
 	}
 	if saturated {

@@ -10,7 +10,7 @@ func feed(a *aimd, now *time.Time, op string, d time.Duration, n int, saturated 
 	step := aimdWindow / time.Duration(n)
 	for i := 0; i < n; i++ {
 		*now = now.Add(step)
-		a.observe(*now, op, d, false, saturated)
+		a.observe(*now, op, d, 1, false, saturated)
 	}
 }
 
@@ -37,7 +37,7 @@ func TestAIMDSlowStart(t *testing.T) {
 			t.Fatalf("limit in slow start = %d, want %d", got, want)
 		}
 	}
-	a.observe(now, "container_start", time.Second, true, true) // halves to 4
+	a.observe(now, "container_start", time.Second, 1, true, true) // halves to 4
 	now = now.Add(2 * aimdWindow)                              // past the hold
 	feed(a, &now, "container_start", 300*time.Millisecond, 10, true)
 	feed(a, &now, "container_start", 300*time.Millisecond, 10, true)
@@ -90,16 +90,16 @@ func TestAIMDHalvesOnLatencySpike(t *testing.T) {
 func TestAIMDHalvesOnTransientError(t *testing.T) {
 	now := time.Unix(1000, 0)
 	a := newAIMD(6, 1, 8, now, nil)
-	a.observe(now, "container_start", time.Second, true, true)
+	a.observe(now, "container_start", time.Second, 1, true, true)
 	if got := a.current(); got != 3 {
 		t.Fatalf("limit after an error = %d, want 3", got)
 	}
 	// A second error within the hold window is the same congestion event.
-	a.observe(now.Add(100*time.Millisecond), "container_start", time.Second, true, true)
+	a.observe(now.Add(100*time.Millisecond), "container_start", time.Second, 1, true, true)
 	if got := a.current(); got != 3 {
 		t.Fatalf("limit after a second error in the hold window = %d, want 3", got)
 	}
-	a.observe(now.Add(2*aimdWindow), "container_start", time.Second, true, true)
+	a.observe(now.Add(2*aimdWindow), "container_start", time.Second, 1, true, true)
 	if got := a.current(); got != 1 {
 		t.Fatalf("limit after a later error = %d, want 1", got)
 	}
@@ -114,9 +114,9 @@ func TestAIMDBaselinesArePerOperation(t *testing.T) {
 		for i := 0; i < 10; i++ {
 			now = now.Add(aimdWindow / 10)
 			if i%2 == 0 {
-				a.observe(now, "container_inspect", 2*time.Millisecond, false, true)
+				a.observe(now, "container_inspect", 2*time.Millisecond, 1, false, true)
 			} else {
-				a.observe(now, "container_start", 600*time.Millisecond, false, true)
+				a.observe(now, "container_start", 600*time.Millisecond, 1, false, true)
 			}
 		}
 	}
@@ -140,5 +140,68 @@ func TestAIMDAcceptsLastingSlowdown(t *testing.T) {
 	}
 	if got := a.current(); got <= low && got != 8 {
 		t.Fatalf("limit stuck at %d after a lasting slowdown", got)
+	}
+}
+
+// feedInFlight is feed with each call admitted among inflight calls.
+func feedInFlight(a *aimd, now *time.Time, op string, d time.Duration, inflight, n int) {
+	step := aimdWindow / time.Duration(n)
+	for i := 0; i < n; i++ {
+		*now = now.Add(step)
+		a.observe(*now, op, d, inflight, false, true)
+	}
+}
+
+// TestAIMDQueueingIsNoSpike: starts that take as much longer as there are
+// more of them in flight (a daemon doing them one at a time) are the
+// daemon being busy, not congested: the limit climbs to the cap and stays.
+func TestAIMDQueueingIsNoSpike(t *testing.T) {
+	now := time.Unix(1000, 0)
+	a := newAIMD(2, 1, 8, now, nil)
+	const one = 120 * time.Millisecond // a start alone
+	for i := 0; i < 20; i++ {
+		n := a.current()
+		feedInFlight(a, &now, "container_start", time.Duration(n)*one, n, 10)
+	}
+	if got := a.current(); got != 8 {
+		t.Fatalf("limit with latency in proportion to the calls in flight = %d, want the cap 8", got)
+	}
+}
+
+// TestAIMDSlowerPerCallIsASpike: at the same calls in flight, starts that
+// became three times slower each are congestion: the limit halves.
+func TestAIMDSlowerPerCallIsASpike(t *testing.T) {
+	now := time.Unix(1000, 0)
+	a := newAIMD(8, 1, 8, now, nil)
+	const one = 120 * time.Millisecond
+	feedInFlight(a, &now, "container_start", 8*one, 8, 10)
+	if got := a.current(); got != 8 {
+		t.Fatalf("setup: limit %d, want 8", got)
+	}
+	feedInFlight(a, &now, "container_start", 3*8*one, 8, 10)
+	if got := a.current(); got != 4 {
+		t.Fatalf("limit after starts 3x slower at the same calls in flight = %d, want 4", got)
+	}
+}
+
+func TestIsSpike(t *testing.T) {
+	ref := sample{d: 100 * time.Millisecond, inflight: 2}
+	for _, c := range []struct {
+		s    sample
+		want bool
+	}{
+		{sample{d: 290 * time.Millisecond, inflight: 1}, false}, // within 2.5x + slack
+		{sample{d: 310 * time.Millisecond, inflight: 1}, true},  // fewer in flight: no discount
+		{sample{d: 310 * time.Millisecond, inflight: 2}, true},
+		{sample{d: 1000 * time.Millisecond, inflight: 8}, false}, // 4x the calls: up to 1.05 s
+		{sample{d: 1100 * time.Millisecond, inflight: 8}, true},
+		{sample{d: 250 * time.Millisecond, inflight: 0}, false}, // in flight unknown: as before
+	} {
+		if got := isSpike(ref, c.s); got != c.want {
+			t.Errorf("isSpike(%v, %v) = %v, want %v", ref, c.s, got, c.want)
+		}
+	}
+	if isSpike(sample{}, sample{d: time.Hour, inflight: 1}) {
+		t.Error("a first sample (no baseline) counted as a spike")
 	}
 }

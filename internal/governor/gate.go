@@ -119,6 +119,9 @@ func newGate(limit, longCap int, longShares bool, qps float64, burst int) *gate 
 type admission struct {
 	waited    time.Duration
 	saturated bool // the shared cap was full when this call was admitted
+	// inflight is how many calls held shared slots once this one was
+	// admitted, itself included (its lane's own when it holds none).
+	inflight int
 }
 
 // acquire blocks until the call may start or ctx ends. release must be
@@ -150,6 +153,10 @@ func (g *gate) acquire(ctx context.Context, l Lane) (release func(), adm admissi
 	// Demand exceeds capacity when others still queue for a slot or the
 	// lane's own cap is full; only then is a higher limit worth trying.
 	shared := g.sharedLocked()
+	adm.inflight = shared
+	if l == LaneLong && !g.longShares {
+		adm.inflight = g.inflight[LaneLong]
+	}
 	adm.saturated = g.queues[LaneWrite].Len()+g.queues[LaneRead].Len() > 0 ||
 		shared >= g.limit || (l == LaneRead && g.inflight[LaneRead] >= readCap(g.limit))
 	g.mu.Unlock()

@@ -185,7 +185,7 @@ func (g *Governor) once(ctx context.Context, c Call, fn func(ctx context.Context
 	cl := g.classifyErr(ctx, err)
 	g.stats.finished(c.Lane, c.Op, cl.Result, d, cl.Unreachable)
 	if g.aimd != nil && (c.Lane == LaneRead || c.Lane == LaneWrite || c.Lane == LaneBackground) && cl.Result != ResultCanceled {
-		g.aimd.observe(time.Now(), c.Op, d, cl.Result == ResultTransient, adm.saturated)
+		g.aimd.observe(time.Now(), c.Op, d, adm.inflight, cl.Result == ResultTransient, adm.saturated)
 	}
 	if err == nil {
 		return nil

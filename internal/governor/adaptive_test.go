@@ -38,7 +38,7 @@ func TestAIMDSlowStart(t *testing.T) {
 		}
 	}
 	a.observe(now, "container_start", time.Second, 1, true, true) // halves to 4
-	now = now.Add(2 * aimdWindow)                              // past the hold
+	now = now.Add(2 * aimdWindow)                                 // past the hold
 	feed(a, &now, "container_start", 300*time.Millisecond, 10, true)
 	feed(a, &now, "container_start", 300*time.Millisecond, 10, true)
 	if got := a.current(); got != 5 {

@@ -129,6 +129,8 @@ func classify(callerCtx context.Context, err error) (result string, kind error) 
 		return governor.ResultForbidden, ErrForbidden
 	case cerrdefs.IsUnauthorized(err), cerrdefs.IsFailedPrecondition(err), cerrdefs.IsNotImplemented(err):
 		return governor.ResultClient, nil
+	case isNotPausedText(err):
+		return governor.ResultConflict, ErrConflict
 	case isTransient(err):
 		return governor.ResultTransient, ErrUnavailable
 	}
@@ -140,6 +142,16 @@ func classify(callerCtx context.Context, err error) (result string, kind error) 
 // only as a 403 with that text; the text is matched here and nowhere else.
 func isActiveEndpointsText(err error) bool {
 	return strings.Contains(err.Error(), "has active endpoints")
+}
+
+// isNotPausedText recognises the answer to an unpause of a container that
+// is not paused. Newer daemons send it as a 409; Docker 20.10 sends a 500
+// ("Container ID is not paused"), which read as transient cost a claim of
+// a standby that was already thawed three retries (1 s, 2 s, 4 s) before
+// its Environment went on. No resend can succeed: it is a conflict with
+// the container's state.
+func isNotPausedText(err error) bool {
+	return cerrdefs.IsInternal(err) && strings.Contains(err.Error(), "is not paused")
 }
 
 // isTransient says whether resending the same request later may succeed:

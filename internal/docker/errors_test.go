@@ -34,6 +34,7 @@ func TestClassify(t *testing.T) {
 		{"403", statusErr(403), governor.ResultForbidden, ErrForbidden},
 		{"403 active endpoints", fmt.Errorf("Error response from daemon: error while removing network: network berth-sbs id 5f3c has active endpoints: %w", errhttp.ToNative(403)), governor.ResultForbidden, ErrActiveEndpoints},
 		{"405 unnamed 4xx", statusErr(405), governor.ResultOther, nil},
+		{"500 not paused (Docker 20.10's unpause of a running container)", fmt.Errorf("Error response from daemon: Container 95ed1f07d2d3 is not paused: %w", errhttp.ToNative(500)), governor.ResultConflict, ErrConflict},
 		{"500", statusErr(500), governor.ResultTransient, ErrUnavailable},
 		{"502 unnamed 5xx", statusErr(502), governor.ResultTransient, ErrUnavailable},
 		{"503", statusErr(503), governor.ResultTransient, ErrUnavailable},

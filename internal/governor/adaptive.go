@@ -1,6 +1,9 @@
 package governor
 
 import (
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -41,6 +44,9 @@ type aimd struct {
 	winStart  time.Time
 	samples   int
 	spikes    int
+	// spikeOps counts the window's spikes by operation, for the log line
+	// of a decrease: which calls the daemon got slow at.
+	spikeOps map[string]int
 	saturated bool
 	// slowStart: no decrease yet, so the limit doubles per healthy,
 	// saturated window.
@@ -134,6 +140,10 @@ func (a *aimd) observe(now time.Time, op string, d time.Duration, inflight int, 
 	a.samples++
 	if isSpike(ref, s) {
 		a.spikes++
+		if a.spikeOps == nil {
+			a.spikeOps = map[string]int{}
+		}
+		a.spikeOps[op]++
 	}
 	if saturated {
 		a.saturated = true
@@ -143,7 +153,7 @@ func (a *aimd) observe(now time.Time, op string, d time.Duration, inflight int, 
 	}
 	switch {
 	case a.samples >= minWindowSamples && float64(a.spikes) > spikeShare*float64(a.samples):
-		a.decreaseLocked(now, "latency spike")
+		a.decreaseLocked(now, "latency spike: "+a.spikeSummaryLocked())
 	case a.saturated && a.samples >= minWindowSamples && a.limit < a.max:
 		if a.slowStart {
 			a.limit = min(a.limit*2, a.max)
@@ -171,6 +181,27 @@ func (a *aimd) decreaseLocked(now time.Time, why string) {
 
 func (a *aimd) resetLocked(now time.Time) {
 	a.winStart, a.samples, a.spikes, a.saturated = now, 0, 0, false
+	clear(a.spikeOps)
+}
+
+// spikeSummaryLocked names the window's spiking operations, most first:
+// "container_start 5, network_inspect 1 of 9 calls".
+func (a *aimd) spikeSummaryLocked() string {
+	ops := make([]string, 0, len(a.spikeOps))
+	for op := range a.spikeOps {
+		ops = append(ops, op)
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		if a.spikeOps[ops[i]] != a.spikeOps[ops[j]] {
+			return a.spikeOps[ops[i]] > a.spikeOps[ops[j]]
+		}
+		return ops[i] < ops[j]
+	})
+	parts := make([]string, len(ops))
+	for i, op := range ops {
+		parts[i] = op + " " + strconv.Itoa(a.spikeOps[op])
+	}
+	return strings.Join(parts, ", ") + " of " + strconv.Itoa(a.samples) + " calls"
 }
 
 func (a *aimd) notifyLocked(why string) {

@@ -172,7 +172,8 @@ func TestAIMDQueueingIsNoSpike(t *testing.T) {
 // became three times slower each are congestion: the limit halves.
 func TestAIMDSlowerPerCallIsASpike(t *testing.T) {
 	now := time.Unix(1000, 0)
-	a := newAIMD(8, 1, 8, now, nil)
+	var why string
+	a := newAIMD(8, 1, 8, now, func(_ int, w string) { why = w })
 	const one = 120 * time.Millisecond
 	feedInFlight(a, &now, "container_start", 8*one, 8, 10)
 	if got := a.current(); got != 8 {
@@ -181,6 +182,9 @@ func TestAIMDSlowerPerCallIsASpike(t *testing.T) {
 	feedInFlight(a, &now, "container_start", 3*8*one, 8, 10)
 	if got := a.current(); got != 4 {
 		t.Fatalf("limit after starts 3x slower at the same calls in flight = %d, want 4", got)
+	}
+	if want := "latency spike: container_start 10 of 10 calls"; why != want {
+		t.Errorf("reason %q, want %q", why, want)
 	}
 }
 

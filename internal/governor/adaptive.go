@@ -37,16 +37,16 @@ const (
 // window per call slot, and a daemon that showed congestion is probed
 // gently from then on.
 type aimd struct {
-	mu        sync.Mutex
-	min, max  int
-	limit     int
-	base      map[string]*baseline
-	winStart  time.Time
-	samples   int
-	spikes    int
+	mu       sync.Mutex
+	min, max int
+	limit    int
+	base     map[string]*baseline
+	winStart time.Time
+	samples  int
+	spikes   int
 	// spikeOps counts the window's spikes by operation, for the log line
 	// of a decrease: which calls the daemon got slow at.
-	spikeOps map[string]int
+	spikeOps  map[string]int
 	saturated bool
 	// slowStart: no decrease yet, so the limit doubles per healthy,
 	// saturated window.

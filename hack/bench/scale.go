@@ -45,7 +45,8 @@ type scaleOptions struct {
 // runScale is `bench scale`: first the direct floor (every Environment's
 // network, then all its containers created and started with plain Docker
 // calls, -direct-workers in flight; then stopped and removed, never
-// forced), then a manager on a fresh data dir gets every Environment at
+// forced, one container of a network at a time on a daemon before API
+// 1.49 as the manager does there), then a manager on a fresh data dir gets every Environment at
 // once and the bench waits until all are Ready, deletes them all and
 // waits until all are gone. It exits 1 on any error or when anything of
 // the run's Environments is left on the daemon.
@@ -120,8 +121,12 @@ func runScale(args []string, stdout, stderr io.Writer) int {
 			failed = true
 			break
 		}
-		fmt.Fprintf(stdout, "direct x%d: up %s (%d networks, %d creates+starts); down %s (%d stops+removes, %d network removes)\n",
-			w, ms(r.Up), o.envs, n, ms(r.Down), n, o.envs)
+		exits := "several containers of a network at once"
+		if r.OneExitPerEnvironment {
+			exits = "one container of a network at a time, as the manager on a daemon API " + r.DaemonAPI + " (before 1.49)"
+		}
+		fmt.Fprintf(stdout, "direct x%d: up %s (%d networks, %d creates+starts); down %s (%d stops+removes, %s; %d network removes)\n",
+			w, ms(r.Up), o.envs, n, ms(r.Down), n, exits, o.envs)
 		if floor.Up == 0 || r.Up < floor.Up {
 			floor.Up = r.Up
 		}

@@ -79,12 +79,13 @@ func (c *Client) storesEndpointCount(ctx context.Context) bool {
 	if v == "" {
 		v, _ = c.Ping(ctx)
 	}
-	return storedEndpointCount(v)
+	return StoresEndpointCount(v)
 }
 
-// storedEndpointCount is whether a daemon of that API version keeps a
-// stored endpoint count; an unknown version ("") is taken to.
-func storedEndpointCount(apiVersion string) bool {
+// StoresEndpointCount is whether a daemon of that API version keeps a
+// stored endpoint count, so that two containers of one network must not
+// exit at once; an unknown version ("") is taken to.
+func StoresEndpointCount(apiVersion string) bool {
 	return apiVersion == "" || versions.LessThan(apiVersion, endpointCountGoneAPI)
 }
 

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-func TestStoredEndpointCount(t *testing.T) {
+func TestStoresEndpointCount(t *testing.T) {
 	for v, want := range map[string]bool{
 		"":     true, // not known yet: the careful way
 		"1.41": true, // Docker 20.10
@@ -19,8 +19,8 @@ func TestStoredEndpointCount(t *testing.T) {
 		"1.51": false,
 		"1.52": false,
 	} {
-		if got := storedEndpointCount(v); got != want {
-			t.Errorf("storedEndpointCount(%q) = %v, want %v", v, got, want)
+		if got := StoresEndpointCount(v); got != want {
+			t.Errorf("StoresEndpointCount(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

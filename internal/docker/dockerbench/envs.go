@@ -46,6 +46,16 @@ type EnvsResult struct {
 	// which only a daemon restart clears). They are left, never forced,
 	// and Down includes the wait, so it is no floor.
 	StuckNetworks []string
+	// DaemonAPI is the daemon's API version. OneExitPerEnvironment tells
+	// that Down stopped and removed one container of an Environment at a
+	// time (Workers Environments in parallel), as the manager does on a
+	// daemon for which docker.StoresEndpointCount holds: there, containers
+	// of one network exiting together can leave it unremovable until the
+	// daemon restarts, and a teardown that does that is no floor.
+	// Otherwise the containers went Workers at a time in Environment
+	// order, several of one network together.
+	DaemonAPI             string
+	OneExitPerEnvironment bool
 }
 
 // RunEnvs creates Envs networks with subnets carved from berth's address
@@ -78,9 +88,12 @@ func RunEnvs(ctx context.Context, o EnvsOptions) (EnvsResult, error) {
 		return res, err
 	}
 	defer api.Close()
-	if _, err := api.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+	ping, err := api.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true})
+	if err != nil {
 		return res, err
 	}
+	res.DaemonAPI = ping.APIVersion
+	res.OneExitPerEnvironment = docker.StoresEndpointCount(ping.APIVersion)
 	pool, _, err := setup.AddressPool(ctx)
 	if err != nil {
 		return res, err
@@ -135,27 +148,16 @@ func RunEnvs(ctx context.Context, o EnvsOptions) (EnvsResult, error) {
 	// Environments finish one after the other as the manager's do.
 	secs := int(o.Grace / time.Second)
 	var mu sync.Mutex
-	left := make([]int, o.Envs)
-	for e := range left {
-		left[e] = o.Services
-	}
-	start = time.Now()
-	if err := parallel(o.Envs*o.Services, o.Workers, func(i int) error {
-		e, s := i/o.Services, i%o.Services
-		id := ids[e][s]
+	stopRemove := func(id string) error {
 		if _, err := api.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &secs}); err != nil {
 			return fmt.Errorf("stop %s: %w", id, err)
 		}
 		if _, err := api.ContainerRemove(ctx, id, client.ContainerRemoveOptions{RemoveVolumes: true}); err != nil {
 			return fmt.Errorf("remove %s: %w", id, err)
 		}
-		mu.Lock()
-		left[e]--
-		last := left[e] == 0
-		mu.Unlock()
-		if !last {
-			return nil
-		}
+		return nil
+	}
+	removeEnvNetwork := func(e int) error {
 		err := removeNetwork(ctx, api, docker.NetworkName(envs[e]))
 		if err != nil && strings.Contains(err.Error(), "active endpoints") {
 			mu.Lock()
@@ -164,7 +166,47 @@ func RunEnvs(ctx context.Context, o EnvsOptions) (EnvsResult, error) {
 			return nil
 		}
 		return err
-	}); err != nil {
+	}
+	start = time.Now()
+	if res.OneExitPerEnvironment {
+		order := newExitOrder(ids)
+		err = parallel(o.Workers, o.Workers, func(int) error {
+			for {
+				e, id, last, ok := order.take()
+				if !ok {
+					return nil
+				}
+				err := stopRemove(id)
+				if err == nil && last {
+					err = removeEnvNetwork(e)
+				}
+				order.done(e)
+				if err != nil {
+					return err
+				}
+			}
+		})
+	} else {
+		left := make([]int, o.Envs)
+		for e := range left {
+			left[e] = o.Services
+		}
+		err = parallel(o.Envs*o.Services, o.Workers, func(i int) error {
+			e, s := i/o.Services, i%o.Services
+			if err := stopRemove(ids[e][s]); err != nil {
+				return err
+			}
+			mu.Lock()
+			left[e]--
+			last := left[e] == 0
+			mu.Unlock()
+			if !last {
+				return nil
+			}
+			return removeEnvNetwork(e)
+		})
+	}
+	if err != nil {
 		return res, err
 	}
 	res.Down = time.Since(start)

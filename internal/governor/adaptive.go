@@ -1,6 +1,8 @@
 package governor
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,10 +22,15 @@ const (
 	spikeSlack  = 50 * time.Millisecond
 	// More than this share of spikes in a window is congestion.
 	spikeShare = 0.25
-	// Baselines are the minimum over the current and previous epoch, so a
-	// lasting change in the daemon's speed is accepted after at most two
-	// epochs while a burst of injected or transient latency is not.
-	baselineEpoch = 30 * time.Second
+	// An operation's baseline is the median of the first calls of an
+	// epoch (baselineSamples of them, at least minBaselineSamples), the
+	// lower of the current and the previous epoch's: a lasting change in
+	// the daemon's speed is accepted after at most two epochs, while a
+	// burst of injected or transient latency, or congestion later in an
+	// epoch, is not.
+	baselineEpoch      = 30 * time.Second
+	baselineSamples    = 128
+	minBaselineSamples = 5
 	// Below this many samples a window says nothing about latency.
 	minWindowSamples = 3
 )
@@ -57,36 +64,74 @@ type aimd struct {
 	onChange  func(limit int, why string)
 }
 
-// baseline is an operation's fastest recent call and how many calls were
-// in flight with it.
+// baseline is an operation's typical recent call. The median, not the
+// fastest: under a mixed load a create that happened to run while the
+// starts around it waited takes 14 ms where most take 60 to 140 ms at the
+// same 8 calls in flight, and measured against that one every other
+// create was a spike (100 Environments × 5 services: 6 to 11 decreases
+// per run, the limit averaging 6 of 8; replayed against the median, none).
 type baseline struct {
 	epochStart time.Time
-	cur, prev  sample // zero latency = no sample
+	cur, prev  epochCalls
 }
 
+// sample is one finished call: its latency and how many calls were in
+// flight with it.
 type sample struct {
 	d        time.Duration
 	inflight int
 }
 
-func (b *baseline) observe(now time.Time, s sample) {
-	if now.Sub(b.epochStart) >= baselineEpoch {
-		b.prev, b.cur, b.epochStart = b.cur, sample{}, now
-	}
-	if b.cur.d == 0 || s.d < b.cur.d {
-		b.cur = s
-	}
+// epochCalls are the first calls of an epoch, as per-slot latencies
+// (latency over the calls in flight) and in-flight counts, each kept
+// sorted for its median.
+type epochCalls struct {
+	perSlot  []time.Duration
+	inflight []int
 }
 
-func (b *baseline) value() sample {
-	switch {
-	case b.prev.d == 0:
-		return b.cur
-	case b.cur.d == 0 || b.prev.d < b.cur.d:
-		return b.prev
-	default:
-		return b.cur
+func (e *epochCalls) add(s sample) {
+	if len(e.perSlot) >= baselineSamples {
+		return
 	}
+	n := max(s.inflight, 1)
+	insertSorted(&e.perSlot, s.d/time.Duration(n))
+	insertSorted(&e.inflight, n)
+}
+
+// median is the epoch's typical per-slot latency and calls in flight;
+// ok is false while it has too few calls to tell.
+func (e *epochCalls) median() (perSlot time.Duration, inflight int, ok bool) {
+	if len(e.perSlot) < minBaselineSamples {
+		return 0, 0, false
+	}
+	return e.perSlot[len(e.perSlot)/2], e.inflight[len(e.inflight)/2], true
+}
+
+func insertSorted[T cmp.Ordered](s *[]T, v T) {
+	i, _ := slices.BinarySearch(*s, v)
+	*s = slices.Insert(*s, i, v)
+}
+
+func (b *baseline) observe(now time.Time, s sample) {
+	if now.Sub(b.epochStart) >= baselineEpoch {
+		b.prev, b.cur, b.epochStart = b.cur, epochCalls{}, now
+	}
+	b.cur.add(s)
+}
+
+// value is the reference call: the typical per-slot latency times the
+// typical calls in flight, of whichever epoch was faster per slot; zero
+// while neither has enough calls.
+func (b *baseline) value() sample {
+	slot, n, ok := b.prev.median()
+	if cs, cn, cok := b.cur.median(); cok && (!ok || cs < slot) {
+		slot, n, ok = cs, cn, true
+	}
+	if !ok {
+		return sample{}
+	}
+	return sample{d: slot * time.Duration(n), inflight: n}
 }
 
 // isSpike tells a call slower than its operation's baseline allows. The

@@ -209,3 +209,56 @@ func TestIsSpike(t *testing.T) {
 		t.Error("a first sample (no baseline) counted as a spike")
 	}
 }
+
+// TestAIMDOneFastCallIsNoBaseline: under a mixed load most creates take 60
+// to 140 ms at 8 calls in flight and now and then one takes 14 ms (it ran
+// while the starts around it waited). Measured against that one, half the
+// creates would be spikes; against the typical create, none is, and the
+// limit stays at the cap.
+func TestAIMDOneFastCallIsNoBaseline(t *testing.T) {
+	now := time.Unix(1000, 0)
+	var why string
+	a := newAIMD(8, 1, 8, now, func(_ int, w string) { why = w })
+	creates := []time.Duration{14, 60, 70, 80, 90, 100, 110, 120, 130, 140}
+	for w := 0; w < 10; w++ {
+		for _, ms := range creates {
+			now = now.Add(aimdWindow / time.Duration(len(creates)))
+			a.observe(now, "container_create", ms*time.Millisecond, 8, false, true)
+		}
+	}
+	if got := a.current(); got != 8 {
+		t.Fatalf("limit with creates of a steady spread = %d, want the cap 8 (last change: %s)", got, why)
+	}
+}
+
+// TestBaselineIsTheLowerEpochMedian: the reference is the median call of
+// the faster of the two epochs, kept while the current epoch turns slow,
+// and a new epoch's first calls only count once there are enough of them.
+func TestBaselineIsTheLowerEpochMedian(t *testing.T) {
+	now := time.Unix(1000, 0)
+	b := &baseline{epochStart: now}
+	if got := b.value(); got.d != 0 {
+		t.Fatalf("reference with no calls = %v, want none", got)
+	}
+	for _, ms := range []time.Duration{10, 400, 20, 30, 40} { // median 30 ms at 1 in flight
+		b.observe(now, sample{d: ms * time.Millisecond, inflight: 1})
+	}
+	if got, want := b.value(), (sample{d: 30 * time.Millisecond, inflight: 1}); got != want {
+		t.Fatalf("reference = %v, want %v", got, want)
+	}
+	now = now.Add(baselineEpoch)
+	for i := 0; i < 20; i++ { // a slow new epoch: 200 ms per slot at 4 in flight
+		b.observe(now, sample{d: 800 * time.Millisecond, inflight: 4})
+	}
+	if got, want := b.value(), (sample{d: 30 * time.Millisecond, inflight: 1}); got != want {
+		t.Fatalf("reference in a slower epoch = %v, want the previous epoch's %v", got, want)
+	}
+	now = now.Add(baselineEpoch)
+	if got, want := b.value(), (sample{d: 30 * time.Millisecond, inflight: 1}); got != want {
+		t.Fatalf("reference before the next epoch's first call = %v, want %v", got, want)
+	}
+	b.observe(now, sample{d: 800 * time.Millisecond, inflight: 4}) // rotates: prev = the slow epoch
+	if got, want := b.value(), (sample{d: 800 * time.Millisecond, inflight: 4}); got != want {
+		t.Fatalf("reference two epochs into a lasting slowdown = %v, want %v", got, want)
+	}
+}

@@ -46,9 +46,9 @@ type scaleOptions struct {
 // network, then all its containers created and started with plain Docker
 // calls, -direct-workers in flight; then stopped and removed, never
 // forced, one container of a network at a time on a daemon before API
-// 1.49 as the manager does there), then a manager on a fresh data dir gets every Environment at
-// once and the bench waits until all are Ready, deletes them all and
-// waits until all are gone. It exits 1 on any error or when anything of
+// 1.49 as the manager does there), then a manager on a fresh data dir
+// gets every Environment at once and the bench waits until all are
+// Ready, deletes them all and waits until all are gone. It exits 1 on any error or when anything of
 // the run's Environments is left on the daemon.
 func runScale(args []string, stdout, stderr io.Writer) int {
 	var o scaleOptions
